@@ -1,0 +1,268 @@
+//! The CPU backend: plain, obviously-correct Rust. It is the oracle the GPU
+//! kernels are tested against and the fallback where WebGPU is missing.
+//! Matrix products go to the `gemm` crate; everything else is a loop.
+
+mod ops;
+
+use crate::backend::{Activation, AdamStep, Backend, BackendError, Matmul, Noise, Recon, View};
+use std::future::Future;
+
+/// Buffers are boxed slices in an arena indexed by `View::buf`.
+#[derive(Default)]
+pub struct CpuBackend {
+    bufs: Vec<Option<Box<[f32]>>>,
+}
+
+impl CpuBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn range(&self, v: View) -> std::ops::Range<usize> {
+        let len = self.bufs[v.buf as usize]
+            .as_ref()
+            .expect("view of a freed buffer")
+            .len();
+        let (start, end) = (v.offset as usize, v.offset as usize + v.len as usize);
+        assert!(end <= len, "view {v:?} past the end of a buffer of {len}");
+        start..end
+    }
+
+    fn get(&self, v: View) -> &[f32] {
+        let r = self.range(v);
+        &self.bufs[v.buf as usize].as_ref().unwrap()[r]
+    }
+
+    /// Raw pointer to the first word of `v`; used to hand out one mutable
+    /// slice beside shared ones from the same arena.
+    fn ptr(&mut self, v: View) -> *mut f32 {
+        let r = self.range(v);
+        self.bufs[v.buf as usize].as_mut().unwrap()[r].as_mut_ptr()
+    }
+
+    /// Shared input slices plus mutable output slices. The trait promises that
+    /// outputs never overlap anything else; this checks it, then splits.
+    fn split<const I: usize, const O: usize>(
+        &mut self,
+        inputs: [View; I],
+        outputs: [View; O],
+    ) -> ([&[f32]; I], [&mut [f32]; O]) {
+        for (i, o) in outputs.iter().enumerate() {
+            let others = inputs.iter().chain(outputs.iter().skip(i + 1));
+            for v in others {
+                let disjoint = v.buf != o.buf
+                    || v.offset + v.len <= o.offset
+                    || o.offset + o.len <= v.offset;
+                assert!(disjoint, "output {o:?} overlaps {v:?}");
+            }
+        }
+        let in_ptrs = inputs.map(|v| (self.ptr(v) as *const f32, v.len()));
+        let out_ptrs = outputs.map(|v| (self.ptr(v), v.len()));
+        // SAFETY: every pointer addresses a live, in-bounds range of an arena
+        // buffer (checked by `range`), outputs are disjoint from every other
+        // range (checked above), and the slices die with `&mut self`.
+        unsafe {
+            (
+                in_ptrs.map(|(p, n)| std::slice::from_raw_parts(p, n)),
+                out_ptrs.map(|(p, n)| std::slice::from_raw_parts_mut(p, n)),
+            )
+        }
+    }
+}
+
+impl Backend for CpuBackend {
+    fn describe(&self) -> String {
+        "cpu".to_string()
+    }
+
+    fn alloc(&mut self, len: usize, _label: &str) -> View {
+        let buf = vec![0.0f32; len].into_boxed_slice();
+        let id = match self.bufs.iter().position(Option::is_none) {
+            Some(i) => {
+                self.bufs[i] = Some(buf);
+                i
+            }
+            None => {
+                self.bufs.push(Some(buf));
+                self.bufs.len() - 1
+            }
+        };
+        View {
+            buf: id as u32,
+            offset: 0,
+            len: len as u32,
+        }
+    }
+
+    fn free(&mut self, view: View) {
+        self.bufs[view.buf as usize] = None;
+    }
+
+    fn write(&mut self, dst: View, data: &[f32]) {
+        let ([], [d]) = self.split([], [dst]);
+        d[..data.len()].copy_from_slice(data);
+    }
+
+    fn write_u32(&mut self, dst: View, data: &[u32]) {
+        let ([], [d]) = self.split([], [dst]);
+        bytemuck::cast_slice_mut::<f32, u32>(d)[..data.len()].copy_from_slice(data);
+    }
+
+    fn read(&mut self, src: View) -> impl Future<Output = Result<Vec<f32>, BackendError>> + 'static {
+        std::future::ready(Ok(self.get(src).to_vec()))
+    }
+
+    fn flush(&mut self) {}
+
+    fn fill(&mut self, dst: View, value: f32) {
+        let ([], [d]) = self.split([], [dst]);
+        d.fill(value);
+    }
+
+    fn copy(&mut self, src: View, dst: View) {
+        let ([s], [d]) = self.split([src], [dst]);
+        d.copy_from_slice(s);
+    }
+
+    fn matmul(&mut self, a: View, b: View, c: View, spec: Matmul) {
+        let ([a, b], [c]) = self.split([a, b], [c]);
+        ops::matmul(a, b, c, spec);
+    }
+
+    fn bias_add(&mut self, y: View, bias: View, rows: usize, cols: usize) {
+        let ([bias], [y]) = self.split([bias], [y]);
+        for row in y[..rows * cols].chunks_exact_mut(cols) {
+            for (v, b) in row.iter_mut().zip(bias) {
+                *v += b;
+            }
+        }
+    }
+
+    fn bias_grad(&mut self, dy: View, db: View, rows: usize, cols: usize) {
+        let ([dy], [db]) = self.split([dy], [db]);
+        for row in dy[..rows * cols].chunks_exact(cols) {
+            for (g, d) in db.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+    }
+
+    fn activation(&mut self, act: Activation, x: View, y: View) {
+        let ([x], [y]) = self.split([x], [y]);
+        for (y, &x) in y.iter_mut().zip(x) {
+            *y = ops::activate(act, x);
+        }
+    }
+
+    fn activation_backward(&mut self, act: Activation, x: View, y: View, dy: View, dx: View) {
+        let ([x, y, dy], [dx]) = self.split([x, y, dy], [dx]);
+        for i in 0..dx.len() {
+            dx[i] = dy[i] * ops::derivative(act, x[i], y[i]);
+        }
+    }
+
+    fn reparam_forward(
+        &mut self,
+        mu: View,
+        logvar: View,
+        eps: View,
+        z: View,
+        kl: View,
+        rows: usize,
+        zdim: usize,
+        noise: Noise,
+    ) {
+        let ([mu, logvar], [eps, z, kl]) = self.split([mu, logvar], [eps, z, kl]);
+        ops::reparam_forward(mu, logvar, eps, z, kl, rows, zdim, noise);
+    }
+
+    fn reparam_backward(
+        &mut self,
+        mu: View,
+        logvar: View,
+        eps: View,
+        dz: View,
+        dmu: View,
+        dlogvar: View,
+        kl_scale: f32,
+    ) {
+        let ([mu, logvar, eps, dz], [dmu, dlogvar]) =
+            self.split([mu, logvar, eps, dz], [dmu, dlogvar]);
+        for i in 0..dmu.len() {
+            let sigma = (0.5 * logvar[i]).exp();
+            dmu[i] = dz[i] + kl_scale * mu[i];
+            dlogvar[i] =
+                dz[i] * eps[i] * sigma * 0.5 + kl_scale * 0.5 * (logvar[i].exp() - 1.0);
+        }
+    }
+
+    fn recon_loss(
+        &mut self,
+        kind: Recon,
+        logits: View,
+        target: View,
+        dlogits: View,
+        loss: View,
+        rows: usize,
+        cols: usize,
+        grad_scale: f32,
+    ) {
+        let ([s, x], [ds, loss]) = self.split([logits, target], [dlogits, loss]);
+        for r in 0..rows {
+            let mut sum = 0.0f64;
+            for c in r * cols..(r + 1) * cols {
+                let (l, g) = ops::recon(kind, s[c], x[c]);
+                sum += l as f64;
+                ds[c] = g * grad_scale;
+            }
+            loss[r] = sum as f32;
+        }
+    }
+
+    fn sum_into(&mut self, src: View, dst: View) {
+        let ([s], [d]) = self.split([src], [dst]);
+        d[0] += s.iter().map(|&v| v as f64).sum::<f64>() as f32;
+    }
+
+    fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep) {
+        let ([g], [p, m, v]) = self.split([grads], [params, m, v]);
+        let (step_size, bc2_sqrt) = step.corrections();
+        for i in 0..p.len() {
+            m[i] = step.beta1 * m[i] + (1.0 - step.beta1) * g[i];
+            v[i] = step.beta2 * v[i] + (1.0 - step.beta2) * g[i] * g[i];
+            p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + step.eps);
+        }
+    }
+
+    fn gather_images(
+        &mut self,
+        bytes: View,
+        dim: usize,
+        indices: View,
+        first: usize,
+        rows: usize,
+        out: View,
+        binarize: Option<Noise>,
+    ) {
+        let ([bytes, indices], [out]) = self.split([bytes, indices], [out]);
+        let bytes: &[u8] = bytemuck::cast_slice(bytes);
+        let indices: &[u32] = bytemuck::cast_slice(indices);
+        for r in 0..rows {
+            let src = indices[first + r] as usize * dim;
+            for d in 0..dim {
+                let p = bytes[src + d] as f32 / 255.0;
+                out[r * dim + d] = match binarize {
+                    Some(n) => {
+                        let u = crate::rng::uniform(n.seed, n.stream, (r * dim + d) as u32);
+                        if u < p {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    }
+                    None => p,
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The scalar mathematics of the CPU backend, kept apart from buffer handling.
+
+use crate::backend::{Activation, Matmul, Noise, Recon};
+
+/// `C (+)= op(A) op(B)` through `gemm`, using strides for the transposes.
+pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
+    let (m, n, k) = (s.m, s.n, s.k);
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !s.accumulate {
+            c[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // (row stride, column stride) of op(A) [m, k] and op(B) [k, n].
+    let (a_rs, a_cs) = if s.trans_a { (1, m) } else { (k, 1) };
+    let (b_rs, b_cs) = if s.trans_b { (1, k) } else { (n, 1) };
+    // SAFETY: the asserts above keep every index the strides reach in bounds.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            c.as_mut_ptr(),
+            1,
+            n as isize,
+            s.accumulate,
+            a.as_ptr(),
+            a_cs as isize,
+            a_rs as isize,
+            b.as_ptr(),
+            b_cs as isize,
+            b_rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism(m * n * k),
+        );
+    }
+}
+
+/// Threads pay off only for products big enough to amortize the fork.
+fn parallelism(flops: usize) -> gemm::Parallelism {
+    #[cfg(not(target_arch = "wasm32"))]
+    if flops >= 1 << 18 {
+        return gemm::Parallelism::Rayon(0);
+    }
+    let _ = flops;
+    gemm::Parallelism::None
+}
+
+pub fn activate(act: Activation, x: f32) -> f32 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu => {
+            if x > 0.0 {
+                x
+            } else {
+                Activation::LEAKY_SLOPE * x
+            }
+        }
+        Activation::Sigmoid => sigmoid(x),
+        Activation::Tanh => x.tanh(),
+    }
+}
+
+/// `f'(x)`, using `y = f(x)` where that is cheaper and more accurate.
+pub fn derivative(act: Activation, x: f32, y: f32) -> f32 {
+    match act {
+        Activation::Identity => 1.0,
+        Activation::Relu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu => {
+            if x > 0.0 {
+                1.0
+            } else {
+                Activation::LEAKY_SLOPE
+            }
+        }
+        Activation::Sigmoid => y * (1.0 - y),
+        Activation::Tanh => 1.0 - y * y,
+    }
+}
+
+/// A sigmoid that never overflows `exp`.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Per-pixel reconstruction loss and its derivative in the logit `s`.
+pub fn recon(kind: Recon, s: f32, x: f32) -> (f32, f32) {
+    let p = sigmoid(s);
+    match kind {
+        // max(s,0) - s x + ln(1 + e^-|s|): exact and finite for any s.
+        Recon::Bce => (s.max(0.0) - s * x + (-s.abs()).exp().ln_1p(), p - x),
+        Recon::Gaussian => {
+            let e = p - x;
+            (e * e, 2.0 * e * p * (1.0 - p))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn reparam_forward(
+    mu: &[f32],
+    logvar: &[f32],
+    eps: &mut [f32],
+    z: &mut [f32],
+    kl: &mut [f32],
+    rows: usize,
+    zdim: usize,
+    noise: Noise,
+) {
+    for r in 0..rows {
+        let mut sum = 0.0f32;
+        for j in r * zdim..(r + 1) * zdim {
+            let e = crate::rng::normal(noise.seed, noise.stream, j as u32);
+            eps[j] = e;
+            z[j] = mu[j] + (0.5 * logvar[j]).exp() * e;
+            sum += 1.0 + logvar[j] - mu[j] * mu[j] - logvar[j].exp();
+        }
+        kl[r] = -0.5 * sum;
+    }
+}

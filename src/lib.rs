@@ -1,0 +1,22 @@
+//! vae-playground: a variational autoencoder that trains on WebGPU in the
+//! browser and natively through wgpu.
+//!
+//! Shape legend (here, in every module and at the top of every `.wgsl` file):
+//! B batch, C channels, H height, W width, D features, Z latent.
+//! Matrices are row-major `[rows, cols]`; images are NCHW. Gradients are
+//! prefixed `d` (`dW` is the gradient of the loss with respect to `W`).
+//!
+//! Modules: `backend` (the op trait) with its two implementations `cpu` and
+//! `gpu`; `nn` (layers over it); `config` and `vae` (the model); `train` (the
+//! step loop and metrics); `checkpoint`; `data`; `rng`; `web` (wasm surface).
+
+pub mod backend;
+pub mod checkpoint;
+pub mod config;
+pub mod cpu;
+pub mod gpu;
+pub mod nn;
+pub mod rng;
+pub mod train;
+pub mod vae;
+pub mod data;

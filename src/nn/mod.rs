@@ -1,0 +1,134 @@
+//! Layers, written once over [`Backend`]. In the manner of llm.c each layer has
+//! an explicit `forward` that reads its input and writes its output, and an
+//! explicit `backward(dy) -> dx` that accumulates its parameter gradients.
+//! A [`Stack`] owns the activations between layers so `backward` finds them.
+
+mod dense;
+
+pub use dense::Dense;
+
+use crate::backend::{Activation, Backend, View};
+
+/// One layer of a stack. Per-sample input and output lengths are fixed at
+/// construction; every op takes the batch's row count.
+#[derive(Clone, Debug)]
+pub enum Layer {
+    Dense(Dense),
+    /// An element-wise non-linearity over `len` features.
+    Act(Activation, usize),
+}
+
+impl Layer {
+    pub fn in_len(&self) -> usize {
+        match self {
+            Layer::Dense(d) => d.in_features,
+            Layer::Act(_, n) => *n,
+        }
+    }
+
+    pub fn out_len(&self) -> usize {
+        match self {
+            Layer::Dense(d) => d.out_features,
+            Layer::Act(_, n) => *n,
+        }
+    }
+
+    pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
+        match self {
+            Layer::Dense(d) => d.forward(be, x, y, rows),
+            Layer::Act(a, n) => be.activation(*a, x.slice(0, rows * n), y.slice(0, rows * n)),
+        }
+    }
+
+    /// Accumulates parameter gradients; writes `dx` when given.
+    pub fn backward<B: Backend>(
+        &self,
+        be: &mut B,
+        x: View,
+        y: View,
+        dy: View,
+        dx: Option<View>,
+        rows: usize,
+    ) {
+        match self {
+            Layer::Dense(d) => d.backward(be, x, dy, dx, rows),
+            Layer::Act(a, n) => {
+                if let Some(dx) = dx {
+                    let r = rows * n;
+                    be.activation_backward(*a, x.slice(0, r), y.slice(0, r), dy.slice(0, r), dx.slice(0, r));
+                }
+            }
+        }
+    }
+}
+
+/// Layers in sequence with the buffers between them, sized for `max_rows`.
+pub struct Stack {
+    pub layers: Vec<Layer>,
+    /// `outs[i]` is layer i's output; gradients `douts[i]` likewise.
+    outs: Vec<View>,
+    douts: Vec<View>,
+    /// Gradient with respect to the stack's input (for a stack fed by another).
+    pub dinput: View,
+    pub max_rows: usize,
+}
+
+impl Stack {
+    pub fn new<B: Backend>(be: &mut B, layers: Vec<Layer>, max_rows: usize, label: &str) -> Stack {
+        for pair in layers.windows(2) {
+            assert_eq!(pair[0].out_len(), pair[1].in_len(), "{label}: layer sizes do not chain");
+        }
+        let mut alloc = |n: usize, what: &str| be.alloc(n * max_rows, &format!("{label}.{what}"));
+        let outs = layers.iter().enumerate().map(|(i, l)| alloc(l.out_len(), &format!("out{i}"))).collect();
+        let douts = layers.iter().enumerate().map(|(i, l)| alloc(l.out_len(), &format!("dout{i}"))).collect();
+        let dinput = alloc(layers[0].in_len(), "dinput");
+        Stack { layers, outs, douts, dinput, max_rows }
+    }
+
+    pub fn in_len(&self) -> usize {
+        self.layers[0].in_len()
+    }
+
+    pub fn out_len(&self) -> usize {
+        self.layers.last().unwrap().out_len()
+    }
+
+    /// The last layer's output buffer.
+    pub fn output(&self) -> View {
+        *self.outs.last().unwrap()
+    }
+
+    /// Where the caller writes the gradient of the stack's output.
+    pub fn doutput(&self) -> View {
+        *self.douts.last().unwrap()
+    }
+
+    pub fn forward<B: Backend>(&self, be: &mut B, x: View, rows: usize) {
+        assert!(rows <= self.max_rows);
+        let mut input = x;
+        for (layer, &out) in self.layers.iter().zip(&self.outs) {
+            layer.forward(be, input, out, rows);
+            input = out;
+        }
+    }
+
+    /// Backward from `doutput()`; writes `dinput` only when `need_dinput`.
+    pub fn backward<B: Backend>(&self, be: &mut B, x: View, rows: usize, need_dinput: bool) {
+        for i in (0..self.layers.len()).rev() {
+            let input = if i == 0 { x } else { self.outs[i - 1] };
+            let dx = match i {
+                0 if need_dinput => Some(self.dinput),
+                0 => None,
+                _ => Some(self.douts[i - 1]),
+            };
+            self.layers[i].backward(be, input, self.outs[i], self.douts[i], dx, rows);
+        }
+    }
+
+    pub fn free<B: Backend>(&self, be: &mut B) {
+        for &v in self.outs.iter().chain(&self.douts) {
+            be.free(v);
+        }
+        be.free(self.dinput);
+    }
+}

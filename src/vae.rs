@@ -1,0 +1,302 @@
+//! The VAE: encoder -> (mu, logvar) -> z = mu + sigma * eps -> decoder -> logits,
+//! trained on `mean_B(recon + beta * KL(q(z|x) || N(0, I)))`.
+//!
+//! Shapes: x [B, D], h [B, H], mu / logvar / eps / z [B, Z], logits [B, D].
+//! All parameters live in one flat buffer described by a [`ParamTable`], with
+//! PyTorch's names and layouts (`encoder.fc1.weight` is `[out, in]`).
+
+use crate::backend::{Activation, Backend, Noise, View};
+use crate::config::{ConfigError, LayerSpec, VaeConfig};
+use crate::nn::{Dense, Layer, Stack};
+use crate::rng;
+
+/// Name, shape and place of one parameter tensor in the flat buffer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ParamEntry {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub offset: usize,
+    /// PyTorch's default init bound for this tensor: U(-bound, bound).
+    pub init_bound: f32,
+}
+
+impl ParamEntry {
+    pub fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ParamTable {
+    pub entries: Vec<ParamEntry>,
+    pub total: usize,
+}
+
+impl ParamTable {
+    fn push(&mut self, name: String, shape: Vec<usize>, init_bound: f32) -> (usize, usize) {
+        let entry = ParamEntry { name, shape, offset: self.total, init_bound };
+        let span = (entry.offset, entry.len());
+        self.total += entry.len();
+        self.entries.push(entry);
+        span
+    }
+
+    /// Initial values: PyTorch's `nn.Linear` default, U(-1/sqrt(in), 1/sqrt(in))
+    /// for weight and bias, drawn from the counter RNG so both backends agree.
+    pub fn init_values(&self, seed: u32) -> Vec<f32> {
+        let mut values = vec![0.0; self.total];
+        for (i, e) in self.entries.iter().enumerate() {
+            let stream = rng::stream(rng::StreamKind::Init, i as u32);
+            for (j, v) in values[e.offset..e.offset + e.len()].iter_mut().enumerate() {
+                *v = e.init_bound * (2.0 * rng::uniform(seed, stream, j as u32) - 1.0);
+            }
+        }
+        values
+    }
+}
+
+/// The flat training buffers: parameters, gradients and Adam's two moments.
+#[derive(Clone, Copy, Debug)]
+pub struct FlatBuffers {
+    pub params: View,
+    pub grads: View,
+    pub adam_m: View,
+    pub adam_v: View,
+}
+
+/// The model and its activation buffers, sized for `config.batch` rows.
+pub struct Vae {
+    pub config: VaeConfig,
+    pub table: ParamTable,
+    pub flat: FlatBuffers,
+    encoder: Stack,
+    head_mu: Dense,
+    head_logvar: Dense,
+    decoder: Stack,
+    /// Input images [B, D].
+    pub x: View,
+    pub mu: View,
+    pub logvar: View,
+    eps: View,
+    /// Latent codes [B, Z]; `decode` reads them from here.
+    pub z: View,
+    dmu: View,
+    dlogvar: View,
+    /// Per-row KL and reconstruction loss [B].
+    pub kl: View,
+    pub recon: View,
+    /// Pixel probabilities of the last decode [B, D].
+    pub probs: View,
+}
+
+/// Offsets and lengths of one dense layer's weight and bias in the flat buffer.
+#[derive(Clone, Copy, Debug)]
+struct DenseSpan {
+    input: usize,
+    out: usize,
+    act: Activation,
+    weight: (usize, usize),
+    bias: (usize, usize),
+}
+
+/// Where every parameter of a config lives; computed without a backend so
+/// checkpoints can be checked before any model is touched.
+struct Layout {
+    table: ParamTable,
+    encoder: Vec<DenseSpan>,
+    mu: DenseSpan,
+    logvar: DenseSpan,
+    decoder: Vec<DenseSpan>,
+}
+
+impl Layout {
+    fn new(config: &VaeConfig) -> Layout {
+        let mut table = ParamTable::default();
+        let encoder = dense_stack(&mut table, "encoder", config.image.dim(), &config.encoder);
+        let hidden = encoder.last().map_or(config.image.dim(), |l| l.out);
+        let head = |table: &mut ParamTable, name: &str| {
+            dense_params(table, &format!("encoder.{name}"), hidden, config.latent, Activation::Identity)
+        };
+        let mu = head(&mut table, "fc_mu");
+        let logvar = head(&mut table, "fc_logvar");
+        let decoder = dense_stack(&mut table, "decoder", config.latent, &config.decoder);
+        Layout { table, encoder, mu, logvar, decoder }
+    }
+}
+
+/// Registers the dense layers of `specs` as `prefix.fcN`.
+fn dense_stack(table: &mut ParamTable, prefix: &str, input: usize, specs: &[LayerSpec]) -> Vec<DenseSpan> {
+    let mut width = input;
+    let mut spans = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let LayerSpec::Dense { out, act } = *spec;
+        spans.push(dense_params(table, &format!("{prefix}.fc{}", i + 1), width, out, act));
+        width = out;
+    }
+    spans
+}
+
+/// Registers `name.weight [out, in]` and `name.bias [out]`.
+fn dense_params(table: &mut ParamTable, name: &str, input: usize, out: usize, act: Activation) -> DenseSpan {
+    let bound = 1.0 / (input as f32).sqrt();
+    let weight = table.push(format!("{name}.weight"), vec![out, input], bound);
+    let bias = table.push(format!("{name}.bias"), vec![out], bound);
+    DenseSpan { input, out, act, weight, bias }
+}
+
+/// The parameter table of a config: names, shapes and offsets.
+pub fn param_table(config: &VaeConfig) -> ParamTable {
+    Layout::new(config).table
+}
+
+impl Vae {
+    pub fn new<B: Backend>(be: &mut B, config: VaeConfig) -> Result<Vae, ConfigError> {
+        config.validate()?;
+        let dim = config.image.dim();
+        let zdim = config.latent;
+        let rows = config.batch;
+
+        let Layout { table, encoder, mu, logvar, decoder } = Layout::new(&config);
+        let flat = FlatBuffers {
+            params: be.alloc(table.total, "params"),
+            grads: be.alloc(table.total, "grads"),
+            adam_m: be.alloc(table.total, "adam.m"),
+            adam_v: be.alloc(table.total, "adam.v"),
+        };
+        be.write(flat.params, &table.init_values(config.seed));
+
+        let make_dense = |s: &DenseSpan| Dense {
+            in_features: s.input,
+            out_features: s.out,
+            weight: flat.params.slice(s.weight.0, s.weight.1),
+            bias: flat.params.slice(s.bias.0, s.bias.1),
+            dweight: flat.grads.slice(s.weight.0, s.weight.1),
+            dbias: flat.grads.slice(s.bias.0, s.bias.1),
+        };
+        let to_layers = |spans: &[DenseSpan]| {
+            let mut layers = Vec::new();
+            for s in spans {
+                layers.push(Layer::Dense(make_dense(s)));
+                if s.act != Activation::Identity {
+                    layers.push(Layer::Act(s.act, s.out));
+                }
+            }
+            layers
+        };
+        let encoder = Stack::new(be, to_layers(&encoder), rows, "encoder");
+        let decoder = Stack::new(be, to_layers(&decoder), rows, "decoder");
+        let head_mu = make_dense(&mu);
+        let head_logvar = make_dense(&logvar);
+
+        let mut alloc = |n: usize, label: &str| be.alloc(n, label);
+        Ok(Vae {
+            x: alloc(rows * dim, "x"),
+            mu: alloc(rows * zdim, "mu"),
+            logvar: alloc(rows * zdim, "logvar"),
+            eps: alloc(rows * zdim, "eps"),
+            z: alloc(rows * zdim, "z"),
+            dmu: alloc(rows * zdim, "dmu"),
+            dlogvar: alloc(rows * zdim, "dlogvar"),
+            kl: alloc(rows, "kl"),
+            recon: alloc(rows, "recon"),
+            probs: alloc(rows * dim, "probs"),
+            config,
+            table,
+            flat,
+            encoder,
+            head_mu,
+            head_logvar,
+            decoder,
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.config.image.dim()
+    }
+
+    pub fn max_rows(&self) -> usize {
+        self.config.batch
+    }
+
+    /// Encoder and heads: x -> (mu, logvar) for `rows` rows of `self.x`.
+    pub fn encode<B: Backend>(&self, be: &mut B, rows: usize) {
+        self.encoder.forward(be, self.x, rows);
+        let h = self.encoder.output();
+        self.head_mu.forward(be, h, self.mu, rows);
+        self.head_logvar.forward(be, h, self.logvar, rows);
+    }
+
+    /// Decoder: z -> logits, then pixel probabilities into `self.probs`.
+    pub fn decode<B: Backend>(&self, be: &mut B, rows: usize) {
+        self.decoder.forward(be, self.z, rows);
+        let n = rows * self.dim();
+        be.activation(Activation::Sigmoid, self.decoder.output().slice(0, n), self.probs.slice(0, n));
+    }
+
+    /// The whole forward pass and the loss: per-row `recon` and `kl`, and the
+    /// loss gradient (scaled by 1/rows) left in the decoder's output gradient.
+    pub fn forward_loss<B: Backend>(&self, be: &mut B, rows: usize, noise: Noise) {
+        let zdim = self.config.latent;
+        self.encode(be, rows);
+        let zn = rows * zdim;
+        be.reparam_forward(
+            self.mu.slice(0, zn),
+            self.logvar.slice(0, zn),
+            self.eps.slice(0, zn),
+            self.z.slice(0, zn),
+            self.kl.slice(0, rows),
+            rows,
+            zdim,
+            noise,
+        );
+        self.decoder.forward(be, self.z, rows);
+        let n = rows * self.dim();
+        be.recon_loss(
+            self.config.recon,
+            self.decoder.output().slice(0, n),
+            self.x.slice(0, n),
+            self.decoder.doutput().slice(0, n),
+            self.recon.slice(0, rows),
+            rows,
+            self.dim(),
+            1.0 / rows as f32,
+        );
+    }
+
+    /// Backward through decoder, reparameterization and encoder, after
+    /// `forward_loss`. Gradients are added into `flat.grads`; zero it first.
+    pub fn backward<B: Backend>(&self, be: &mut B, rows: usize) {
+        let zn = rows * self.config.latent;
+        self.decoder.backward(be, self.z, rows, true);
+        be.reparam_backward(
+            self.mu.slice(0, zn),
+            self.logvar.slice(0, zn),
+            self.eps.slice(0, zn),
+            self.decoder.dinput.slice(0, zn),
+            self.dmu.slice(0, zn),
+            self.dlogvar.slice(0, zn),
+            self.config.beta / rows as f32,
+        );
+        let h = self.encoder.output();
+        let dh = Some(self.encoder.doutput());
+        self.head_mu.backward_accumulating(be, h, self.dmu, dh, false, rows);
+        self.head_logvar.backward_accumulating(be, h, self.dlogvar, dh, true, rows);
+        self.encoder.backward(be, self.x, rows, false);
+    }
+
+    pub fn free<B: Backend>(&self, be: &mut B) {
+        self.encoder.free(be);
+        self.decoder.free(be);
+        let f = self.flat;
+        for v in [f.params, f.grads, f.adam_m, f.adam_v, self.x, self.mu, self.logvar, self.eps, self.z]
+            .into_iter()
+            .chain([self.dmu, self.dlogvar, self.kl, self.recon, self.probs])
+        {
+            be.free(v);
+        }
+    }
+}
