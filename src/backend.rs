@@ -165,7 +165,8 @@ pub trait Backend {
     fn write(&mut self, dst: View, data: &[f32]);
     fn write_u32(&mut self, dst: View, data: &[u32]);
     /// Reads `src` back; the future owns everything it needs.
-    fn read(&mut self, src: View) -> impl Future<Output = Result<Vec<f32>, BackendError>> + 'static;
+    fn read(&mut self, src: View)
+        -> impl Future<Output = Result<Vec<f32>, BackendError>> + 'static;
     /// Pushes recorded work to the device (a no-op on the CPU).
     fn flush(&mut self);
     /// Called once per training step after `flush`: a GPU backend blocks here

@@ -37,15 +37,24 @@ fn err<T>(msg: impl Into<String>) -> Result<T, CheckpointError> {
 }
 
 /// Serializes `params` (flat, in `table` order) with `config`.
-pub fn to_bytes(config: &VaeConfig, table: &ParamTable, params: &[f32]) -> Result<Vec<u8>, CheckpointError> {
+pub fn to_bytes(
+    config: &VaeConfig,
+    table: &ParamTable,
+    params: &[f32],
+) -> Result<Vec<u8>, CheckpointError> {
     if params.len() != table.total {
-        return err(format!("{} parameters given for a table of {}", params.len(), table.total));
+        return err(format!(
+            "{} parameters given for a table of {}",
+            params.len(),
+            table.total
+        ));
     }
     let bytes: &[u8] = bytemuck::cast_slice(params);
     let mut views = Vec::new();
     for e in &table.entries {
         let data = &bytes[e.offset * 4..(e.offset + e.len()) * 4];
-        let view = TensorView::new(Dtype::F32, e.shape.clone(), data).map_err(|e| CheckpointError(e.to_string()))?;
+        let view = TensorView::new(Dtype::F32, e.shape.clone(), data)
+            .map_err(|e| CheckpointError(e.to_string()))?;
         views.push((e.name.clone(), view));
     }
     let config_json = serde_json::to_string(config).map_err(|e| CheckpointError(e.to_string()))?;
@@ -62,22 +71,34 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
     if bytes.is_empty() {
         return err("the file is empty");
     }
-    let (_, meta) = SafeTensors::read_metadata(bytes)
-        .map_err(|e| CheckpointError(format!("not a valid safetensors file ({e}); is it truncated or corrupt?")))?;
+    let (_, meta) = SafeTensors::read_metadata(bytes).map_err(|e| {
+        CheckpointError(format!(
+            "not a valid safetensors file ({e}); is it truncated or corrupt?"
+        ))
+    })?;
     let info = meta.metadata().clone().unwrap_or_default();
     match info.get(FORMAT_KEY) {
         Some(f) if f == FORMAT => {}
         Some(f) => return err(format!("format '{f}' is not '{FORMAT}'")),
-        None => return err("no vae-playground format tag in the metadata; was it saved by `vae train --out`?"),
+        None => {
+            return err(
+                "no vae-playground format tag in the metadata; was it saved by `vae train --out`?",
+            )
+        }
     }
     let Some(json) = info.get(CONFIG_KEY) else {
         return err("the metadata has no model config");
     };
-    let config: VaeConfig =
-        serde_json::from_str(json).map_err(|e| CheckpointError(format!("the model config is malformed: {e}")))?;
-    config.validate().map_err(|e| CheckpointError(format!("the model config is invalid: {e}")))?;
-    let tensors = SafeTensors::deserialize(bytes)
-        .map_err(|e| CheckpointError(format!("not a valid safetensors file ({e}); is it truncated or corrupt?")))?;
+    let config: VaeConfig = serde_json::from_str(json)
+        .map_err(|e| CheckpointError(format!("the model config is malformed: {e}")))?;
+    config
+        .validate()
+        .map_err(|e| CheckpointError(format!("the model config is invalid: {e}")))?;
+    let tensors = SafeTensors::deserialize(bytes).map_err(|e| {
+        CheckpointError(format!(
+            "not a valid safetensors file ({e}); is it truncated or corrupt?"
+        ))
+    })?;
 
     let table = param_table(&config);
     let mut params = vec![0.0f32; table.total];
@@ -86,23 +107,42 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
             .tensor(&e.name)
             .map_err(|_| CheckpointError(format!("tensor '{}' is missing", e.name)))?;
         if t.dtype() != Dtype::F32 {
-            return err(format!("tensor '{}' is {:?}, expected F32", e.name, t.dtype()));
+            return err(format!(
+                "tensor '{}' is {:?}, expected F32",
+                e.name,
+                t.dtype()
+            ));
         }
         if t.shape() != e.shape.as_slice() {
-            return err(format!("tensor '{}' has shape {:?}, expected {:?}", e.name, t.shape(), e.shape));
+            return err(format!(
+                "tensor '{}' has shape {:?}, expected {:?}",
+                e.name,
+                t.shape(),
+                e.shape
+            ));
         }
         let dst = &mut params[e.offset..e.offset + e.len()];
         for (v, b) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
             *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
         if let Some(bad) = dst.iter().position(|v| !v.is_finite()) {
-            return err(format!("tensor '{}' holds a non-finite value at element {bad}", e.name));
+            return err(format!(
+                "tensor '{}' holds a non-finite value at element {bad}",
+                e.name
+            ));
         }
     }
     if tensors.len() != table.entries.len() {
         let known: Vec<&str> = table.entries.iter().map(|e| e.name.as_str()).collect();
-        let extra: Vec<&str> = tensors.names().into_iter().filter(|n| !known.contains(n)).collect();
-        return err(format!("unexpected tensors for this config: {}", extra.join(", ")));
+        let extra: Vec<&str> = tensors
+            .names()
+            .into_iter()
+            .filter(|n| !known.contains(n))
+            .collect();
+        return err(format!(
+            "unexpected tensors for this config: {}",
+            extra.join(", ")
+        ));
     }
     Ok(Checkpoint { config, params })
 }

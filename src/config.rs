@@ -14,7 +14,11 @@ pub struct ImageShape {
 }
 
 impl ImageShape {
-    pub const MNIST: ImageShape = ImageShape { channels: 1, height: 28, width: 28 };
+    pub const MNIST: ImageShape = ImageShape {
+        channels: 1,
+        height: 28,
+        width: 28,
+    };
 
     pub fn dim(&self) -> usize {
         self.channels * self.height * self.width
@@ -39,7 +43,12 @@ pub struct AdamConfig {
 impl Default for AdamConfig {
     /// PyTorch's defaults.
     fn default() -> Self {
-        AdamConfig { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        AdamConfig {
+            lr: 1e-3,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 }
 
@@ -103,17 +112,25 @@ impl VaeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |what: String| Err(ConfigError(what));
         if !(2..=100).contains(&self.latent) {
-            return bad(format!("latent size {} is out of range: use 2 to 100", self.latent));
+            return bad(format!(
+                "latent size {} is out of range: use 2 to 100",
+                self.latent
+            ));
         }
         if !(self.beta.is_finite() && (0.0..=10.0).contains(&self.beta)) {
             return bad(format!("beta {} is out of range: use 0 to 10", self.beta));
         }
         let lr = self.adam.lr;
         if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-            return bad(format!("learning rate {lr} is out of range: use a value in (0, 1]"));
+            return bad(format!(
+                "learning rate {lr} is out of range: use a value in (0, 1]"
+            ));
         }
         if !(1..=1024).contains(&self.batch) {
-            return bad(format!("batch size {} is out of range: use 1 to 1024", self.batch));
+            return bad(format!(
+                "batch size {} is out of range: use 1 to 1024",
+                self.batch
+            ));
         }
         let img = self.image;
         if img.dim() == 0 || img.channels > 4 || img.height > 256 || img.width > 256 {
@@ -129,7 +146,10 @@ impl VaeConfig {
             }
         }
         match self.decoder.last() {
-            Some(LayerSpec::Dense { out, act: Activation::Identity }) if *out == img.dim() => Ok(()),
+            Some(LayerSpec::Dense {
+                out,
+                act: Activation::Identity,
+            }) if *out == img.dim() => Ok(()),
             _ => bad(format!(
                 "the decoder's last layer must output {} logits with no activation",
                 img.dim()

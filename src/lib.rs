@@ -14,9 +14,12 @@ pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod cpu;
+pub mod data;
 pub mod gpu;
+pub mod image_grid;
 pub mod nn;
 pub mod rng;
 pub mod train;
 pub mod vae;
-pub mod data;
+#[cfg(target_arch = "wasm32")]
+pub mod web;

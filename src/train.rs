@@ -20,7 +20,12 @@ pub struct Metrics {
 impl Metrics {
     fn from_sums(recon: f64, kl: f64, beta: f64, images: usize) -> Metrics {
         let n = images.max(1) as f64;
-        Metrics { loss: (recon + beta * kl) / n, recon: recon / n, kl: kl / n, images }
+        Metrics {
+            loss: (recon + beta * kl) / n,
+            recon: recon / n,
+            kl: kl / n,
+            images,
+        }
     }
 }
 
@@ -91,8 +96,16 @@ impl<B: Backend> Trainer<B> {
 
     fn upload(&mut self, pixels: &[u8], count: usize, label: &str) -> DeviceImages {
         let dim = self.vae.dim();
-        assert_eq!(pixels.len(), count * dim, "{label}: {count} images need {} bytes", count * dim);
-        DeviceImages { bytes: self.be.upload_bytes(pixels, label), count }
+        assert_eq!(
+            pixels.len(),
+            count * dim,
+            "{label}: {count} images need {} bytes",
+            count * dim
+        );
+        DeviceImages {
+            bytes: self.be.upload_bytes(pixels, label),
+            count,
+        }
     }
 
     pub fn train_count(&self) -> usize {
@@ -127,7 +140,10 @@ impl<B: Backend> Trainer<B> {
     /// One training step on the next batch of the shuffled training set.
     /// Panics if no training images were set.
     pub fn step(&mut self) {
-        let train = self.train.as_ref().expect("set_train_images before training");
+        let train = self
+            .train
+            .as_ref()
+            .expect("set_train_images before training");
         let (bytes, count) = (train.bytes, train.count);
         let seed = self.vae.config.seed;
         let order = match self.order {
@@ -137,23 +153,48 @@ impl<B: Backend> Trainer<B> {
                     self.epoch += 1;
                     self.cursor = 0;
                 }
-                let perm = rng::permutation(count, seed, rng::stream(StreamKind::Shuffle, self.epoch));
-                let order = *self.order.get_or_insert_with(|| self.be.alloc(count, "epoch order"));
+                let perm =
+                    rng::permutation(count, seed, rng::stream(StreamKind::Shuffle, self.epoch));
+                let order = *self
+                    .order
+                    .get_or_insert_with(|| self.be.alloc(count, "epoch order"));
                 self.be.write_u32(order, &perm);
                 order
             }
         };
         let rows = self.vae.config.batch.min(count - self.cursor);
         let t = self.step;
-        let binarize = self.vae.config.binarize.then(|| Noise { seed, stream: rng::stream(StreamKind::Binarize, t) });
+        let binarize = self.vae.config.binarize.then(|| Noise {
+            seed,
+            stream: rng::stream(StreamKind::Binarize, t),
+        });
         let (vae, be) = (&self.vae, &mut self.be);
         be.gather_images(bytes, vae.dim(), order, self.cursor, rows, vae.x, binarize);
         be.fill(vae.flat.grads, 0.0);
-        vae.forward_loss(be, rows, Noise { seed, stream: rng::stream(StreamKind::Reparam, t) });
+        vae.forward_loss(
+            be,
+            rows,
+            Noise {
+                seed,
+                stream: rng::stream(StreamKind::Reparam, t),
+            },
+        );
         vae.backward(be, rows);
         let a = vae.config.adam;
         let f = vae.flat;
-        be.adam(f.params, f.grads, f.adam_m, f.adam_v, AdamStep { lr: a.lr, beta1: a.beta1, beta2: a.beta2, eps: a.eps, t: t + 1 });
+        be.adam(
+            f.params,
+            f.grads,
+            f.adam_m,
+            f.adam_v,
+            AdamStep {
+                lr: a.lr,
+                beta1: a.beta1,
+                beta2: a.beta2,
+                eps: a.eps,
+                t: t + 1,
+            },
+        );
         be.sum_into(vae.recon.slice(0, rows), self.sums.slice(0, 1));
         be.sum_into(vae.kl.slice(0, rows), self.sums.slice(1, 1));
         be.flush();
@@ -174,7 +215,12 @@ impl<B: Backend> Trainer<B> {
         self.be.fill(self.sums, 0.0);
         self.be.flush();
         let images = std::mem::take(&mut self.sum_images);
-        Ok(Metrics::from_sums(sums[0] as f64, sums[1] as f64, self.vae.config.beta as f64, images))
+        Ok(Metrics::from_sums(
+            sums[0] as f64,
+            sums[1] as f64,
+            self.vae.config.beta as f64,
+            images,
+        ))
     }
 
     /// Negative ELBO on up to `max_images` test images (one z sample per image,
@@ -195,7 +241,14 @@ impl<B: Backend> Trainer<B> {
             let (vae, be) = (&self.vae, &mut self.be);
             be.gather_images(bytes, vae.dim(), order, first, rows, vae.x, None);
             let stream = rng::stream(StreamKind::Sample, (first / rows_max) as u32);
-            vae.forward_loss(be, rows, Noise { seed: seed ^ 0x5eed, stream });
+            vae.forward_loss(
+                be,
+                rows,
+                Noise {
+                    seed: seed ^ 0x5eed,
+                    stream,
+                },
+            );
             be.sum_into(vae.recon.slice(0, rows), acc.slice(0, 1));
             be.sum_into(vae.kl.slice(0, rows), acc.slice(1, 1));
             be.flush();
@@ -206,7 +259,12 @@ impl<B: Backend> Trainer<B> {
         self.be.free(order);
         self.be.free(acc);
         let sums = sums?;
-        Ok(Metrics::from_sums(sums[0] as f64, sums[1] as f64, self.vae.config.beta as f64, n))
+        Ok(Metrics::from_sums(
+            sums[0] as f64,
+            sums[1] as f64,
+            self.vae.config.beta as f64,
+            n,
+        ))
     }
 
     /// Pixel probabilities decoded from latent codes `z` (`n * Z` values).
@@ -226,7 +284,12 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// `n` samples from the prior, drawn from `(seed, stream)`.
-    pub async fn sample(&mut self, n: usize, seed: u32, stream: u32) -> Result<Vec<f32>, BackendError> {
+    pub async fn sample(
+        &mut self,
+        n: usize,
+        seed: u32,
+        stream: u32,
+    ) -> Result<Vec<f32>, BackendError> {
         let z = prior_codes(n, self.vae.config.latent, seed, stream);
         self.decode(&z).await
     }
@@ -271,7 +334,12 @@ impl<B: Backend> Trainer<B> {
 
     /// A `size x size` grid decoded over the Gaussian quantiles of latent
     /// dimensions `dx` (columns) and `dy` (rows, top = high), others at 0.
-    pub async fn latent_grid(&mut self, size: usize, dx: usize, dy: usize) -> Result<Vec<f32>, BackendError> {
+    pub async fn latent_grid(
+        &mut self,
+        size: usize,
+        dx: usize,
+        dy: usize,
+    ) -> Result<Vec<f32>, BackendError> {
         let z = latent_grid_codes(size, self.vae.config.latent, dx, dy);
         self.decode(&z).await
     }
@@ -295,7 +363,9 @@ impl<B: Backend> Trainer<B> {
 
 /// `n` codes from N(0, I).
 pub fn prior_codes(n: usize, zdim: usize, seed: u32, stream: u32) -> Vec<f32> {
-    (0..(n * zdim) as u32).map(|i| rng::normal(seed, stream, i)).collect()
+    (0..(n * zdim) as u32)
+        .map(|i| rng::normal(seed, stream, i))
+        .collect()
 }
 
 /// Codes over the Gaussian quantiles `Phi^-1((i + 0.5) / size)` of two dims.
@@ -314,13 +384,42 @@ pub fn latent_grid_codes(size: usize, zdim: usize, dx: usize, dy: usize) -> Vec<
 
 /// The standard normal quantile (Acklam's rational approximation, relative
 /// error below 1.2e-9: far below f32 precision).
+#[allow(clippy::excessive_precision)] // Acklam's published coefficients, verbatim.
 pub fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
-    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-    const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383577518672690e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] = [
+        -5.447609879822406e1,
+        1.615858368580409e2,
+        -1.556989798598866e2,
+        6.680131188771972e1,
+        -1.328068155288572e1,
+    ];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
+    const D: [f64; 4] = [
+        7.784695709041462e-3,
+        3.224671290700398e-1,
+        2.445134137142996,
+        3.754408661907416,
+    ];
     let p = p.clamp(1e-12, 1.0 - 1e-12);
-    let tail = |q: f64| (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0);
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
     if p < 0.02425 {
         tail((-2.0 * p.ln()).sqrt())
     } else if p > 1.0 - 0.02425 {
@@ -328,7 +427,8 @@ pub fn normal_quantile(p: f64) -> f64 {
     } else {
         let q = p - 0.5;
         let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
+        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
+            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
     }
 }
 

@@ -38,7 +38,12 @@ pub struct ParamTable {
 
 impl ParamTable {
     fn push(&mut self, name: String, shape: Vec<usize>, init_bound: f32) -> (usize, usize) {
-        let entry = ParamEntry { name, shape, offset: self.total, init_bound };
+        let entry = ParamEntry {
+            name,
+            shape,
+            offset: self.total,
+            init_bound,
+        };
         let span = (entry.offset, entry.len());
         self.total += entry.len();
         self.entries.push(entry);
@@ -119,33 +124,68 @@ impl Layout {
         let encoder = dense_stack(&mut table, "encoder", config.image.dim(), &config.encoder);
         let hidden = encoder.last().map_or(config.image.dim(), |l| l.out);
         let head = |table: &mut ParamTable, name: &str| {
-            dense_params(table, &format!("encoder.{name}"), hidden, config.latent, Activation::Identity)
+            dense_params(
+                table,
+                &format!("encoder.{name}"),
+                hidden,
+                config.latent,
+                Activation::Identity,
+            )
         };
         let mu = head(&mut table, "fc_mu");
         let logvar = head(&mut table, "fc_logvar");
         let decoder = dense_stack(&mut table, "decoder", config.latent, &config.decoder);
-        Layout { table, encoder, mu, logvar, decoder }
+        Layout {
+            table,
+            encoder,
+            mu,
+            logvar,
+            decoder,
+        }
     }
 }
 
 /// Registers the dense layers of `specs` as `prefix.fcN`.
-fn dense_stack(table: &mut ParamTable, prefix: &str, input: usize, specs: &[LayerSpec]) -> Vec<DenseSpan> {
+fn dense_stack(
+    table: &mut ParamTable,
+    prefix: &str,
+    input: usize,
+    specs: &[LayerSpec],
+) -> Vec<DenseSpan> {
     let mut width = input;
     let mut spans = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let LayerSpec::Dense { out, act } = *spec;
-        spans.push(dense_params(table, &format!("{prefix}.fc{}", i + 1), width, out, act));
+        spans.push(dense_params(
+            table,
+            &format!("{prefix}.fc{}", i + 1),
+            width,
+            out,
+            act,
+        ));
         width = out;
     }
     spans
 }
 
 /// Registers `name.weight [out, in]` and `name.bias [out]`.
-fn dense_params(table: &mut ParamTable, name: &str, input: usize, out: usize, act: Activation) -> DenseSpan {
+fn dense_params(
+    table: &mut ParamTable,
+    name: &str,
+    input: usize,
+    out: usize,
+    act: Activation,
+) -> DenseSpan {
     let bound = 1.0 / (input as f32).sqrt();
     let weight = table.push(format!("{name}.weight"), vec![out, input], bound);
     let bias = table.push(format!("{name}.bias"), vec![out], bound);
-    DenseSpan { input, out, act, weight, bias }
+    DenseSpan {
+        input,
+        out,
+        act,
+        weight,
+        bias,
+    }
 }
 
 /// The parameter table of a config: names, shapes and offsets.
@@ -160,7 +200,13 @@ impl Vae {
         let zdim = config.latent;
         let rows = config.batch;
 
-        let Layout { table, encoder, mu, logvar, decoder } = Layout::new(&config);
+        let Layout {
+            table,
+            encoder,
+            mu,
+            logvar,
+            decoder,
+        } = Layout::new(&config);
         let flat = FlatBuffers {
             params: be.alloc(table.total, "params"),
             grads: be.alloc(table.total, "grads"),
@@ -234,7 +280,11 @@ impl Vae {
     pub fn decode<B: Backend>(&self, be: &mut B, rows: usize) {
         self.decoder.forward(be, self.z, rows);
         let n = rows * self.dim();
-        be.activation(Activation::Sigmoid, self.decoder.output().slice(0, n), self.probs.slice(0, n));
+        be.activation(
+            Activation::Sigmoid,
+            self.decoder.output().slice(0, n),
+            self.probs.slice(0, n),
+        );
     }
 
     /// The whole forward pass and the loss: per-row `recon` and `kl`, and the
@@ -283,8 +333,10 @@ impl Vae {
         );
         let h = self.encoder.output();
         let dh = Some(self.encoder.doutput());
-        self.head_mu.backward_accumulating(be, h, self.dmu, dh, false, rows);
-        self.head_logvar.backward_accumulating(be, h, self.dlogvar, dh, true, rows);
+        self.head_mu
+            .backward_accumulating(be, h, self.dmu, dh, false, rows);
+        self.head_logvar
+            .backward_accumulating(be, h, self.dlogvar, dh, true, rows);
         self.encoder.backward(be, self.x, rows, false);
     }
 
@@ -292,9 +344,19 @@ impl Vae {
         self.encoder.free(be);
         self.decoder.free(be);
         let f = self.flat;
-        for v in [f.params, f.grads, f.adam_m, f.adam_v, self.x, self.mu, self.logvar, self.eps, self.z]
-            .into_iter()
-            .chain([self.dmu, self.dlogvar, self.kl, self.recon, self.probs])
+        for v in [
+            f.params,
+            f.grads,
+            f.adam_m,
+            f.adam_v,
+            self.x,
+            self.mu,
+            self.logvar,
+            self.eps,
+            self.z,
+        ]
+        .into_iter()
+        .chain([self.dmu, self.dlogvar, self.kl, self.recon, self.probs])
         {
             be.free(v);
         }

@@ -50,9 +50,8 @@ impl CpuBackend {
         for (i, o) in outputs.iter().enumerate() {
             let others = inputs.iter().chain(outputs.iter().skip(i + 1));
             for v in others {
-                let disjoint = v.buf != o.buf
-                    || v.offset + v.len <= o.offset
-                    || o.offset + o.len <= v.offset;
+                let disjoint =
+                    v.buf != o.buf || v.offset + v.len <= o.offset || o.offset + o.len <= v.offset;
                 assert!(disjoint, "output {o:?} overlaps {v:?}");
             }
         }
@@ -108,7 +107,10 @@ impl Backend for CpuBackend {
         bytemuck::cast_slice_mut::<f32, u32>(d)[..data.len()].copy_from_slice(data);
     }
 
-    fn read(&mut self, src: View) -> impl Future<Output = Result<Vec<f32>, BackendError>> + 'static {
+    fn read(
+        &mut self,
+        src: View,
+    ) -> impl Future<Output = Result<Vec<f32>, BackendError>> + 'static {
         std::future::ready(Ok(self.get(src).to_vec()))
     }
 
@@ -191,8 +193,7 @@ impl Backend for CpuBackend {
         for i in 0..dmu.len() {
             let sigma = (0.5 * logvar[i]).exp();
             dmu[i] = dz[i] + kl_scale * mu[i];
-            dlogvar[i] =
-                dz[i] * eps[i] * sigma * 0.5 + kl_scale * 0.5 * (logvar[i].exp() - 1.0);
+            dlogvar[i] = dz[i] * eps[i] * sigma * 0.5 + kl_scale * 0.5 * (logvar[i].exp() - 1.0);
         }
     }
 
@@ -208,14 +209,14 @@ impl Backend for CpuBackend {
         grad_scale: f32,
     ) {
         let ([s, x], [ds, loss]) = self.split([logits, target], [dlogits, loss]);
-        for r in 0..rows {
+        for (r, loss) in loss[..rows].iter_mut().enumerate() {
             let mut sum = 0.0f64;
             for c in r * cols..(r + 1) * cols {
                 let (l, g) = ops::recon(kind, s[c], x[c]);
                 sum += l as f64;
                 ds[c] = g * grad_scale;
             }
-            loss[r] = sum as f32;
+            *loss = sum as f32;
         }
     }
 

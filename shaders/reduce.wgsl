@@ -1,0 +1,41 @@
+// reduce.wgsl: dst[0] += sum(src), for metrics that stay on the device.
+//
+// Shape legend: B batch, C channels, H height, W width, D features, Z latent.
+// src: any flat span of `len` words (e.g. per-row losses [B]); dst: one word.
+//
+// A single workgroup: each thread sums a strided slice, then a fixed-order tree
+// reduction in workgroup memory (deterministic); thread 0 adds into dst.
+
+struct Params {
+    len: u32,
+    src_off: u32,
+    dst_off: u32,
+    _pad0: u32,
+}
+
+const WG_S: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read_write> src: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+
+var<workgroup> partial: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn sum_into_forward(@builtin(local_invocation_index) li: u32) {
+    var s = 0.0;
+    for (var i = li; i < p.len; i += WG_S) {
+        s += src[p.src_off + i];
+    }
+    partial[li] = s;
+    workgroupBarrier();
+    for (var stride = WG_S / 2u; stride > 0u; stride = stride / 2u) {
+        if (li < stride) {
+            partial[li] += partial[li + stride];
+        }
+        workgroupBarrier();
+    }
+    if (li == 0u) {
+        dst[p.dst_off] += partial[0];
+    }
+}

@@ -1,0 +1,451 @@
+//! `vae`: train, evaluate, sample and benchmark the VAE natively.
+//!
+//! Human-readable progress goes to stderr; each command's result is one JSON
+//! line on stdout. A bad flag or value exits with code 2, other failures with 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::json;
+use vae_playground::backend::Backend;
+use vae_playground::checkpoint;
+use vae_playground::config::{VaeConfig, PRESETS};
+use vae_playground::cpu::CpuBackend;
+use vae_playground::data::{self, Mnist};
+use vae_playground::gpu::GpuBackend;
+use vae_playground::image_grid::{self, Picture};
+use vae_playground::rng::{self, StreamKind};
+use vae_playground::train::{Metrics, Trainer};
+
+const USAGE: &str = "usage:
+  vae train  --preset P [--epochs N] [--backend gpu|cpu] [--seed S] [--data DIR] [--out DIR]
+             [--latent Z] [--beta B] [--lr LR] [--batch N] [--binarize]
+  vae eval   --checkpoint FILE [--backend gpu|cpu] [--data DIR]
+  vae sample --checkpoint FILE [--n N] [--out grid.png] [--seed S] [--backend gpu|cpu]
+  vae bench  [--backend gpu|cpu] [--steps N] [--preset P] [--data DIR]
+presets: mlp, mlp-small, latent100";
+
+/// A usage error (exit 2) or a failure while running (exit 1).
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Run(e.to_string())
+    }
+}
+
+fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure::Usage(msg.into()))
+}
+
+/// `--flag value` pairs and bare switches, checked against what a command accepts.
+struct Args {
+    command: String,
+    pairs: Vec<(String, Option<String>)>,
+}
+
+impl Args {
+    fn parse(
+        command: &str,
+        raw: &[String],
+        valued: &[&str],
+        switches: &[&str],
+    ) -> Result<Args, Failure> {
+        let mut pairs = Vec::new();
+        let mut it = raw.iter();
+        while let Some(flag) = it.next() {
+            let name = flag.trim_start_matches("--");
+            if !flag.starts_with("--") {
+                return usage(format!("unexpected argument '{flag}' for 'vae {command}'"));
+            } else if valued.contains(&name) {
+                match it.next() {
+                    Some(v) => pairs.push((name.to_string(), Some(v.clone()))),
+                    None => return usage(format!("flag '--{name}' needs a value")),
+                }
+            } else if switches.contains(&name) {
+                pairs.push((name.to_string(), None));
+            } else {
+                return usage(format!("unknown flag '{flag}' for 'vae {command}'"));
+            }
+        }
+        Ok(Args {
+            command: command.to_string(),
+            pairs,
+        })
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.as_deref())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.pairs.iter().any(|(n, _)| n == name)
+    }
+
+    fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, Failure> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .or_else(|_| usage(format!("invalid value '{v}' for '--{name}'"))),
+        }
+    }
+
+    fn required(&self, name: &str) -> Result<&str, Failure> {
+        match self.get(name) {
+            Some(v) => Ok(v),
+            None => usage(format!("'vae {}' needs '--{name}'", self.command)),
+        }
+    }
+
+    fn backends(&self, default: &[BackendKind]) -> Result<Vec<BackendKind>, Failure> {
+        match self.get("backend") {
+            None => Ok(default.to_vec()),
+            Some("gpu") => Ok(vec![BackendKind::Gpu]),
+            Some("cpu") => Ok(vec![BackendKind::Cpu]),
+            Some(v) => usage(format!(
+                "invalid value '{v}' for '--backend': use gpu or cpu"
+            )),
+        }
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.get("data")
+            .map(PathBuf::from)
+            .unwrap_or_else(data::default_dir)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum BackendKind {
+    Gpu,
+    Cpu,
+}
+
+impl BackendKind {
+    fn name(self) -> &'static str {
+        match self {
+            BackendKind::Gpu => "gpu",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+}
+
+/// Runs `$body` with `$be` bound to a fresh backend of `$kind`.
+macro_rules! with_backend {
+    ($kind:expr, |$be:ident| $body:expr) => {
+        match $kind {
+            BackendKind::Cpu => {
+                let $be = CpuBackend::new();
+                $body
+            }
+            BackendKind::Gpu => {
+                let $be = GpuBackend::new_blocking()?;
+                $body
+            }
+        }
+    };
+}
+
+pub fn main() -> ExitCode {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let result = match raw.first().map(String::as_str) {
+        Some("train") => cmd_train(&raw[1..]),
+        Some("eval") => cmd_eval(&raw[1..]),
+        Some("sample") => cmd_sample(&raw[1..]),
+        Some("bench") => cmd_bench(&raw[1..]),
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => usage(format!("unknown command '{other}'")),
+        None => usage("no command given"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("error: {msg}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Run(msg)) => {
+            eprintln!("error: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The config named by `--preset` with any overrides, validated.
+fn config_from(args: &Args) -> Result<VaeConfig, Failure> {
+    let preset = args.required("preset")?;
+    let mut c = VaeConfig::preset(preset).or_else(|e| usage(e.0))?;
+    c.seed = args.num("seed", c.seed)?;
+    c.latent = args.num("latent", c.latent)?;
+    c.beta = args.num("beta", c.beta)?;
+    c.adam.lr = args.num("lr", c.adam.lr)?;
+    c.batch = args.num("batch", c.batch)?;
+    c.binarize |= args.has("binarize");
+    c.validate().or_else(|e| usage(e.0))?;
+    Ok(c)
+}
+
+fn load_data(dir: &Path) -> Result<Mnist, Failure> {
+    Ok(data::load_dir(dir)?)
+}
+
+fn trainer_with_data<B: Backend>(
+    be: B,
+    config: VaeConfig,
+    data: &Mnist,
+) -> Result<Trainer<B>, Failure> {
+    let mut t = Trainer::new(be, config)?;
+    t.set_train_images(&data.train.pixels, data.train.count);
+    t.set_test_images(&data.test.pixels, data.test.count);
+    Ok(t)
+}
+
+fn cmd_train(raw: &[String]) -> Result<(), Failure> {
+    let args = Args::parse(
+        "train",
+        raw,
+        &[
+            "preset", "epochs", "backend", "seed", "data", "out", "latent", "beta", "lr", "batch",
+        ],
+        &["binarize"],
+    )?;
+    let config = config_from(&args)?;
+    let epochs: u32 = args.num("epochs", 1)?;
+    if epochs == 0 {
+        return usage("'--epochs' must be at least 1");
+    }
+    let backend = args.backends(&[BackendKind::Gpu])?[0];
+    let out = args.get("out").map(PathBuf::from);
+    let data = load_data(&args.data_dir())?;
+    with_backend!(backend, |be| train(
+        trainer_with_data(be, config, &data)?,
+        backend,
+        epochs,
+        out.as_deref()
+    ))
+}
+
+fn train<B: Backend>(
+    mut t: Trainer<B>,
+    kind: BackendKind,
+    epochs: u32,
+    out: Option<&Path>,
+) -> Result<(), Failure> {
+    let adapter = t.be.describe();
+    eprintln!(
+        "training '{}' on {} ({adapter}), {} steps per epoch",
+        t.config().preset,
+        kind.name(),
+        t.steps_per_epoch()
+    );
+    let (mut train_secs, mut train_images) = (0.0, 0usize);
+    let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
+    for epoch in 1..=epochs {
+        let start = Instant::now();
+        for _ in 0..t.steps_per_epoch() {
+            t.step();
+        }
+        last_train = pollster::block_on(t.take_metrics())?;
+        let secs = start.elapsed().as_secs_f64();
+        train_secs += secs;
+        train_images += last_train.images;
+        last_test = pollster::block_on(t.evaluate(usize::MAX))?;
+        eprintln!(
+            "epoch {epoch:>3}/{epochs}  train {:8.3}  test {:8.3}  (recon {:.3}, kl {:.3})  {secs:6.1} s  {:8.0} images/s",
+            last_train.loss,
+            last_test.loss,
+            last_test.recon,
+            last_test.kl,
+            last_train.images as f64 / secs
+        );
+        if !last_train.loss.is_finite() {
+            return Err(Failure::Run(format!(
+                "training diverged at epoch {epoch} (loss {}); try a lower --lr",
+                last_train.loss
+            )));
+        }
+    }
+    if let Some(dir) = out {
+        write_outputs(&mut t, dir)?;
+    }
+    let summary = json!({
+        "preset": t.config().preset,
+        "backend": kind.name(),
+        "adapter": adapter,
+        "epochs": epochs,
+        "train_loss": last_train.loss,
+        "test_loss": last_test.loss,
+        "images_per_sec": train_images as f64 / train_secs,
+    });
+    println!("{summary}");
+    Ok(())
+}
+
+/// `model.safetensors`, `samples.png` (64 from the prior) and, for Z = 2,
+/// `latent_grid.png` (20 x 20 over the Gaussian quantiles).
+fn write_outputs<B: Backend>(t: &mut Trainer<B>, dir: &Path) -> Result<(), Failure> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::Run(format!("cannot create {}: {e}", dir.display())))?;
+    let params = pollster::block_on(t.read_params())?;
+    let bytes = checkpoint::to_bytes(t.config(), &t.vae.table, &params)?;
+    write_file(&dir.join("model.safetensors"), &bytes)?;
+    let shape = t.config().image;
+    let seed = t.config().seed;
+    let samples =
+        pollster::block_on(t.sample(64, seed, rng::stream(StreamKind::Sample, u32::MAX)))?;
+    write_png(
+        &dir.join("samples.png"),
+        &image_grid::tile(&samples, shape, 8, 2),
+    )?;
+    if t.config().latent == 2 {
+        let grid = pollster::block_on(t.latent_grid(20, 0, 1))?;
+        write_png(
+            &dir.join("latent_grid.png"),
+            &image_grid::tile(&grid, shape, 20, 0),
+        )?;
+    }
+    eprintln!("wrote {}", dir.display());
+    Ok(())
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Failure> {
+    std::fs::write(path, bytes)
+        .map_err(|e| Failure::Run(format!("cannot write {}: {e}", path.display())))
+}
+
+fn write_png(path: &Path, p: &Picture) -> Result<(), Failure> {
+    let mut buf = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut buf, p.width as u32, p.height as u32);
+        enc.set_color(if p.channels == 1 {
+            png::ColorType::Grayscale
+        } else {
+            png::ColorType::Rgb
+        });
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(&p.pixels)?;
+    }
+    write_file(path, &buf)
+}
+
+fn read_checkpoint(args: &Args) -> Result<checkpoint::Checkpoint, Failure> {
+    let path = args.required("checkpoint")?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+    Ok(checkpoint::from_bytes(&bytes)?)
+}
+
+fn cmd_eval(raw: &[String]) -> Result<(), Failure> {
+    let args = Args::parse("eval", raw, &["checkpoint", "backend", "data"], &[])?;
+    let backend = args.backends(&[BackendKind::Gpu])?[0];
+    let ck = read_checkpoint(&args)?;
+    let data = load_data(&args.data_dir())?;
+    with_backend!(backend, |be| {
+        let mut t = trainer_with_data(be, ck.config.clone(), &data)?;
+        t.load_params(&ck.params);
+        let test = pollster::block_on(t.evaluate(usize::MAX))?;
+        let summary = json!({
+            "preset": ck.config.preset,
+            "backend": backend.name(),
+            "adapter": t.be.describe(),
+            "test_loss": test.loss,
+            "test_recon": test.recon,
+            "test_kl": test.kl,
+        });
+        println!("{summary}");
+        Ok(())
+    })
+}
+
+fn cmd_sample(raw: &[String]) -> Result<(), Failure> {
+    let args = Args::parse(
+        "sample",
+        raw,
+        &["checkpoint", "n", "out", "seed", "backend"],
+        &[],
+    )?;
+    let backend = args.backends(&[BackendKind::Gpu])?[0];
+    let n: usize = args.num("n", 64)?;
+    if !(1..=4096).contains(&n) {
+        return usage(format!("'--n' {n} is out of range: use 1 to 4096"));
+    }
+    let out = PathBuf::from(args.get("out").unwrap_or("grid.png"));
+    let ck = read_checkpoint(&args)?;
+    let seed: u32 = args.num("seed", ck.config.seed)?;
+    with_backend!(backend, |be| {
+        let mut t = Trainer::new(be, ck.config.clone())?;
+        t.load_params(&ck.params);
+        let images =
+            pollster::block_on(t.sample(n, seed, rng::stream(StreamKind::Sample, u32::MAX)))?;
+        let cols = (n as f64).sqrt().ceil() as usize;
+        write_png(&out, &image_grid::tile(&images, ck.config.image, cols, 2))?;
+        println!(
+            "{}",
+            json!({ "preset": ck.config.preset, "n": n, "out": out.display().to_string() })
+        );
+        Ok(())
+    })
+}
+
+fn cmd_bench(raw: &[String]) -> Result<(), Failure> {
+    let args = Args::parse("bench", raw, &["backend", "steps", "preset", "data"], &[])?;
+    let backends = args.backends(&[BackendKind::Cpu, BackendKind::Gpu])?;
+    let steps: usize = args.num("steps", 50)?;
+    if steps == 0 {
+        return usage("'--steps' must be at least 1");
+    }
+    let presets: Vec<&str> = match args.get("preset") {
+        Some(p) => vec![p],
+        None => PRESETS.to_vec(),
+    };
+    let data = load_data(&args.data_dir())?;
+    for preset in presets {
+        let config = VaeConfig::preset(preset).or_else(|e| usage(e.0))?;
+        for &kind in &backends {
+            with_backend!(kind, |be| bench(
+                trainer_with_data(be, config.clone(), &data)?,
+                kind,
+                steps
+            ))?;
+        }
+    }
+    Ok(())
+}
+
+/// Times `steps` training steps after a warm-up; the final metrics read waits
+/// for the device, so queued GPU work is inside the measurement.
+fn bench<B: Backend>(mut t: Trainer<B>, kind: BackendKind, steps: usize) -> Result<(), Failure> {
+    for _ in 0..5 {
+        t.step();
+    }
+    pollster::block_on(t.take_metrics())?;
+    let start = Instant::now();
+    for _ in 0..steps {
+        t.step();
+    }
+    let m = pollster::block_on(t.take_metrics())?;
+    let secs = start.elapsed().as_secs_f64();
+    let summary = json!({
+        "preset": t.config().preset,
+        "backend": kind.name(),
+        "adapter": t.be.describe(),
+        "batch": t.config().batch,
+        "steps": steps,
+        "images_per_sec": m.images as f64 / secs,
+        "ms_per_step": secs * 1e3 / steps as f64,
+    });
+    println!("{summary}");
+    Ok(())
+}

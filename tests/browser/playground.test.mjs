@@ -1,0 +1,83 @@
+// End-to-end: the built page (trunk build --release) trains the real wasm core in
+// headless Chromium. With --enable-unsafe-webgpu Chromium offers a SwiftShader
+// (software) WebGPU adapter, so the true WebGPU path runs; without it there is no
+// adapter and the page must fall back to the CPU and say so. SwiftShader is slow:
+// small batches, few steps.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, readState, waitFor, problems, outFile, trackMetrics } from './harness.mjs';
+
+// Console output that is expected and harmless, each with its reason.
+const EXPECTED = [
+  // (none so far: add entries here, with a comment saying why each one is fine)
+];
+
+async function trainAndCheck(s, { backend, minSteps, name }) {
+  const { page } = s;
+  const el = page.locator('vae-playground');
+  const ready = await waitFor(page, (st) => st.pillBackend !== 'none' && st.startLabel === 'Start' && st.originals.contrast > 0, { what: 'ready with test data', timeout: 120000 });
+  assert.equal(ready.pillBackend, backend, `status reports ${backend}: ${ready.backend}`);
+  await trackMetrics(page);
+  const trainingFrom = await page.evaluate(() => performance.now());
+  await el.locator('button.start').click();
+
+  const early = await waitFor(page, (st) => st.step >= 3, { what: 'first steps', timeout: 120000 });
+  const late = await waitFor(page, (st) => st.step >= minSteps && st.step >= early.step + 10, { what: `${minSteps} steps`, timeout: 300000 });
+  // let one more view refresh land after the last step counted
+  await page.waitForTimeout(1500);
+  const after = await readState(page);
+
+  for (const view of ['samples', 'latent', 'recon']) {
+    assert.ok(after[view].contrast > 30, `${view} canvas is not blank (contrast ${after[view].contrast})`);
+    assert.notEqual(after[view].hash, early[view].hash, `${view} canvas changed while training`);
+  }
+  const m = await page.evaluate(() => window.__metrics);
+  assert.ok(m.length >= 3, `got step events: ${m.length}`);
+  const head = m.slice(0, 2).reduce((a, x) => a + x.loss, 0) / 2;
+  const tail = m.slice(-2).reduce((a, x) => a + x.loss, 0) / 2;
+  assert.ok(tail < head, `loss falls: ${head.toFixed(2)} -> ${tail.toFixed(2)}`);
+
+  // pause stops the step counter, start resumes it
+  await el.locator('button.start').click();
+  await waitFor(page, (st) => st.startLabel === 'Resume', { what: 'paused' });
+  await page.waitForTimeout(1500); // the chunk in flight when pausing may still land
+  const p1 = (await readState(page)).step;
+  await page.waitForTimeout(2000);
+  const p2 = (await readState(page)).step;
+  assert.equal(p2, p1, 'no steps while paused');
+  await el.locator('button.start').click();
+  await waitFor(page, (st) => st.step > p2, { what: 'resumed steps', timeout: 120000 });
+
+  const longTasks = await page.evaluate((from) => window.__longTasks.filter((t) => t.start >= from && t.duration > 100), trainingFrom);
+  assert.deepEqual(longTasks, [], 'no main-thread task over 100 ms');
+  const violations = await page.evaluate(() => window.__cspViolations);
+  assert.deepEqual(violations, [], 'no CSP violations');
+  await page.screenshot({ path: outFile(`${name}.png`), fullPage: true });
+  await el.screenshot({ path: outFile(`${name}-element.png`) });
+  assert.deepEqual(problems(s.logs, EXPECTED), [], 'no console errors or warnings');
+  return after;
+}
+
+test('WebGPU (SwiftShader): trains, views update, pause/resume, no long tasks', async () => {
+  const s = await openPage({ webgpu: true, query: '?batch=16' });
+  try {
+    const st = await trainAndCheck(s, { backend: 'webgpu', minSteps: 20, name: 'webgpu' });
+    assert.match(st.backend, /WebGPU/);
+    assert.equal(st.notice, null, 'no fallback notice on WebGPU');
+  } finally {
+    await s.close();
+  }
+});
+
+test('no WebGPU: the CPU fallback trains and the notice says why', async () => {
+  const s = await openPage({ webgpu: false, query: '?batch=32' });
+  try {
+    const st = await trainAndCheck(s, { backend: 'cpu', minSteps: 30, name: 'cpu-fallback' });
+    assert.match(st.backend, /CPU/);
+    assert.ok(st.notice, 'the fallback notice is shown');
+    assert.match(st.notice, /WebGPU/);
+    assert.match(st.notice, /CPU/);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,0 +1,82 @@
+// The element's UI with a stand-in engine (tests/browser/mock-engine.js served in
+// place of the wasm bindings): controls, confirmation of structural changes,
+// keyboard use, phone width, dark mode, attribute validation, strict CSP.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openPage, readState, waitFor, problems, outFile } from './harness.mjs';
+
+test('UI: controls, confirmation, keyboard, phone width, dark mode (mock engine)', async () => {
+  const s = await openPage({ mock: true, webgpu: false, viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+  try {
+    const { page } = s;
+    const el = page.locator('vae-playground');
+    await waitFor(page, (st) => st.pillBackend === 'cpu' && st.startLabel === 'Start', { what: 'ready' });
+    // keyboard: focus the start button and press Enter
+    await el.locator('button.start').focus();
+    await page.keyboard.press('Enter');
+    await waitFor(page, (st) => st.step >= 10, { what: 'training steps' });
+    const st = await readState(page);
+    assert.equal(st.startLabel, 'Pause');
+    assert.match(st.notice, /WebGPU/, 'the CPU notice explains WebGPU');
+
+    // live hyperparameter: beta slider via keyboard
+    await el.locator('input[name="beta"]').focus();
+    await page.keyboard.press('ArrowLeft');
+    assert.notEqual(await el.locator('.beta-out').textContent(), '1.00');
+
+    // structural change asks first; cancel keeps the run
+    await el.locator('input[name="latent"]').fill('8');
+    await el.locator('input[name="latent"]').press('Enter');
+    const dialog = el.locator('dialog.confirm');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.textContent(), /latent size/);
+    await el.locator('dialog button[value="cancel"]').click();
+    await dialog.waitFor({ state: 'hidden' });
+    assert.equal(await el.locator('input[name="latent"]').inputValue(), '2');
+    const stepBefore = (await readState(page)).step;
+    assert.ok(stepBefore > 0);
+
+    // confirm: a new model with 8 latent dims; the x/y dimension pickers appear
+    await el.locator('input[name="latent"]').fill('8');
+    await el.locator('input[name="latent"]').press('Enter');
+    await dialog.waitFor({ state: 'visible' });
+    await el.locator('dialog button[value="ok"]').click();
+    await el.locator('.dims').waitFor({ state: 'visible' });
+    assert.equal(await el.locator('.dim-x option').count(), 8);
+    await el.locator('.dim-y').selectOption('5');
+    await page.waitForTimeout(800);
+    await page.screenshot({ path: outFile('ui-phone-dark.png'), fullPage: true });
+    await el.screenshot({ path: outFile('ui-phone-dark-element.png') });
+
+    const violations = await page.evaluate(() => window.__cspViolations);
+    assert.deepEqual(violations, [], 'no CSP violations');
+    assert.deepEqual(problems(s.logs), [], 'no console errors or warnings');
+  } finally {
+    await s.close();
+  }
+});
+
+test('UI: an invalid attribute shows a message instead of a blank box', async () => {
+  const s = await openPage({ mock: true, webgpu: false, query: '?latent-dim=-3' });
+  try {
+    const { page } = s;
+    const st = await waitFor(page, (x) => x.error, { what: 'error message' });
+    assert.match(st.error, /latent-dim="-3"/);
+    assert.match(st.error, /2 to 100/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('UI: desktop, light', async () => {
+  const s = await openPage({ mock: true, webgpu: true, query: '?autostart' });
+  try {
+    const { page } = s;
+    await waitFor(page, (st) => st.step >= 150, { what: 'training steps' });
+    await page.waitForTimeout(1000);
+    await page.screenshot({ path: outFile('ui-desktop-light.png'), fullPage: true });
+    assert.deepEqual(problems(s.logs), []);
+  } finally {
+    await s.close();
+  }
+});

@@ -1,0 +1,211 @@
+// A small canvas line chart for the loss curves of <vae-playground>: train series
+// as solid lines, test series as dashed lines with dots, linear or log y axis.
+
+const KEYS = ['loss', 'recon', 'kl'];
+const COLORS = { loss: '--series-total', recon: '--series-recon', kl: '--series-kl' };
+const MAX_POINTS = 1500;
+
+export class LossChart {
+  constructor(canvas, host) {
+    this.canvas = canvas;
+    this.host = host;
+    this.train = []; // { step, loss, recon, kl }
+    this.test = [];
+    this.log = false;
+    this.pending = false;
+    this.resize = new ResizeObserver(() => this.request());
+    this.resize.observe(canvas);
+  }
+
+  clear() {
+    this.train = [];
+    this.test = [];
+    this.request();
+  }
+
+  addTrain(step, m) {
+    this.train.push({ step, loss: m.loss, recon: m.recon, kl: m.kl });
+    if (this.train.length > MAX_POINTS) this.train = decimate(this.train);
+    this.request();
+  }
+
+  addTest(step, m) {
+    this.test.push({ step, loss: m.loss, recon: m.recon, kl: m.kl });
+    if (this.test.length > MAX_POINTS) this.test = decimate(this.test);
+    this.request();
+  }
+
+  setLog(on) {
+    this.log = on;
+    this.request();
+  }
+
+  disconnect() {
+    this.resize.disconnect();
+  }
+
+  request() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    const c = this.canvas;
+    const dpr = Math.min(window.devicePixelRatio || 1, 3);
+    const w = Math.max(1, Math.round(c.clientWidth * dpr));
+    const h = Math.max(1, Math.round(c.clientHeight * dpr));
+    if (c.width !== w || c.height !== h) {
+      c.width = w;
+      c.height = h;
+    }
+    const ctx = c.getContext('2d');
+    const style = getComputedStyle(this.host);
+    const color = (v) => style.getPropertyValue(v).trim() || '#888';
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const W = c.clientWidth;
+    const H = c.clientHeight;
+    ctx.clearRect(0, 0, W, H);
+    ctx.font = '11px system-ui, sans-serif';
+
+    const all = this.train.concat(this.test);
+    const pad = { l: 48, r: 10, t: 8, b: 22 };
+    const pw = W - pad.l - pad.r;
+    const ph = H - pad.t - pad.b;
+    if (pw < 20 || ph < 20) return;
+
+    if (all.length === 0) {
+      ctx.fillStyle = color('--muted');
+      ctx.textAlign = 'center';
+      ctx.fillText('Press Start: the loss curves appear here as the model trains.', pad.l + pw / 2, pad.t + ph / 2);
+      return;
+    }
+
+    const tf = (v) => (this.log ? Math.log10(Math.max(v, 1e-3)) : v);
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const p of all) for (const k of KEYS) {
+      const v = p[k];
+      if (!Number.isFinite(v)) continue;
+      lo = Math.min(lo, tf(v));
+      hi = Math.max(hi, tf(v));
+    }
+    if (!Number.isFinite(lo)) return;
+    if (!this.log) lo = Math.min(0, lo);
+    if (hi - lo < 1e-6) hi = lo + 1;
+    const span = hi - lo;
+    hi += span * 0.05;
+    if (this.log) lo -= span * 0.05;
+    const maxStep = Math.max(1, ...all.map((p) => p.step));
+    const x = (s) => pad.l + (s / maxStep) * pw;
+    const y = (v) => pad.t + (1 - (tf(v) - lo) / (hi - lo)) * ph;
+
+    // grid and axis labels
+    ctx.strokeStyle = color('--grid-line');
+    ctx.fillStyle = color('--muted');
+    ctx.lineWidth = 1;
+    ctx.textAlign = 'right';
+    ctx.textBaseline = 'middle';
+    for (const t of yTicks(lo, hi, this.log)) {
+      const yy = pad.t + (1 - (t.pos - lo) / (hi - lo)) * ph;
+      ctx.beginPath();
+      ctx.moveTo(pad.l, Math.round(yy) + 0.5);
+      ctx.lineTo(pad.l + pw, Math.round(yy) + 0.5);
+      ctx.stroke();
+      ctx.fillText(t.label, pad.l - 6, yy);
+    }
+    ctx.textAlign = 'center';
+    ctx.textBaseline = 'top';
+    for (const s of niceTicks(0, maxStep, Math.max(2, Math.floor(pw / 90)))) {
+      ctx.fillText(formatNum(s), x(s), pad.t + ph + 6);
+    }
+    ctx.textAlign = 'left';
+    ctx.fillText('step', pad.l + pw - 24, pad.t + ph + 6);
+
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(pad.l, pad.t, pw, ph);
+    ctx.clip();
+    for (const k of KEYS) {
+      ctx.strokeStyle = color(COLORS[k]);
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.lineWidth = 2;
+      ctx.setLineDash([]);
+      line(ctx, this.train, k, x, y);
+      if (this.test.length) {
+        ctx.lineWidth = 1.5;
+        ctx.setLineDash([5, 4]);
+        line(ctx, this.test, k, x, y);
+        ctx.setLineDash([]);
+        for (const p of this.test) {
+          if (!Number.isFinite(p[k])) continue;
+          ctx.beginPath();
+          ctx.arc(x(p.step), y(p[k]), 2.5, 0, Math.PI * 2);
+          ctx.fill();
+        }
+      }
+    }
+    ctx.restore();
+  }
+}
+
+function line(ctx, pts, k, x, y) {
+  ctx.beginPath();
+  let started = false;
+  for (const p of pts) {
+    if (!Number.isFinite(p[k])) continue;
+    if (!started) ctx.moveTo(x(p.step), y(p[k]));
+    else ctx.lineTo(x(p.step), y(p[k]));
+    started = true;
+  }
+  ctx.stroke();
+}
+
+function decimate(pts) {
+  const out = [];
+  for (let i = 0; i + 1 < pts.length; i += 2) {
+    const a = pts[i];
+    const b = pts[i + 1];
+    out.push({ step: b.step, loss: (a.loss + b.loss) / 2, recon: (a.recon + b.recon) / 2, kl: (a.kl + b.kl) / 2 });
+  }
+  if (pts.length % 2) out.push(pts[pts.length - 1]);
+  return out;
+}
+
+function niceTicks(lo, hi, count) {
+  const span = hi - lo;
+  if (span <= 0) return [lo];
+  const raw = span / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => span / s <= count) || 10 * mag;
+  const out = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + 1e-9; t += step) out.push(+t.toPrecision(12));
+  return out;
+}
+
+function yTicks(lo, hi, log) {
+  if (!log) return niceTicks(lo, hi, 4).map((t) => ({ pos: t, label: formatNum(t) }));
+  const out = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      const pos = Math.log10(v);
+      if (pos >= lo && pos <= hi) out.push({ pos, label: formatNum(v), major: m === 1 });
+    }
+  }
+  return out.length > 6 ? out.filter((t) => t.major) : out;
+}
+
+export function formatNum(v) {
+  if (!Number.isFinite(v)) return '–';
+  const a = Math.abs(v);
+  if (a >= 1e4) return `${(v / 1000).toFixed(a >= 1e5 ? 0 : 1)}k`;
+  if (a >= 100) return v.toFixed(0);
+  if (a >= 10) return v.toFixed(1);
+  if (a >= 1) return v.toFixed(2);
+  if (a === 0) return '0';
+  return v.toPrecision(2);
+}
