@@ -24,8 +24,16 @@ fn mlp_one_epoch_reaches_130_nats() {
     eprintln!("before {before:?}\ntrain {train:?}\ntest {test:?}");
     assert_eq!(train.images, 60_000);
     assert_eq!(test.images, 10_000);
-    assert!(before.loss > 500.0, "an untrained model should be far off: {}", before.loss);
-    assert!(test.loss <= 130.0, "test loss after one epoch: {} nats", test.loss);
+    assert!(
+        before.loss > 500.0,
+        "an untrained model should be far off: {}",
+        before.loss
+    );
+    assert!(
+        test.loss <= 130.0,
+        "test loss after one epoch: {} nats",
+        test.loss
+    );
     // The KL term is active (no posterior collapse) and the split adds up.
     assert!(test.kl > 5.0, "KL {}", test.kl);
     assert!((test.recon + test.kl - test.loss).abs() < 1e-6 * test.loss);

@@ -93,7 +93,12 @@ pub struct GpuBackend {
     max_binding: u64,
     max_buffer: u64,
     wg: u32,
+    /// Submissions not yet known to be finished, oldest first.
+    in_flight: std::collections::VecDeque<wgpu::SubmissionIndex>,
 }
+
+/// Training steps queued on the device before `pace` waits for the oldest.
+const MAX_IN_FLIGHT: usize = 2;
 
 fn ceil_div(a: u32, b: u32) -> u32 {
     a.div_ceil(b)
@@ -144,6 +149,7 @@ impl GpuBackend {
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             wg: DEFAULT_WG,
+            in_flight: std::collections::VecDeque::new(),
             ctx,
         })
     }
@@ -642,9 +648,25 @@ impl Backend for GpuBackend {
                 }
             }
         }
-        self.ctx.queue.submit([enc.finish()]);
+        let index = self.ctx.queue.submit([enc.finish()]);
+        self.in_flight.push_back(index);
         self.uniforms.clear();
         self.scratch_cursor = 0;
+    }
+
+    /// Natively, waits until at most `MAX_IN_FLIGHT` flushes are queued. On
+    /// the web the browser cannot block; callers pace with an awaited `read`.
+    fn pace(&mut self) {
+        while self.in_flight.len() > MAX_IN_FLIGHT {
+            let _index = self.in_flight.pop_front();
+            #[cfg(not(target_arch = "wasm32"))]
+            if let Some(index) = _index {
+                let _ = self.ctx.device.poll(wgpu::PollType::Wait {
+                    submission_index: Some(index),
+                    timeout: None,
+                });
+            }
+        }
     }
 
     fn fill(&mut self, dst: View, value: f32) {
