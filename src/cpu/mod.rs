@@ -3,6 +3,7 @@
 //! Matrix products go to the `gemm` crate; everything else is a loop.
 
 mod ops;
+mod par;
 
 use crate::backend::{Activation, AdamStep, Backend, BackendError, Matmul, Noise, Recon, View};
 use std::future::Future;
@@ -209,15 +210,19 @@ impl Backend for CpuBackend {
         grad_scale: f32,
     ) {
         let ([s, x], [ds, loss]) = self.split([logits, target], [dlogits, loss]);
-        for (r, loss) in loss[..rows].iter_mut().enumerate() {
+        let n = rows * cols;
+        let row = |(r, (ds, loss)): (usize, (&mut [f32], &mut f32))| {
+            let (s, x) = (&s[r * cols..(r + 1) * cols], &x[r * cols..(r + 1) * cols]);
             let mut sum = 0.0f64;
-            for c in r * cols..(r + 1) * cols {
+            for c in 0..cols {
                 let (l, g) = ops::recon(kind, s[c], x[c]);
                 sum += l as f64;
                 ds[c] = g * grad_scale;
             }
             *loss = sum as f32;
-        }
+        };
+        let rows_out = ds[..n].chunks_mut(cols).zip(loss[..rows].iter_mut());
+        par::for_each(rows_out.enumerate().collect(), row);
     }
 
     fn sum_into(&mut self, src: View, dst: View) {
@@ -227,12 +232,15 @@ impl Backend for CpuBackend {
 
     fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep) {
         let ([g], [p, m, v]) = self.split([grads], [params, m, v]);
-        let (step_size, bc2_sqrt) = step.corrections();
-        for i in 0..p.len() {
-            m[i] = step.beta1 * m[i] + (1.0 - step.beta1) * g[i];
-            v[i] = step.beta2 * v[i] + (1.0 - step.beta2) * g[i] * g[i];
-            p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + step.eps);
-        }
+        const CHUNK: usize = 1 << 14;
+        let chunks = p
+            .chunks_mut(CHUNK)
+            .zip(m.chunks_mut(CHUNK))
+            .zip(v.chunks_mut(CHUNK))
+            .zip(g.chunks(CHUNK));
+        par::for_each(chunks.collect(), |(((p, m), v), g)| {
+            ops::adam(p, g, m, v, step)
+        });
     }
 
     fn gather_images(

@@ -1,6 +1,6 @@
 //! The scalar mathematics of the CPU backend, kept apart from buffer handling.
 
-use crate::backend::{Activation, Matmul, Noise, Recon};
+use crate::backend::{Activation, AdamStep, Matmul, Noise, Recon};
 
 /// `C (+)= op(A) op(B)` through `gemm`, using strides for the transposes.
 pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
@@ -104,11 +104,19 @@ pub fn sigmoid(x: f32) -> f32 {
 }
 
 /// Per-pixel reconstruction loss and its derivative in the logit `s`.
+#[inline]
 pub fn recon(kind: Recon, s: f32, x: f32) -> (f32, f32) {
-    let p = sigmoid(s);
+    // One exp serves both the sigmoid and the BCE's softplus; e is in (0, 1].
+    let e = (-s.abs()).exp();
+    let p = if s >= 0.0 {
+        1.0 / (1.0 + e)
+    } else {
+        e / (1.0 + e)
+    };
     match kind {
-        // max(s,0) - s x + ln(1 + e^-|s|): exact and finite for any s.
-        Recon::Bce => (s.max(0.0) - s * x + (-s.abs()).exp().ln_1p(), p - x),
+        // max(s,0) - s x + ln(1 + e^-|s|): finite for any s; 1 + e >= 1, so
+        // ln is well conditioned (absolute error ~1e-7, like ln_1p here).
+        Recon::Bce => (s.max(0.0) - s * x + (1.0 + e).ln(), p - x),
         Recon::Gaussian => {
             let e = p - x;
             (e * e, 2.0 * e * p * (1.0 - p))
@@ -136,5 +144,15 @@ pub fn reparam_forward(
             sum += 1.0 + logvar[j] - mu[j] * mu[j] - logvar[j].exp();
         }
         *kl = -0.5 * sum;
+    }
+}
+
+/// One Adam update over matching chunks, PyTorch's formula.
+pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: AdamStep) {
+    let (step_size, bc2_sqrt) = step.corrections();
+    for i in 0..p.len() {
+        m[i] = step.beta1 * m[i] + (1.0 - step.beta1) * g[i];
+        v[i] = step.beta2 * v[i] + (1.0 - step.beta2) * g[i] * g[i];
+        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + step.eps);
     }
 }
