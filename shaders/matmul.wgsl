@@ -7,11 +7,14 @@
 // With trans_a, A is stored [k, m]; with trans_b, B is stored [n, k]. Offsets are
 // in 32-bit words from the start of each bound (whole) buffer.
 //
-// Tiling: each workgroup computes a TM x TN = 64 x 64 tile of C with 256 threads,
-// each thread a 4 x 4 micro-tile held in registers; K is walked in slabs of TK = 16
-// staged through workgroup memory. Loads are bounds-checked (zero padding), so any
-// m, n, k works. The tile geometry is fixed by workgroup-memory array sizes, so the
-// workgroup size is a const here (256 = (TM/4) * (TN/4)), not an override.
+// Tiling: each workgroup computes a TM x TN = 64 x 64 tile of C with 64 threads,
+// each thread an 8 x 8 micro-tile held in registers (16 vec4 accumulators); K is
+// walked in slabs of TK = 16 staged through workgroup memory as vec4s, so the
+// inner loop does 4 vec4 loads per 64 FMAs. Few fat threads suit both real GPUs
+// (high arithmetic intensity per load) and software adapters such as lavapipe
+// and SwiftShader, where every invocation and every barrier has a fixed cost.
+// Loads are bounds-checked (zero padding), so any m, n, k works. The geometry is
+// fixed by the workgroup-memory array sizes, so the workgroup size is a const.
 // The transposes are override constants (TRANS_A, TRANS_B): one specialized
 // pipeline per combination, so the staging index math folds at compile time.
 
@@ -34,7 +37,7 @@ struct Params {
 const TM: u32 = 64u;
 const TN: u32 = 64u;
 const TK: u32 = 16u;
-const THREADS: u32 = 256u;
+const THREADS: u32 = 64u;
 
 override TRANS_A: bool = false;
 override TRANS_B: bool = false;
@@ -44,95 +47,125 @@ override TRANS_B: bool = false;
 @group(0) @binding(2) var<storage, read_write> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> c: array<f32>;
 
-// Both tiles are stored k-major: As[kk * TM + mm], Bs[kk * TN + nn].
-var<workgroup> As: array<f32, 1024>;
-var<workgroup> Bs: array<f32, 1024>;
+// Both tiles k-major, four consecutive m (or n) per vec4:
+// As[kk * 16 + mm / 4][mm % 4], Bs[kk * 16 + nn / 4][nn % 4].
+var<workgroup> As: array<vec4<f32>, 256>;
+var<workgroup> Bs: array<vec4<f32>, 256>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn matmul_forward(
     @builtin(local_invocation_index) li: u32,
     @builtin(workgroup_id) wg: vec3<u32>,
 ) {
     let row0 = wg.y * TM;
     let col0 = wg.x * TN;
-    let tx = li % 16u;
-    let ty = li / 16u;
+    let tx = li % 8u;
+    let ty = li / 8u;
     let ta = TRANS_A;
     let tb = TRANS_B;
 
+    // acc{2r+h}: row r of the micro-tile, columns 4h .. 4h+4 (unrolled by hand:
+    // some compilers spill an indexed private array to memory).
     var acc0 = vec4<f32>(0.0);
     var acc1 = vec4<f32>(0.0);
     var acc2 = vec4<f32>(0.0);
     var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
 
     for (var k0 = 0u; k0 < p.k; k0 += TK) {
-        // Stage op(A)[row0.., k0..] (64 x 16): four elements per thread, walking
-        // the stored layout's contiguous axis across neighbouring threads.
+        // Stage op(A)[row0.., k0..] and op(B)[k0.., col0..]: 256 vec4 slots each,
+        // four per thread. Neighbouring threads walk the stored layout's
+        // contiguous axis, so global reads stay coalesced for every transpose.
         for (var i = 0u; i < 4u; i++) {
             let e = li + i * THREADS;
-            var mm: u32;
-            var kk: u32;
-            if (ta) {
-                kk = e / TM;
-                mm = e % TM;
-            } else {
-                mm = e / TK;
-                kk = e % TK;
-            }
-            let gm = row0 + mm;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if (gm < p.m && gk < p.k) {
-                let idx = select(gm * p.k + gk, gk * p.m + gm, ta);
-                v = a[p.a_off + idx];
-            }
-            As[kk * TM + mm] = v;
-        }
-        // Stage op(B)[k0.., col0..] (16 x 64).
-        for (var i = 0u; i < 4u; i++) {
-            let e = li + i * THREADS;
-            var nn: u32;
-            var kk: u32;
-            if (tb) {
-                nn = e / TK;
-                kk = e % TK;
-            } else {
-                kk = e / TN;
-                nn = e % TN;
-            }
-            let gn = col0 + nn;
-            let gk = k0 + kk;
-            var v = 0.0;
-            if (gn < p.n && gk < p.k) {
-                let idx = select(gk * p.n + gn, gn * p.k + gk, tb);
-                v = b[p.b_off + idx];
-            }
-            Bs[kk * TN + nn] = v;
+            let kk_a = select(e % TK, e / 16u, ta);
+            let mq = select(e / TK, e % 16u, ta);
+            let gm = row0 + mq * 4u;
+            let gk_a = k0 + kk_a;
+            As[kk_a * 16u + mq] = vec4<f32>(load_a(gm, gk_a), load_a(gm + 1u, gk_a), load_a(gm + 2u, gk_a), load_a(gm + 3u, gk_a));
+            let kk_b = select(e / 16u, e % TK, tb);
+            let nq = select(e % 16u, e / TK, tb);
+            let gn = col0 + nq * 4u;
+            let gk_b = k0 + kk_b;
+            Bs[kk_b * 16u + nq] = vec4<f32>(load_b(gk_b, gn), load_b(gk_b, gn + 1u), load_b(gk_b, gn + 2u), load_b(gk_b, gn + 3u));
         }
         workgroupBarrier();
 
         for (var kk = 0u; kk < TK; kk++) {
-            let ab = kk * TM + ty * 4u;
-            let bb = kk * TN + tx * 4u;
-            let av = vec4<f32>(As[ab], As[ab + 1u], As[ab + 2u], As[ab + 3u]);
-            let bv = vec4<f32>(Bs[bb], Bs[bb + 1u], Bs[bb + 2u], Bs[bb + 3u]);
-            acc0 = fma(vec4<f32>(av.x), bv, acc0);
-            acc1 = fma(vec4<f32>(av.y), bv, acc1);
-            acc2 = fma(vec4<f32>(av.z), bv, acc2);
-            acc3 = fma(vec4<f32>(av.w), bv, acc3);
+            let a0 = As[kk * 16u + ty * 2u];
+            let a1 = As[kk * 16u + ty * 2u + 1u];
+            let b0 = Bs[kk * 16u + tx * 2u];
+            let b1 = Bs[kk * 16u + tx * 2u + 1u];
+            acc0 = fma(vec4<f32>(a0.x), b0, acc0);
+            acc1 = fma(vec4<f32>(a0.x), b1, acc1);
+            acc2 = fma(vec4<f32>(a0.y), b0, acc2);
+            acc3 = fma(vec4<f32>(a0.y), b1, acc3);
+            acc4 = fma(vec4<f32>(a0.z), b0, acc4);
+            acc5 = fma(vec4<f32>(a0.z), b1, acc5);
+            acc6 = fma(vec4<f32>(a0.w), b0, acc6);
+            acc7 = fma(vec4<f32>(a0.w), b1, acc7);
+            acc8 = fma(vec4<f32>(a1.x), b0, acc8);
+            acc9 = fma(vec4<f32>(a1.x), b1, acc9);
+            acc10 = fma(vec4<f32>(a1.y), b0, acc10);
+            acc11 = fma(vec4<f32>(a1.y), b1, acc11);
+            acc12 = fma(vec4<f32>(a1.z), b0, acc12);
+            acc13 = fma(vec4<f32>(a1.z), b1, acc13);
+            acc14 = fma(vec4<f32>(a1.w), b0, acc14);
+            acc15 = fma(vec4<f32>(a1.w), b1, acc15);
         }
         workgroupBarrier();
     }
 
-    let gn0 = col0 + tx * 4u;
-    let gm0 = row0 + ty * 4u;
-    store_row(gm0, gn0, acc0);
-    store_row(gm0 + 1u, gn0, acc1);
-    store_row(gm0 + 2u, gn0, acc2);
-    store_row(gm0 + 3u, gn0, acc3);
+    // Thread (ty, tx) owns rows row0 + ty*8 .. +8 and columns col0 + tx*8 .. +8;
+    // acc{2r+h} is row r, columns 4h .. 4h+4.
+    let gm0 = row0 + ty * 8u;
+    let gn0 = col0 + tx * 8u;
+    store4(gm0 + 0u, gn0, acc0);
+    store4(gm0 + 0u, gn0 + 4u, acc1);
+    store4(gm0 + 1u, gn0, acc2);
+    store4(gm0 + 1u, gn0 + 4u, acc3);
+    store4(gm0 + 2u, gn0, acc4);
+    store4(gm0 + 2u, gn0 + 4u, acc5);
+    store4(gm0 + 3u, gn0, acc6);
+    store4(gm0 + 3u, gn0 + 4u, acc7);
+    store4(gm0 + 4u, gn0, acc8);
+    store4(gm0 + 4u, gn0 + 4u, acc9);
+    store4(gm0 + 5u, gn0, acc10);
+    store4(gm0 + 5u, gn0 + 4u, acc11);
+    store4(gm0 + 6u, gn0, acc12);
+    store4(gm0 + 6u, gn0 + 4u, acc13);
+    store4(gm0 + 7u, gn0, acc14);
+    store4(gm0 + 7u, gn0 + 4u, acc15);
 }
 
-fn store_row(gm: u32, gn0: u32, v: vec4<f32>) {
+// op(A)[gm, gk], zero outside the matrix.
+fn load_a(gm: u32, gk: u32) -> f32 {
+    if (gm >= p.m || gk >= p.k) {
+        return 0.0;
+    }
+    return a[p.a_off + select(gm * p.k + gk, gk * p.m + gm, TRANS_A)];
+}
+
+// op(B)[gk, gn], zero outside the matrix.
+fn load_b(gk: u32, gn: u32) -> f32 {
+    if (gn >= p.n || gk >= p.k) {
+        return 0.0;
+    }
+    return b[p.b_off + select(gk * p.n + gn, gn * p.k + gk, TRANS_B)];
+}
+
+fn store4(gm: u32, gn0: u32, v: vec4<f32>) {
     if (gm >= p.m) {
         return;
     }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::json;
 use vae_playground::backend::Backend;
 use vae_playground::checkpoint;
-use vae_playground::config::{VaeConfig, PRESETS};
+use vae_playground::config::{ImageShape, VaeConfig, PRESETS};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data::{self, Mnist};
 use vae_playground::gpu::GpuBackend;
@@ -24,7 +24,8 @@ const USAGE: &str = "usage:
   vae eval   --checkpoint FILE [--backend gpu|cpu] [--data DIR]
   vae sample --checkpoint FILE [--n N] [--out grid.png] [--seed S] [--backend gpu|cpu]
   vae bench  [--backend gpu|cpu] [--steps N] [--preset P] [--data DIR]
-presets: mlp, mlp-small, latent100";
+  vae bench  --kernels [--backend gpu|cpu]   (GFLOP/s of the matmul shapes a step uses)
+presets: mlp, mlp-small, latent100, conv, conv2, cifar (cifar: bench only, on synthetic images)";
 
 /// A usage error (exit 2) or a failure while running (exit 1).
 enum Failure {
@@ -205,6 +206,15 @@ fn trainer_with_data<B: Backend>(
     config: VaeConfig,
     data: &Mnist,
 ) -> Result<Trainer<B>, Failure> {
+    let shape = (data.train.channels, data.train.height, data.train.width);
+    let want = (config.image.channels, config.image.height, config.image.width);
+    if shape != want {
+        return Err(Failure::Run(format!(
+            "preset '{}' needs {}x{}x{} images (CxHxW) but the data set holds {}x{}x{}; \
+             only MNIST can be loaded so far",
+            config.preset, want.0, want.1, want.2, shape.0, shape.1, shape.2
+        )));
+    }
     let mut t = Trainer::new(be, config)?;
     t.set_train_images(&data.train.pixels, data.train.count);
     t.set_test_images(&data.test.pixels, data.test.count);
@@ -400,8 +410,14 @@ fn cmd_sample(raw: &[String]) -> Result<(), Failure> {
 }
 
 fn cmd_bench(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse("bench", raw, &["backend", "steps", "preset", "data"], &[])?;
+    let args = Args::parse("bench", raw, &["backend", "steps", "preset", "data"], &["kernels"])?;
     let backends = args.backends(&[BackendKind::Cpu, BackendKind::Gpu])?;
+    if args.has("kernels") {
+        for &kind in &backends {
+            with_backend!(kind, |be| kernel_bench(be, kind))?;
+        }
+        return Ok(());
+    }
     let steps: usize = args.num("steps", 50)?;
     if steps == 0 {
         return usage("'--steps' must be at least 1");
@@ -413,9 +429,23 @@ fn cmd_bench(raw: &[String]) -> Result<(), Failure> {
     let data = load_data(&args.data_dir())?;
     for preset in presets {
         let config = VaeConfig::preset(preset).or_else(|e| usage(e.0))?;
+        // Presets for other image shapes (cifar) train on synthetic images here.
+        let synthetic;
+        let data = if config.image == ImageShape::MNIST {
+            &data
+        } else {
+            let images = |n, seed| data::synthetic::colour_blobs(config.image, n, seed);
+            synthetic = Mnist {
+                train: images(2048, 1),
+                test: images(256, 2),
+                train_labels: Vec::new(),
+                test_labels: Vec::new(),
+            };
+            &synthetic
+        };
         for &kind in &backends {
             with_backend!(kind, |be| bench(
-                trainer_with_data(be, config.clone(), &data)?,
+                trainer_with_data(be, config.clone(), data)?,
                 kind,
                 steps
             ))?;
@@ -447,5 +477,47 @@ fn bench<B: Backend>(mut t: Trainer<B>, kind: BackendKind, steps: usize) -> Resu
         "ms_per_step": secs * 1e3 / steps as f64,
     });
     println!("{summary}");
+    Ok(())
+}
+
+/// GFLOP/s of the products one `mlp` step runs (forward, backward to the
+/// data, backward to the weights), each timed over repeated dispatches.
+fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure> {
+    use vae_playground::backend::Matmul;
+    let shapes = [
+        ("forward 128x400x784", 128, 400, 784, false, true),
+        ("backward_data 128x784x400", 128, 784, 400, false, false),
+        ("backward_weights 400x784x128", 400, 784, 128, true, false),
+        ("square 512x512x512", 512, 512, 512, false, false),
+    ];
+    for (name, m, n, k, trans_a, trans_b) in shapes {
+        let a = be.alloc(m * k, "bench a");
+        let b = be.alloc(k * n, "bench b");
+        let c = be.alloc(m * n, "bench c");
+        be.write(a, &vec![0.5; m * k]);
+        be.write(b, &vec![0.25; k * n]);
+        let spec = Matmul { m, n, k, trans_a, trans_b, accumulate: false };
+        let run = |be: &mut B, reps: usize| -> Result<f64, Failure> {
+            let start = Instant::now();
+            for _ in 0..reps {
+                be.matmul(a, b, c, spec);
+                be.flush();
+                be.pace();
+            }
+            let check = pollster::block_on(be.read(c.slice(0, 1)))?;
+            if (check[0] - 0.125 * k as f32).abs() > 1e-3 * k as f32 {
+                return Err(Failure::Run(format!("{name}: wrong result {}", check[0])));
+            }
+            Ok(start.elapsed().as_secs_f64())
+        };
+        run(&mut be, 2)?;
+        let reps = 20;
+        let secs = run(&mut be, reps)?;
+        let gflops = 2.0 * (m * n * k * reps) as f64 / secs / 1e9;
+        println!("{}", json!({ "kernel": "matmul", "shape": name, "backend": kind.name(), "adapter": be.describe(), "gflops": gflops }));
+        for v in [a, b, c] {
+            be.free(v);
+        }
+    }
     Ok(())
 }
