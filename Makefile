@@ -27,9 +27,10 @@ test: deps
 	trunk build --release --offline
 	node --test --test-concurrency=1 tests/browser/
 
-## Benchmarks (native).
+## Benchmarks (native): images/s of every preset on both backends, then kernel GFLOP/s.
 bench: deps
 	cargo run --release --bin vae -- bench
+	cargo run --release --bin vae -- bench --kernels
 
 ## Browser benchmark: images/s of the mlp preset on WebGPU and on the CPU fallback.
 bench-web: deps
