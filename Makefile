@@ -32,10 +32,12 @@ bench: deps
 	cargo run --release --bin vae -- bench
 	cargo run --release --bin vae -- bench --kernels
 
-## Browser benchmark: images/s of the mlp preset on WebGPU and on the CPU fallback.
+## Browser benchmarks: images/s of the mlp preset on WebGPU and on the CPU fallback;
+## time from page load (data cached) to the first trained samples drawn.
 bench-web: deps
 	trunk build --release --offline
 	node tests/browser/bench-web.mjs 50
+	node tests/browser/bench-first-samples.mjs 3
 
 ## Build the page and serve it with live reload.
 serve: deps

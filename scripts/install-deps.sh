@@ -13,8 +13,7 @@ die() { printf 'deps: error: %s\n' "$*" >&2; exit 1; }
 # --- Debian packages -------------------------------------------------------
 # mesa-vulkan-drivers: lavapipe, the software Vulkan adapter the GPU tests use
 # where there is no GPU. chromium: the browser the Playwright tests drive.
-# binaryen: wasm-opt, which trunk runs on release builds (it cannot download one).
-apt_pkgs=(mesa-vulkan-drivers chromium binaryen)
+apt_pkgs=(mesa-vulkan-drivers chromium)
 command -v npm >/dev/null 2>&1 || apt_pkgs+=(nodejs npm)
 missing=()
 for p in "${apt_pkgs[@]}"; do

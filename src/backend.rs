@@ -102,6 +102,141 @@ pub struct Matmul {
     pub accumulate: bool,
 }
 
+/// The geometry of one 2-D convolution (PyTorch's `Conv2d`, no dilation or
+/// groups): input `x [B, Ci, H, W]`, weight `w [Co, Ci, KH, KW]`, output
+/// `y [B, Co, OH, OW]` with `OH = (H + 2 PH - KH) / SH + 1` (floor), likewise
+/// `OW`. All NCHW, row-major. Sizes are `[height, width]` pairs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv2dShape {
+    pub batch: usize,
+    pub in_channels: usize,
+    /// `[H, W]` of the input.
+    pub in_size: [usize; 2],
+    pub out_channels: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+}
+
+impl Conv2dShape {
+    /// `[OH, OW]`, or `None` where the padded input is smaller than the
+    /// kernel or a size is zero.
+    pub fn checked_out_size(&self) -> Option<[usize; 2]> {
+        let dim = |i: usize| {
+            if self.in_size[i] == 0 || self.kernel[i] == 0 || self.stride[i] == 0 {
+                return None;
+            }
+            let padded = self.in_size[i] + 2 * self.padding[i];
+            Some(padded.checked_sub(self.kernel[i])? / self.stride[i] + 1)
+        };
+        Some([dim(0)?, dim(1)?])
+    }
+
+    /// `[OH, OW]`; panics on a geometry with no output.
+    pub fn out_size(&self) -> [usize; 2] {
+        self.checked_out_size()
+            .unwrap_or_else(|| panic!("conv2d {self:?} has no output"))
+    }
+
+    /// Words of one input sample, `Ci * H * W`.
+    pub fn in_len(&self) -> usize {
+        self.in_channels * self.in_size[0] * self.in_size[1]
+    }
+
+    /// Words of one output sample, `Co * OH * OW`.
+    pub fn out_len(&self) -> usize {
+        let [oh, ow] = self.out_size();
+        self.out_channels * oh * ow
+    }
+
+    /// Output positions per sample, `OH * OW`.
+    pub fn out_positions(&self) -> usize {
+        let [oh, ow] = self.out_size();
+        oh * ow
+    }
+
+    /// Length of one patch, `Ci * KH * KW` (the GEMM's inner dimension).
+    pub fn patch_len(&self) -> usize {
+        self.in_channels * self.kernel[0] * self.kernel[1]
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.out_channels * self.patch_len()
+    }
+
+    /// Multiply-adds times two of one forward pass over the batch.
+    pub fn flops(&self) -> f64 {
+        2.0 * (self.batch * self.out_len()) as f64 * self.patch_len() as f64
+    }
+}
+
+/// The geometry of PyTorch's `ConvTranspose2d`: input `x [B, Ci, H, W]`,
+/// weight `w [Ci, Co, KH, KW]`, output `y [B, Co, OH, OW]` with
+/// `OH = (H - 1) SH - 2 PH + KH + OPH`. It is the adjoint of the `Conv2d`
+/// [`ConvTranspose2dShape::adjoint`] that maps `y`'s shape back to `x`'s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ConvTranspose2dShape {
+    pub batch: usize,
+    pub in_channels: usize,
+    pub in_size: [usize; 2],
+    pub out_channels: usize,
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    pub padding: [usize; 2],
+    /// Extra rows / columns at the bottom / right; below the stride.
+    pub output_padding: [usize; 2],
+}
+
+impl ConvTranspose2dShape {
+    /// `[OH, OW]`, or `None` where a size would be zero or negative, or the
+    /// output padding is not below the stride.
+    pub fn checked_out_size(&self) -> Option<[usize; 2]> {
+        let dim = |i: usize| {
+            let (s, k, op) = (self.stride[i], self.kernel[i], self.output_padding[i]);
+            if self.in_size[i] == 0 || k == 0 || s == 0 || op >= s {
+                return None;
+            }
+            let full = (self.in_size[i] - 1) * s + k + op;
+            full.checked_sub(2 * self.padding[i]).filter(|&o| o > 0)
+        };
+        Some([dim(0)?, dim(1)?])
+    }
+
+    pub fn out_size(&self) -> [usize; 2] {
+        self.checked_out_size()
+            .unwrap_or_else(|| panic!("conv_transpose2d {self:?} has no output"))
+    }
+
+    pub fn in_len(&self) -> usize {
+        self.in_channels * self.in_size[0] * self.in_size[1]
+    }
+
+    pub fn out_len(&self) -> usize {
+        let [oh, ow] = self.out_size();
+        self.out_channels * oh * ow
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.in_channels * self.out_channels * self.kernel[0] * self.kernel[1]
+    }
+
+    /// The `Conv2d` from this layer's output shape to its input shape, whose
+    /// weight layout `[Co', Ci', KH, KW] = [Ci, Co, KH, KW]` is this layer's.
+    pub fn adjoint(&self) -> Conv2dShape {
+        let conv = Conv2dShape {
+            batch: self.batch,
+            in_channels: self.out_channels,
+            in_size: self.out_size(),
+            out_channels: self.in_channels,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+        };
+        debug_assert_eq!(conv.out_size(), self.in_size);
+        conv
+    }
+}
+
 /// Which counter-based random stream an op draws from (see `rng`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Noise {
@@ -231,6 +366,61 @@ pub trait Backend {
     fn sum_into(&mut self, src: View, dst: View);
     /// Adam over flat parameter, gradient and moment buffers of equal length.
     fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep);
+
+    /// `y = conv2d(x, w)` (overwritten): `x [B, Ci, H, W]`, `w [Co, Ci, KH, KW]`,
+    /// `y [B, Co, OH, OW]`; no bias (see `channel_bias_add`).
+    fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape);
+    /// The gradient reaching the input, `dx = conv2d^T(dy, w)` (overwritten);
+    /// `dy [B, Co, OH, OW]`, `dx [B, Ci, H, W]`. Also `ConvTranspose2d`'s forward.
+    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape);
+    /// `dw[co, ci, kh, kw] += sum_{b, oh, ow} dy[b, co, oh, ow] *
+    /// x[b, ci, oh SH + kh - PH, ow SW + kw - PW]` (zero outside the image).
+    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, shape: Conv2dShape);
+    /// `y[b, c, s] += bias[c]` for `y [batch, channels, spatial]` (NCHW bias).
+    fn channel_bias_add(
+        &mut self,
+        y: View,
+        bias: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    );
+    /// `db[c] += sum_{b, s} dy[b, c, s]` for `dy [batch, channels, spatial]`.
+    fn channel_bias_grad(
+        &mut self,
+        dy: View,
+        db: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    );
+
+    /// `y = conv_transpose2d(x, w)` (overwritten): `x [B, Ci, H, W]`,
+    /// `w [Ci, Co, KH, KW]`, `y [B, Co, OH, OW]`: the adjoint conv's backward-data.
+    fn conv_transpose2d_forward(&mut self, x: View, w: View, y: View, shape: ConvTranspose2dShape) {
+        self.conv2d_backward_data(x, w, y, shape.adjoint());
+    }
+    /// `dx` (overwritten) from `dy [B, Co, OH, OW]`: the adjoint conv's forward.
+    fn conv_transpose2d_backward_data(
+        &mut self,
+        dy: View,
+        w: View,
+        dx: View,
+        shape: ConvTranspose2dShape,
+    ) {
+        self.conv2d_forward(dy, w, dx, shape.adjoint());
+    }
+    /// `dw += ...` for `w [Ci, Co, KH, KW]`: the adjoint conv's weight gradient
+    /// with the roles of input and output gradient swapped.
+    fn conv_transpose2d_backward_weights(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        shape: ConvTranspose2dShape,
+    ) {
+        self.conv2d_backward_weights(dy, x, dw, shape.adjoint());
+    }
 
     /// Uploads raw bytes (a dataset), packed four per word, little-endian.
     fn upload_bytes(&mut self, bytes: &[u8], label: &str) -> View {

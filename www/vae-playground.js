@@ -8,8 +8,14 @@
 // Attributes: preset, latent-dim, beta, lr, batch, seed, recon, backend
 // (auto | webgpu | cpu), autostart, controls (full | compact | none), views
 // (comma list of status, loss, samples, latent, recon), theme (light | dark |
-// auto), assets (base URL of the wasm, worker and data), bench (N steps).
-// Events: ready, backend, step, state, error, bench.
+// auto), assets (base URL of the wasm, worker and data; default: this script's
+// folder), offscreen (pause | run: what to do while scrolled out of view),
+// bench (N steps).
+// API (promises): start(), pause(), reset(), sample(n) -> ImageData[],
+// decode(z) -> ImageData[], encode(imageData | ImageData[]) -> Float32Array(s).
+// Images are 28 x 28, dark ink on white, like a drawing; encode() reads any
+// size of dark-on-light (or on transparent) image, scaled to 28 x 28.
+// Events: ready, backend, step (throttled), state, error, bench.
 
 import { css } from './vae-styles.js';
 import { LossChart, formatNum } from './vae-chart.js';
@@ -157,7 +163,7 @@ const TEMPLATE = `
 
 class VaePlayground extends HTMLElement {
   static get observedAttributes() {
-    return ['controls', 'views', 'theme'];
+    return ['controls', 'views', 'theme', 'offscreen'];
   }
 
   constructor() {
@@ -177,6 +183,9 @@ class VaePlayground extends HTMLElement {
     this._data = { plan: null, test: 0, train: 0, trainImages: 0, trainTotal: 0, done: false };
     this._originals = null;
     this._lastViews = null;
+    this._visible = true;
+    this._autoPaused = false;
+    this._error = null;
     this._wire();
   }
 
@@ -184,25 +193,41 @@ class VaePlayground extends HTMLElement {
 
   connectedCallback() {
     this._applyLayout();
+    this._observeVisibility();
     if (this._worker) return;
     let parsed;
     try {
       parsed = this._parseAttributes();
     } catch (err) {
+      // Listeners added right after the element is inserted still hear this.
+      queueMicrotask(() => this._fail(err.message));
       this._showError(err.message);
-      this.dispatchEvent(new CustomEvent('error', { detail: { message: err.message } }));
       return;
     }
     this._cfg = parsed.config;
     this._backendPref = parsed.backend;
     this._autostart = parsed.autostart;
     this._bench = parsed.bench;
-    const base = new URL(this.getAttribute('assets') || MODULE_BASE, document.baseURI);
-    this._worker = new Worker(new URL('vae-worker.js', base), { type: 'module', name: 'vae-playground' });
+    const base = parsed.assets;
+    let workerUrl = new URL('vae-worker.js', base);
+    if (workerUrl.origin !== location.origin) {
+      // A worker script must be same-origin: load a cross-origin one (served with
+      // CORS) through a one-line module. Needs `worker-src blob:` under a CSP.
+      workerUrl = URL.createObjectURL(new Blob([`import ${JSON.stringify(workerUrl.href)};`], { type: 'text/javascript' }));
+    }
+    try {
+      this._worker = new Worker(workerUrl, { type: 'module', name: 'vae-playground' });
+    } catch (err) {
+      const message = `The training worker could not be started from ${base.href} (${err.message}). Check the assets attribute and the page's Content-Security-Policy (worker-src).`;
+      this._showError(message);
+      queueMicrotask(() => this._fail(message));
+      return;
+    }
+    this._disposing = false;
     this._worker.onmessage = (e) => this._onMessage(e.data);
     this._worker.onerror = (e) => {
       e.preventDefault();
-      this._fail(`The training worker failed to start (${e.message || 'unknown error'}).`);
+      this._fail(`The training worker failed (${e.message || 'it could not be loaded'}). Check that ${new URL('vae-worker.js', base).href} is reachable.`);
     };
     this._worker.postMessage({ type: 'init', base: base.href, config: this._cfg, backend: this._backendPref });
   }
@@ -211,45 +236,151 @@ class VaePlayground extends HTMLElement {
     // Moving the element within the page reconnects it in the same task.
     queueMicrotask(() => {
       if (this.isConnected) return;
-      if (this._worker) this._worker.terminate();
-      this._worker = null;
-      this._ready = false;
-      this._running = false;
-      for (const { reject } of this._calls.values()) reject(new Error('The element was removed from the page.'));
-      this._calls.clear();
+      this._io?.disconnect();
+      this._io = null;
+      this._dispose();
     });
   }
 
-  attributeChangedCallback() {
+  // Ends the worker: first the wasm session is freed (its GPU buffers and device),
+  // then the worker is terminated (at once if it does not answer within 2 s).
+  _dispose() {
+    const worker = this._worker;
+    this._worker = null;
+    this._ready = false;
+    this._running = false;
+    this._autoPaused = false;
+    for (const { reject } of this._calls.values()) reject(new Error('The element was removed from the page.'));
+    this._calls.clear();
+    if (!worker) return;
+    const end = () => {
+      clearTimeout(timer);
+      worker.terminate();
+    };
+    const timer = setTimeout(end, 2000);
+    worker.onmessage = (e) => {
+      if (e.data && e.data.type === 'disposed') end();
+    };
+    worker.onerror = end;
+    worker.postMessage({ type: 'dispose' });
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (old === value) return;
     this._applyLayout();
+    if (!this.isConnected) return;
+    try {
+      this._checkLayoutAttributes();
+    } catch (err) {
+      this._fail(err.message);
+      return;
+    }
+    if (name === 'theme') this._redrawViews();
+    if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
+  }
+
+  // Elements scrolled out of view pause (unless offscreen="run") and resume
+  // when they come back, if they were running.
+  _observeVisibility() {
+    if (this._io || typeof IntersectionObserver === 'undefined') return;
+    this._io = new IntersectionObserver((entries) => {
+      const entry = entries[entries.length - 1];
+      this._visible = entry.isIntersecting;
+      if (!this._visible && this._running && this.getAttribute('offscreen') !== 'run') {
+        this._autoPaused = true;
+        this._worker?.postMessage({ type: 'pause' });
+        this._setRunning(false);
+      } else if (this._visible && this._autoPaused) {
+        this._resumeFromOffscreen();
+      }
+    });
+    this._io.observe(this);
+  }
+
+  _resumeFromOffscreen() {
+    this._autoPaused = false;
+    if (this._worker && this._ready) {
+      this._worker.postMessage({ type: 'start' });
+      this._setRunning(true);
+    }
   }
 
   // ------------------------------------------------------------ public API
 
-  start() {
-    if (!this._worker) return Promise.reject(new Error('The playground is not running (it is not in the page, or it failed to start).'));
+  /** Starts (or resumes) training. Resolves once the model is ready and asked to train. */
+  async start() {
+    await this._whenReady();
+    if (!this._visible && this.getAttribute('offscreen') !== 'run') {
+      this._autoPaused = true; // starts when scrolled into view
+      return;
+    }
     this._worker.postMessage({ type: 'start' });
     this._setRunning(true);
-    return Promise.resolve();
   }
 
-  pause() {
-    if (this._worker) this._worker.postMessage({ type: 'pause' });
+  /** Pauses training; resolves when the worker has stopped stepping. */
+  async pause() {
+    this._autoPaused = false;
+    if (!this._worker) return;
     this._setRunning(false);
-    return Promise.resolve();
+    await this._call('pause', []);
   }
 
+  /** A fresh model with the current settings; resolves when it is ready. */
   reset() {
     return this._reset(this._cfg);
   }
 
-  sample(n = 16) {
-    return this._call('sample', [n]);
+  /** `n` new digits from the prior, as 28 x 28 ImageData. */
+  async sample(n = 16) {
+    const count = this._checkCount('sample', n);
+    await this._whenReady();
+    return toImages(await this._call('sample', [count]), count);
   }
 
-  decode(z, n) {
-    const arr = Float32Array.from(z);
-    return this._call('decode', [arr, n ?? arr.length / (this._resolved?.latent ?? 2)]);
+  /**
+   * Decodes latent codes: one code (numbers) or several (an array of them, or a
+   * flat list of n * Z numbers). Resolves to 28 x 28 ImageData, one per code.
+   */
+  async decode(z) {
+    await this._whenReady();
+    const zdim = latentOf(this._resolved);
+    const flat = Float32Array.from(Array.isArray(z) && Array.isArray(z[0]) ? z.flat() : z);
+    if (flat.length === 0 || flat.length % zdim !== 0 || !flat.every(Number.isFinite)) {
+      throw new Error(`decode() needs latent codes of ${zdim} finite numbers each (the model's latent size), got ${flat.length} numbers.`);
+    }
+    const n = flat.length / zdim;
+    return toImages(await this._call('decode', [flat, n]), n);
+  }
+
+  /**
+   * The mean latent code of an image (ImageData, a canvas or an image of a dark
+   * digit on a light or transparent background, any size), or of an array of them.
+   * Resolves to a Float32Array of Z numbers (or an array of them).
+   */
+  async encode(images) {
+    const list = Array.isArray(images) ? images : [images];
+    if (list.length === 0) throw new Error('encode() needs at least one image.');
+    const pixels = new Uint8Array(list.length * SIDE * SIDE);
+    list.forEach((img, i) => pixels.set(toPixels(img), i * SIDE * SIDE));
+    await this._whenReady();
+    const zdim = latentOf(this._resolved);
+    const out = await this._call('encode', [pixels, list.length]);
+    const codes = list.map((_, i) => out.slice(i * zdim, (i + 1) * zdim));
+    return Array.isArray(images) ? codes : codes[0];
+  }
+
+  /** The last error message shown, or null. */
+  get error() {
+    return this._error;
+  }
+
+  get ready() {
+    return this._ready;
+  }
+
+  get backend() {
+    return this._backendInfo ? { ...this._backendInfo } : null;
   }
 
   get step() {
@@ -264,6 +395,37 @@ class VaePlayground extends HTMLElement {
 
   _$(sel) {
     return this._root.querySelector(sel);
+  }
+
+  _checkCount(what, n) {
+    if (!Number.isInteger(n) || n < 1 || n > 1024) throw new Error(`${what}(n) needs a whole number n from 1 to 1024, got ${n}.`);
+    return n;
+  }
+
+  _whenReady() {
+    if (this._ready && this._worker) return Promise.resolve();
+    if (!this._worker) return Promise.reject(new Error(this._error ? `The playground could not start: ${this._error}` : 'The playground is not running (it is not in the page).'));
+    return new Promise((resolve, reject) => {
+      const ok = () => { this.removeEventListener('error', bad); resolve(); };
+      const bad = (e) => { this.removeEventListener('ready', ok); reject(new Error(e.detail.message)); };
+      this.addEventListener('ready', ok, { once: true });
+      this.addEventListener('error', bad, { once: true });
+    });
+  }
+
+  _checkLayoutAttributes() {
+    const oneOf = (name, allowed) => {
+      const raw = this.getAttribute(name);
+      if (raw !== null && raw !== '' && !allowed.includes(raw)) throw new Error(`The attribute ${name}="${raw}" is not valid: use one of ${allowed.join(', ')}.`);
+    };
+    oneOf('controls', ['full', 'compact', 'none']);
+    oneOf('theme', ['light', 'dark', 'auto']);
+    oneOf('offscreen', ['pause', 'run']);
+    const views = this.getAttribute('views');
+    if (views) {
+      const list = views.split(/[\s,]+/).filter(Boolean);
+      if (!list.length || list.some((v) => !VIEW_NAMES.includes(v))) throw new Error(`The attribute views="${views}" is not valid: list any of ${VIEW_NAMES.join(', ')}, separated by commas.`);
+    }
   }
 
   _parseAttributes() {
@@ -297,16 +459,19 @@ class VaePlayground extends HTMLElement {
     if (seed !== undefined) cfg.seed = seed;
     const recon = oneOf('recon', ['bce', 'gaussian'], undefined);
     if (recon) cfg.recon = recon;
-    oneOf('controls', ['full', 'compact', 'none'], 'full');
-    oneOf('theme', ['light', 'dark', 'auto'], 'auto');
-    const views = attr('views');
-    if (views) {
-      for (const v of views.split(/[\s,]+/).filter(Boolean)) {
-        if (!VIEW_NAMES.includes(v)) throw new Error(`The attribute views="${views}" is not valid: list any of ${VIEW_NAMES.join(', ')}.`);
+    this._checkLayoutAttributes();
+    let assets = MODULE_BASE;
+    if (attr('assets')) {
+      try {
+        assets = new URL(attr('assets'), document.baseURI);
+      } catch {
+        throw new Error(`The attribute assets="${attr('assets')}" is not valid: use the URL of the folder holding vae-worker.js, wasm/ and mnist/.`);
       }
+      if (!assets.pathname.endsWith('/')) assets = new URL(`${assets.pathname}/${assets.search}`, assets);
     }
     return {
       config: cfg,
+      assets,
       backend: oneOf('backend', ['auto', 'webgpu', 'cpu'], 'auto'),
       autostart: this.hasAttribute('autostart'),
       bench: num('bench', 1, 100000, true),
@@ -320,6 +485,10 @@ class VaePlayground extends HTMLElement {
     const views = this.getAttribute('views');
     const shown = views ? views.split(/[\s,]+/) : VIEW_NAMES;
     for (const el of this._root.querySelectorAll('[data-view]')) el.hidden = !shown.includes(el.dataset.view);
+    // A half-width view left alone (the other one hidden) takes the whole row.
+    const halves = [...this._root.querySelectorAll('.views > .card:not(.wide)[data-view]')];
+    const visible = halves.filter((el) => !el.hidden);
+    for (const el of halves) el.classList.toggle('solo', visible.length === 1 && el === visible[0]);
   }
 
   _wire() {
@@ -332,8 +501,9 @@ class VaePlayground extends HTMLElement {
       o.textContent = label;
       preset.append(o);
     }
-    this._$('.start').addEventListener('click', () => (this._running ? this.pause() : this.start()));
-    this._$('.reset').addEventListener('click', () => this._reset(this._cfg));
+    const report = (err) => this._fail(err.message);
+    this._$('.start').addEventListener('click', () => (this._running ? this.pause() : this.start()).catch(report));
+    this._$('.reset').addEventListener('click', () => this._reset(this._cfg).catch(() => { /* shown by the error message */ }));
 
     form.elements.beta.addEventListener('input', () => {
       const b = betaFromSlider(+form.elements.beta.value);
@@ -436,6 +606,7 @@ class VaePlayground extends HTMLElement {
   }
 
   _fail(message) {
+    this._error = message;
     this._showError(message);
     this.dispatchEvent(new CustomEvent('error', { detail: { message } }));
   }
@@ -493,7 +664,7 @@ class VaePlayground extends HTMLElement {
         this._$('.bench-sub').textContent = `Training ${this._bench} steps of the mlp preset at batch 128 on each backend (after 5 warm-up steps)…`;
         this._worker.postMessage({ type: 'bench', steps: this._bench, warmup: 5, batch: 128 });
       } else if (this._autostart) {
-        this.start();
+        this.start().catch((err) => this._fail(err.message));
       }
     }
   }
@@ -522,6 +693,7 @@ class VaePlayground extends HTMLElement {
   }
 
   _onMessage(msg) {
+    if (!this._worker) return; // removed from the page: the worker is ending
     switch (msg.type) {
       case 'loading':
         this._$('.backend').textContent = 'Loading the model…';
@@ -716,6 +888,55 @@ class VaePlayground extends HTMLElement {
     }
     ctx.putImageData(img, 0, 0);
   }
+}
+
+// n images of pixel probabilities (n * 784 floats) -> n ImageData, dark ink on white.
+function toImages(probs, n) {
+  const per = SIDE * SIDE;
+  const out = [];
+  for (let k = 0; k < n; k++) {
+    const img = new ImageData(SIDE, SIDE);
+    for (let i = 0; i < per; i++) {
+      const p = Math.min(1, Math.max(0, probs[k * per + i]));
+      const v = Math.round(255 * (1 - p));
+      img.data[i * 4] = v;
+      img.data[i * 4 + 1] = v;
+      img.data[i * 4 + 2] = v;
+      img.data[i * 4 + 3] = 255;
+    }
+    out.push(img);
+  }
+  return out;
+}
+
+// An image (dark ink on a light or transparent background) -> 784 MNIST bytes
+// (0 = background, 255 = ink), scaled to 28 x 28.
+function toPixels(src) {
+  let data;
+  if (typeof ImageData !== 'undefined' && src instanceof ImageData && src.width === SIDE && src.height === SIDE) {
+    data = src.data;
+  } else {
+    let source = src;
+    if (typeof ImageData !== 'undefined' && src instanceof ImageData) {
+      source = new OffscreenCanvas(src.width, src.height);
+      source.getContext('2d').putImageData(src, 0, 0);
+    }
+    const canvas = new OffscreenCanvas(SIDE, SIDE);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    try {
+      ctx.drawImage(source, 0, 0, SIDE, SIDE);
+    } catch {
+      throw new Error('encode() needs an ImageData, a canvas, an ImageBitmap or a loaded image.');
+    }
+    data = ctx.getImageData(0, 0, SIDE, SIDE).data;
+  }
+  const out = new Uint8Array(SIDE * SIDE);
+  for (let i = 0; i < out.length; i++) {
+    const a = data[i * 4 + 3] / 255;
+    const lum = 0.299 * data[i * 4] + 0.587 * data[i * 4 + 1] + 0.114 * data[i * 4 + 2];
+    out[i] = Math.round(255 - (lum * a + 255 * (1 - a))); // composited over white, inverted
+  }
+  return out;
 }
 
 function latentOf(r) {

@@ -23,15 +23,12 @@ export const css = `
   --series-kl: #d9480f;
   --grid-line: #e9ecef;
   --radius: 12px;
-  display: block;
-  box-sizing: border-box;
-  color: var(--text);
-  background: var(--bg);
-  border: 1px solid var(--line);
-  border-radius: var(--radius);
-  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-  text-align: left;
-  container-type: inline-size;
+  /* A host page's rules beat :host ones unless these are !important: a global
+     reset such as * { all: unset } must not make the element inline or collapse it. */
+  display: block !important;
+  box-sizing: border-box !important;
+  container-type: inline-size !important;
+  min-width: 0;
 }
 @media (prefers-color-scheme: dark) {
   :host(:not([theme="light"])) {
@@ -65,11 +62,20 @@ export const css = `
   --ink: #f2f4f8; --paper: #0e1014;
   --series-total: #8b85ff; --series-recon: #3dd6a3; --series-kl: #ff9a5c; --grid-line: #262b33;
 }
-:host([hidden]) { display: none; }
+:host([hidden]) { display: none !important; }
 *, *::before, *::after { box-sizing: border-box; }
 [hidden] { display: none !important; }
 
-.wrap { padding: 16px; display: grid; gap: 14px; }
+/* Everything visible hangs off .wrap, which cuts every inherited property loose
+   from the host page (huge fonts, odd colours, letter-spacing...) before styling. */
+.wrap {
+  all: initial;
+  display: grid; gap: 14px; padding: 16px;
+  color: var(--text); background: var(--bg);
+  border: 1px solid var(--line); border-radius: var(--radius);
+  font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+  text-align: left;
+}
 
 /* status bar */
 .status {
@@ -109,7 +115,7 @@ progress::-moz-progress-bar { background: var(--accent); }
   background: var(--panel); border: 1px solid var(--line); border-radius: 10px; padding: 12px 14px;
   min-width: 0;
 }
-.card.wide { grid-column: 1 / -1; }
+.card.wide, .card.solo { grid-column: 1 / -1; }
 .card h3 { margin: 0 0 2px; font-size: 15px; font-weight: 650; }
 .card .sub { margin: 0 0 10px; font-size: 13px; color: var(--muted); }
 .card header { display: flex; flex-wrap: wrap; align-items: baseline; justify-content: space-between; gap: 4px 12px; }

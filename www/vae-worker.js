@@ -186,6 +186,28 @@ async function loadWasm() {
 
 const HOW_TO = 'Use a recent Chrome or Edge (version 113 or later), Safari 26, or Firefox 141 or later on Windows; on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu turned on. Check that hardware acceleration is enabled (chrome://gpu shows the WebGPU status).';
 
+// A short, readable form of an error from wgpu (its adapter errors list every
+// backend it was not compiled with, which says nothing to a person).
+function shortReason(msg) {
+  const m = String(msg).replace(/\s+/g, ' ').trim();
+  if (/no (gpu |suitable graphics )?adapter/i.test(m)) return 'the browser granted no GPU adapter';
+  const first = m.split(/(?<=[.;:])\s/)[0].replace(/[.;:]$/, '');
+  return first.length > 160 ? `${first.slice(0, 157)}…` : first;
+}
+
+// The adapter's name as the browser tells it (wgpu's adapter info is empty on the web).
+async function adapterName() {
+  try {
+    const a = await navigator.gpu.requestAdapter();
+    if (!a) return null;
+    const i = a.info || (a.requestAdapterInfo ? await a.requestAdapterInfo() : {});
+    const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ');
+    return name || 'GPU';
+  } catch {
+    return null;
+  }
+}
+
 async function createSession(cfg, want) {
   const { Session } = await loadWasm();
   let fallback = null;
@@ -193,18 +215,23 @@ async function createSession(cfg, want) {
     if (!('gpu' in navigator) || !navigator.gpu) {
       fallback = { reason: 'no-webgpu', message: `This browser does not offer WebGPU, so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
     } else {
-      try {
-        const s = await Session.create(cfg, 'webgpu');
-        return { s, fallback: null };
-      } catch (err) {
-        const msg = errorText(err);
-        // Try the CPU: if it fails with the same complaint, the config is at fault.
+      const name = await adapterName();
+      if (name === null) {
+        fallback = { reason: 'no-adapter', message: `This browser has WebGPU but granted no GPU adapter (WebGPU may be turned off, or the GPU blocklisted), so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
+      } else {
         try {
-          const s = await Session.create(cfg, 'cpu');
-          fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${msg.replace(/\.$/, '')}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
-          return { s, fallback };
-        } catch (err2) {
-          throw new Error(errorText(err2));
+          const s = await Session.create(cfg, 'webgpu');
+          return { s, fallback: null, adapter: name };
+        } catch (err) {
+          const msg = errorText(err);
+          // Try the CPU: if it fails with the same complaint, the config is at fault.
+          try {
+            const s = await Session.create(cfg, 'cpu');
+            fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${shortReason(msg)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
+            return { s, fallback };
+          } catch (err2) {
+            throw new Error(errorText(err2));
+          }
         }
       }
     }
@@ -239,7 +266,7 @@ function makeFixedZ(latent, seed) {
 }
 
 async function install(cfg, want, reasonOverride) {
-  const { s, fallback } = await createSession(cfg, want);
+  const { s, fallback, adapter } = await createSession(cfg, want);
   if (session) {
     try { session.free(); } catch { /* already gone */ }
   }
@@ -259,7 +286,8 @@ async function install(cfg, want, reasonOverride) {
   feed(s, 'test');
   feed(s, 'train');
   const fb = reasonOverride || fallback;
-  post({ type: 'backend', backend: info.backend, adapter: info.adapter, reason: fb ? fb.reason : 'webgpu', message: fb ? fb.message : '' });
+  const adapterText = info.backend === 'cpu' ? '' : info.adapter || adapter || '';
+  post({ type: 'backend', backend: info.backend, adapter: adapterText, reason: fb ? fb.reason : 'webgpu', message: fb ? fb.message : '' });
   post({ type: 'ready', config: resolved });
   await refreshViews();
 }
@@ -349,7 +377,7 @@ async function bench({ steps = 50, warmup = 5, batch = 128 }) {
     }
     feed(s, 'train');
     feed(s, 'test');
-    const adapter = s.backend().adapter;
+    const adapter = backend === 'cpu' ? 'wasm simd128, 1 thread' : s.backend().adapter || (await adapterName()) || '';
     await s.train(warmup);
     const t0 = performance.now();
     let done = 0;
@@ -406,6 +434,9 @@ async function handle(msg) {
       await refreshViews();
       break;
     case '_feed':
+      // Fed images replace the whole set (a GPU upload): when more have already
+      // arrived and another feed is queued, let that one do it.
+      if (queue.some((m) => m.type === '_feed' && m.which === msg.which)) break;
       feed(session, msg.which);
       if (msg.which === 'test') await refreshViews();
       if (msg.which === 'test' && data.test.buf) {
@@ -419,19 +450,54 @@ async function handle(msg) {
       break;
     case 'call': {
       let result;
-      if (msg.op === 'sample') result = await session.sample(msg.args[0]);
-      else if (msg.op === 'decode') result = await session.decode(new Float32Array(msg.args[0]), msg.args[1]);
+      if (msg.op === 'pause') {
+        running = false;
+        post({ type: 'state', running });
+        post({ type: 'reply', id: msg.id, result: null });
+        break;
+      }
+      if (!session) throw new Error('The model is not ready yet.');
+      if (msg.op === 'sample') result = await guarded(() => session.sample(msg.args[0]));
+      else if (msg.op === 'decode') result = await guarded(() => session.decode(new Float32Array(msg.args[0]), msg.args[1]));
+      else if (msg.op === 'encode') result = await guarded(() => session.encodePixels(msg.args[0], msg.args[1]));
       else throw new Error(`unknown call ${msg.op}`);
+      if (!result) throw new Error('The GPU device was lost; the model restarted on the CPU. Try again.');
       post({ type: 'reply', id: msg.id, result }, [result.buffer]);
       break;
     }
+    case 'dispose':
+      // The element was removed: release the wasm session (GPU buffers, device)
+      // before the element terminates this worker.
+      running = false;
+      queue.length = 0;
+      if (session) {
+        try { session.free(); } catch { /* already gone */ }
+        session = null;
+      }
+      post({ type: 'disposed' });
+      await new Promise(() => {}); // nothing more: wait to be terminated
+      break;
     default:
       throw new Error(`The worker got an unknown message type "${msg.type}".`);
   }
 }
 
+// The CPU backend's promises resolve as microtasks, so a loop of `await train()`
+// would never let a message (pause, hyper, data chunks) in: yield a macrotask
+// turn between chunks. A MessageChannel hop has no setTimeout clamping.
+const yieldChannel = new MessageChannel();
+const yielders = [];
+yieldChannel.port1.onmessage = () => yielders.shift()?.();
+function yieldToEvents() {
+  return new Promise((resolve) => {
+    yielders.push(resolve);
+    yieldChannel.port2.postMessage(null);
+  });
+}
+
 async function loop() {
   for (;;) {
+    await yieldToEvents();
     while (queue.length) {
       const msg = queue.shift();
       try {

@@ -2,16 +2,21 @@
 //! kernels are tested against and the fallback where WebGPU is missing.
 //! Matrix products go to the `gemm` crate; everything else is a loop.
 
+mod conv;
 mod ops;
 mod par;
 
-use crate::backend::{Activation, AdamStep, Backend, BackendError, Matmul, Noise, Recon, View};
+use crate::backend::{
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, Noise, Recon, View,
+};
 use std::future::Future;
 
 /// Buffers are boxed slices in an arena indexed by `View::buf`.
 #[derive(Default)]
 pub struct CpuBackend {
     bufs: Vec<Option<Box<[f32]>>>,
+    /// im2col buffers of the convolutions, reused between calls.
+    conv: conv::Scratch,
 }
 
 impl CpuBackend {
@@ -147,6 +152,77 @@ impl Backend for CpuBackend {
             for (g, d) in db.iter_mut().zip(row) {
                 *g += d;
             }
+        }
+    }
+
+    fn conv2d_forward(&mut self, x: View, w: View, y: View, g: Conv2dShape) {
+        let (x, w, y) = (
+            x.slice(0, g.batch * g.in_len()),
+            w.slice(0, g.weight_len()),
+            y.slice(0, g.batch * g.out_len()),
+        );
+        let mut scratch = std::mem::take(&mut self.conv);
+        let ([x, w], [y]) = self.split([x, w], [y]);
+        conv::forward(x, w, y, &g, &mut scratch);
+        self.conv = scratch;
+    }
+
+    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, g: Conv2dShape) {
+        let (dy, w, dx) = (
+            dy.slice(0, g.batch * g.out_len()),
+            w.slice(0, g.weight_len()),
+            dx.slice(0, g.batch * g.in_len()),
+        );
+        let mut scratch = std::mem::take(&mut self.conv);
+        let ([dy, w], [dx]) = self.split([dy, w], [dx]);
+        conv::backward_data(dy, w, dx, &g, &mut scratch);
+        self.conv = scratch;
+    }
+
+    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, g: Conv2dShape) {
+        let (x, dy, dw) = (
+            x.slice(0, g.batch * g.in_len()),
+            dy.slice(0, g.batch * g.out_len()),
+            dw.slice(0, g.weight_len()),
+        );
+        let mut scratch = std::mem::take(&mut self.conv);
+        let ([x, dy], [dw]) = self.split([x, dy], [dw]);
+        conv::backward_weights(x, dy, dw, &g, &mut scratch);
+        self.conv = scratch;
+    }
+
+    fn channel_bias_add(
+        &mut self,
+        y: View,
+        bias: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    ) {
+        let ([bias], [y]) = self.split([bias], [y]);
+        for sample in y[..batch * channels * spatial].chunks_exact_mut(channels * spatial) {
+            for (plane, &b) in sample.chunks_exact_mut(spatial).zip(bias) {
+                plane.iter_mut().for_each(|v| *v += b);
+            }
+        }
+    }
+
+    fn channel_bias_grad(
+        &mut self,
+        dy: View,
+        db: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    ) {
+        let ([dy], [db]) = self.split([dy], [db]);
+        for (c, g) in db[..channels].iter_mut().enumerate() {
+            let mut sum = 0.0f64;
+            for b in 0..batch {
+                let plane = &dy[(b * channels + c) * spatial..][..spatial];
+                sum += plane.iter().map(|&v| v as f64).sum::<f64>();
+            }
+            *g += sum as f32;
         }
     }
 

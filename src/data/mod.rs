@@ -6,6 +6,7 @@
 
 pub mod idx;
 pub mod mnist;
+pub mod synthetic;
 
 use std::fmt;
 use std::path::PathBuf;

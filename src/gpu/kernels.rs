@@ -18,10 +18,11 @@ pub enum Shader {
     Reduce,
     Adam,
     Gather,
+    Conv,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 9] = [
+    pub const ALL: [Shader; 10] = [
         Shader::Matmul,
         Shader::Fill,
         Shader::Bias,
@@ -31,6 +32,7 @@ impl Shader {
         Shader::Reduce,
         Shader::Adam,
         Shader::Gather,
+        Shader::Conv,
     ];
 
     pub fn name(self) -> &'static str {
@@ -44,6 +46,7 @@ impl Shader {
             Shader::Reduce => "reduce.wgsl",
             Shader::Adam => "adam.wgsl",
             Shader::Gather => "gather.wgsl",
+            Shader::Conv => "conv.wgsl",
         }
     }
 
@@ -58,6 +61,7 @@ impl Shader {
             Shader::Reduce => include_str!("../../shaders/reduce.wgsl"),
             Shader::Adam => include_str!("../../shaders/adam.wgsl"),
             Shader::Gather => include_str!("../../shaders/gather.wgsl"),
+            Shader::Conv => include_str!("../../shaders/conv.wgsl"),
         }
     }
 }
@@ -118,6 +122,17 @@ kernel!(SUM_INTO, Reduce, "sum_into_forward", [1, 2], false);
 kernel!(ADAM, Adam, "adam_forward", [1, 2, 3, 4], true);
 kernel!(GATHER, Gather, "gather_images_forward", [1, 2, 3], true);
 kernel!(RNG_WORDS, Gather, "rng_words_forward", [4], true);
+kernel!(IM2COL, Conv, "im2col_forward", [1, 2], true);
+kernel!(COL2IM, Conv, "col2im_backward_data", [1, 2], true);
+kernel!(PERMUTE, Conv, "permute_forward", [1, 2], true);
+kernel!(CHANNEL_BIAS_ADD, Conv, "channel_bias_forward", [1, 2], true);
+kernel!(
+    CHANNEL_BIAS_GRAD,
+    Conv,
+    "channel_bias_backward_weights",
+    [1, 2],
+    false
+);
 
 /// Tile edge of `matmul.wgsl` (TM = TN = 64).
 pub const MATMUL_TILE: u32 = 64;
@@ -241,6 +256,29 @@ pub struct GatherParams {
     pub _pad: [u32; 3],
 }
 
+/// `conv.wgsl`: im2col / col2im / permute / channel-bias geometry (see the
+/// shader's header for which fields each entry point reads).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct ConvParams {
+    pub n: u32,
+    pub c: u32,
+    pub h: u32,
+    pub w: u32,
+    pub oh: u32,
+    pub ow: u32,
+    pub kh: u32,
+    pub kw: u32,
+    pub sh: u32,
+    pub sw: u32,
+    pub ph: u32,
+    pub pw: u32,
+    pub src_off: u32,
+    pub dst_off: u32,
+    pub flag: u32,
+    pub _pad: u32,
+}
+
 /// Every params struct fits one uniform slot.
 pub const PARAMS_MAX: usize = 64;
 const _: () = {
@@ -248,4 +286,5 @@ const _: () = {
     assert!(std::mem::size_of::<ReparamParams>() <= PARAMS_MAX);
     assert!(std::mem::size_of::<AdamParams>() <= PARAMS_MAX);
     assert!(std::mem::size_of::<GatherParams>() <= PARAMS_MAX);
+    assert!(std::mem::size_of::<ConvParams>() <= PARAMS_MAX);
 };

@@ -20,10 +20,13 @@
 //!   objects.
 
 mod context;
+mod conv;
 pub mod kernels;
 mod readback;
 
-use crate::backend::{Activation, AdamStep, Backend, BackendError, Matmul, Noise, Recon, View};
+use crate::backend::{
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, Noise, Recon, View,
+};
 use context::Context;
 use kernels::*;
 use readback::ReadFuture;
@@ -95,6 +98,8 @@ pub struct GpuBackend {
     wg: u32,
     /// Submissions not yet known to be finished, oldest first.
     in_flight: std::collections::VecDeque<wgpu::SubmissionIndex>,
+    /// im2col scratch of the convolutions (see `conv.rs`).
+    conv: conv::ConvScratch,
 }
 
 /// Training steps queued on the device before `pace` waits for the oldest.
@@ -150,6 +155,7 @@ impl GpuBackend {
             max_buffer: limits.max_buffer_size,
             wg: DEFAULT_WG,
             in_flight: std::collections::VecDeque::new(),
+            conv: conv::ConvScratch::default(),
             ctx,
         })
     }
@@ -810,6 +816,40 @@ impl Backend for GpuBackend {
         });
     }
 
+    fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape) {
+        self.conv_forward(x, w, y, shape);
+    }
+
+    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape) {
+        self.conv_backward_data(dy, w, dx, shape);
+    }
+
+    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, shape: Conv2dShape) {
+        self.conv_backward_weights(x, dy, dw, shape);
+    }
+
+    fn channel_bias_add(
+        &mut self,
+        y: View,
+        bias: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    ) {
+        self.conv_bias_add(y, bias, batch, channels, spatial);
+    }
+
+    fn channel_bias_grad(
+        &mut self,
+        dy: View,
+        db: View,
+        batch: usize,
+        channels: usize,
+        spatial: usize,
+    ) {
+        self.conv_bias_grad(dy, db, batch, channels, spatial);
+    }
+
     fn activation(&mut self, act: Activation, x: View, y: View) {
         assert_eq!(x.len, y.len, "activation: x and y differ in length");
         let len = x.len;
@@ -1053,5 +1093,15 @@ impl Backend for GpuBackend {
                 _pad: [0; 3],
             },
         );
+    }
+}
+
+/// Releases the device's memory at once: in the browser dropping wgpu
+/// handles frees nothing until garbage collection, and an embedding page that
+/// removes a playground expects its GPU memory back.
+impl Drop for GpuBackend {
+    fn drop(&mut self) {
+        self.pending.clear();
+        self.ctx.device.destroy();
     }
 }

@@ -65,6 +65,9 @@ fn fault_of(fault: &Fault) -> Option<BackendError> {
 impl Future for ReadFuture {
     type Output = Result<Vec<f32>, BackendError>;
 
+    // Natively the loop polls the device until the map callback has run; in
+    // the browser the callback arrives between polls, so the body always returns.
+    #[cfg_attr(target_arch = "wasm32", allow(clippy::never_loop))]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         let (device, staging, slot, fault) = match &this.state {

@@ -3,8 +3,10 @@
 //! explicit `backward(dy) -> dx` that accumulates its parameter gradients.
 //! A [`Stack`] owns the activations between layers so `backward` finds them.
 
+mod conv;
 mod dense;
 
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use dense::Dense;
 
 use crate::backend::{Activation, Backend, View};
@@ -14,6 +16,9 @@ use crate::backend::{Activation, Backend, View};
 #[derive(Clone, Debug)]
 pub enum Layer {
     Dense(Dense),
+    /// NCHW in and out, flattened per sample.
+    Conv2d(Conv2d),
+    ConvTranspose2d(ConvTranspose2d),
     /// An element-wise non-linearity over `len` features.
     Act(Activation, usize),
 }
@@ -22,6 +27,8 @@ impl Layer {
     pub fn in_len(&self) -> usize {
         match self {
             Layer::Dense(d) => d.in_features,
+            Layer::Conv2d(c) => c.shape.in_len(),
+            Layer::ConvTranspose2d(c) => c.shape.in_len(),
             Layer::Act(_, n) => *n,
         }
     }
@@ -29,6 +36,8 @@ impl Layer {
     pub fn out_len(&self) -> usize {
         match self {
             Layer::Dense(d) => d.out_features,
+            Layer::Conv2d(c) => c.shape.out_len(),
+            Layer::ConvTranspose2d(c) => c.shape.out_len(),
             Layer::Act(_, n) => *n,
         }
     }
@@ -36,6 +45,8 @@ impl Layer {
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
         match self {
             Layer::Dense(d) => d.forward(be, x, y, rows),
+            Layer::Conv2d(c) => c.forward(be, x, y, rows),
+            Layer::ConvTranspose2d(c) => c.forward(be, x, y, rows),
             Layer::Act(a, n) => be.activation(*a, x.slice(0, rows * n), y.slice(0, rows * n)),
         }
     }
@@ -52,6 +63,8 @@ impl Layer {
     ) {
         match self {
             Layer::Dense(d) => d.backward(be, x, dy, dx, rows),
+            Layer::Conv2d(c) => c.backward(be, x, dy, dx, rows),
+            Layer::ConvTranspose2d(c) => c.backward(be, x, dy, dx, rows),
             Layer::Act(a, n) => {
                 if let Some(dx) = dx {
                     let r = rows * n;

@@ -34,12 +34,12 @@ export function outFile(name) {
 }
 
 // Opens the page; returns { browser, page, server, logs, violations, close }.
-export async function openPage({ webgpu = true, query = '', csp = true, mock = false, viewport, colorScheme = 'light', path = '' } = {}) {
+export async function openPage({ webgpu = true, query = '', csp = true, mock = false, viewport, colorScheme = 'light', path = '', cache = false, init = null } = {}) {
   requireDist();
   // VAE_MOCK=1 runs every test against the stand-in engine (UI work without wasm).
   if (process.env.VAE_MOCK === '1') mock = true;
   const overrides = mock ? { '/wasm/vae-playground.js': join(ROOT, 'tests', 'browser', 'mock-engine.js') } : {};
-  const server = await startServer({ root: DIST, csp, overrides });
+  const server = await startServer({ root: DIST, csp, overrides, cache });
   const args = [...BASE_FLAGS];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
@@ -65,6 +65,7 @@ export async function openPage({ webgpu = true, query = '', csp = true, mock = f
       }).observe({ type: 'longtask', buffered: true });
     } catch { /* no long-task API */ }
   });
+  if (init) await page.addInitScript(init);
   await page.goto(`${server.url}${path}${query}`);
   return {
     browser,
@@ -122,12 +123,14 @@ export function readState(page) {
   });
 }
 
-export async function waitFor(page, predicate, { timeout = 60000, interval = 250, what = 'condition' } = {}) {
+export async function waitFor(page, predicate, { timeout = 60000, interval = 250, what = 'condition', allowError = false } = {}) {
   const t0 = Date.now();
   let last;
   for (;;) {
     last = await readState(page);
     if (last && predicate(last)) return last;
+    // An error shown in the element will not go away by itself: fail now, with it.
+    if (last && last.error && !allowError) throw new Error(`the element shows an error while waiting for ${what}: ${last.error}`);
     if (Date.now() - t0 > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what}; last state ${JSON.stringify(last)}`);
     await page.waitForTimeout(interval);
   }

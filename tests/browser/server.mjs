@@ -1,5 +1,5 @@
 // A small static file server for the browser tests (and for a quick look at dist/):
-//   node tests/browser/server.mjs [dir=dist] [port=8081] [--csp]
+//   node tests/browser/server.mjs [dir=dist] [port=8081] [--csp] [--cache]
 // Serves on 127.0.0.1 only; `csp: true` sends the strict Content-Security-Policy the
 // embeddable element must live under; `overrides` maps URL paths to local files.
 import { createServer } from 'node:http';
@@ -23,7 +23,7 @@ const TYPES = {
   '.ico': 'image/x-icon',
 };
 
-export function startServer({ root = 'dist', port = 0, csp = false, overrides = {} } = {}) {
+export function startServer({ root = 'dist', port = 0, csp = false, overrides = {}, cache = false } = {}) {
   const base = resolve(root);
   const requests = [];
   const server = createServer((req, res) => {
@@ -54,7 +54,8 @@ export function startServer({ root = 'dist', port = 0, csp = false, overrides = 
     const headers = {
       'content-type': TYPES[extname(file)] || 'application/octet-stream',
       'content-length': st.size,
-      'cache-control': 'no-store',
+      // Tests start cold; `cache` lets a benchmark measure a repeat visit.
+      'cache-control': cache ? 'max-age=3600' : 'no-store',
       'x-content-type-options': 'nosniff',
     };
     if (csp) headers['content-security-policy'] = csp === true ? STRICT_CSP : csp;
@@ -76,6 +77,6 @@ export function startServer({ root = 'dist', port = 0, csp = false, overrides = 
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
-  const { url } = await startServer({ root: args[0] || 'dist', port: Number(args[1] || 8081), csp: process.argv.includes('--csp') });
+  const { url } = await startServer({ root: args[0] || 'dist', port: Number(args[1] || 8081), csp: process.argv.includes('--csp'), cache: process.argv.includes('--cache') });
   console.log(`serving ${args[0] || 'dist'} at ${url}`);
 }

@@ -207,7 +207,11 @@ fn trainer_with_data<B: Backend>(
     data: &Mnist,
 ) -> Result<Trainer<B>, Failure> {
     let shape = (data.train.channels, data.train.height, data.train.width);
-    let want = (config.image.channels, config.image.height, config.image.width);
+    let want = (
+        config.image.channels,
+        config.image.height,
+        config.image.width,
+    );
     if shape != want {
         return Err(Failure::Run(format!(
             "preset '{}' needs {}x{}x{} images (CxHxW) but the data set holds {}x{}x{}; \
@@ -410,7 +414,12 @@ fn cmd_sample(raw: &[String]) -> Result<(), Failure> {
 }
 
 fn cmd_bench(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse("bench", raw, &["backend", "steps", "preset", "data"], &["kernels"])?;
+    let args = Args::parse(
+        "bench",
+        raw,
+        &["backend", "steps", "preset", "data"],
+        &["kernels"],
+    )?;
     let backends = args.backends(&[BackendKind::Cpu, BackendKind::Gpu])?;
     if args.has("kernels") {
         for &kind in &backends {
@@ -496,7 +505,14 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
         let c = be.alloc(m * n, "bench c");
         be.write(a, &vec![0.5; m * k]);
         be.write(b, &vec![0.25; k * n]);
-        let spec = Matmul { m, n, k, trans_a, trans_b, accumulate: false };
+        let spec = Matmul {
+            m,
+            n,
+            k,
+            trans_a,
+            trans_b,
+            accumulate: false,
+        };
         let run = |be: &mut B, reps: usize| -> Result<f64, Failure> {
             let start = Instant::now();
             for _ in 0..reps {
@@ -514,7 +530,10 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
         let reps = 20;
         let secs = run(&mut be, reps)?;
         let gflops = 2.0 * (m * n * k * reps) as f64 / secs / 1e9;
-        println!("{}", json!({ "kernel": "matmul", "shape": name, "backend": kind.name(), "adapter": be.describe(), "gflops": gflops }));
+        println!(
+            "{}",
+            json!({ "kernel": "matmul", "shape": name, "backend": kind.name(), "adapter": be.describe(), "gflops": gflops })
+        );
         for v in [a, b, c] {
             be.free(v);
         }
