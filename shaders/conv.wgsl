@@ -46,81 +46,87 @@ fn flat_index(li: u32, wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (wg.y * nwg.x + wg.x) * WG + li;
 }
 
-// One thread per col element: src = x, dst = col.
+// One thread per row of col within one output row: (k, b, oy), looping over
+// ox (integer division is slow on SIMD CPUs such as lavapipe, so it is paid
+// once per row). src = x, dst = col.
 @compute @workgroup_size(WG)
 fn im2col_forward(
     @builtin(local_invocation_index) li: u32,
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = flat_index(li, wg, nwg);
-    let pos = p.oh * p.ow;
-    let n = p.n * pos;
-    if (i >= p.c * p.kh * p.kw * n) {
+    let t = flat_index(li, wg, nwg);
+    if (t >= p.c * p.kh * p.kw * p.n * p.oh) {
         return;
     }
-    let k = i / n;
-    let j = i % n;
+    let oy = t % p.oh;
+    let b = (t / p.oh) % p.n;
+    let k = t / (p.oh * p.n);
     let kx = k % p.kw;
     let ky = (k / p.kw) % p.kh;
     let ci = k / (p.kw * p.kh);
-    let b = j / pos;
-    let q = j % pos;
-    let iy = i32((q / p.ow) * p.sh + ky) - i32(p.ph);
-    let ix = i32((q % p.ow) * p.sw + kx) - i32(p.pw);
-    var v = 0.0;
-    if (iy >= 0 && iy < i32(p.h) && ix >= 0 && ix < i32(p.w)) {
-        v = src[p.src_off + ((b * p.c + ci) * p.h + u32(iy)) * p.w + u32(ix)];
+    let dst_row = p.dst_off + (k * p.n + b) * p.oh * p.ow + oy * p.ow;
+    let iy = i32(oy * p.sh + ky) - i32(p.ph);
+    if (iy < 0 || iy >= i32(p.h)) {
+        for (var ox = 0u; ox < p.ow; ox++) {
+            dst[dst_row + ox] = 0.0;
+        }
+        return;
     }
-    dst[p.dst_off + i] = v;
+    let row = p.src_off + ((b * p.c + ci) * p.h + u32(iy)) * p.w;
+    var ix = i32(kx) - i32(p.pw);
+    for (var ox = 0u; ox < p.ow; ox++) {
+        var v = 0.0;
+        if (ix >= 0 && ix < i32(p.w)) {
+            v = src[row + u32(ix)];
+        }
+        dst[dst_row + ox] = v;
+        ix += i32(p.sw);
+    }
 }
 
-// One thread per dx element, gathering the (at most KH * KW) patch entries
-// copied from it: src = dcol, dst = dx (overwritten). No atomics.
+// One thread per dx row (b, ci, iy), looping over ix and over only the taps
+// that reach each pixel (ky = (iy + PH) mod SH, stepping by SH): a gather, no
+// atomics. src = dcol, dst = dx (overwritten).
 @compute @workgroup_size(WG)
 fn col2im_backward_data(
     @builtin(local_invocation_index) li: u32,
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = flat_index(li, wg, nwg);
-    if (i >= p.n * p.c * p.h * p.w) {
+    let t = flat_index(li, wg, nwg);
+    if (t >= p.n * p.c * p.h) {
         return;
     }
-    let ix = i % p.w;
-    let iy = (i / p.w) % p.h;
-    let ci = (i / (p.w * p.h)) % p.c;
-    let b = i / (p.w * p.h * p.c);
+    let iy = t % p.h;
+    let ci = (t / p.h) % p.c;
+    let b = t / (p.h * p.c);
     let pos = p.oh * p.ow;
     let n = p.n * pos;
-    var s = 0.0;
-    for (var ky = 0u; ky < p.kh; ky++) {
-        // oy * SH = iy + PH - ky must be a non-negative multiple of SH below OH * SH.
-        let ty = i32(iy + p.ph) - i32(ky);
-        if (ty < 0 || u32(ty) % p.sh != 0u) {
-            continue;
-        }
-        let oy = u32(ty) / p.sh;
-        if (oy >= p.oh) {
-            continue;
-        }
-        for (var kx = 0u; kx < p.kw; kx++) {
-            let tx = i32(ix + p.pw) - i32(kx);
-            if (tx < 0 || u32(tx) % p.sw != 0u) {
+    let ty = iy + p.ph;
+    let dst_row = p.dst_off + t * p.w;
+    for (var ix = 0u; ix < p.w; ix++) {
+        let tx = ix + p.pw;
+        var s = 0.0;
+        // oy * SH = ty - ky, so ky = ty mod SH, ty mod SH + SH, ...
+        for (var ky = ty % p.sh; ky < p.kh && ky <= ty; ky += p.sh) {
+            let oy = (ty - ky) / p.sh;
+            if (oy >= p.oh) {
                 continue;
             }
-            let ox = u32(tx) / p.sw;
-            if (ox >= p.ow) {
-                continue;
+            let rowk = (ci * p.kh + ky) * p.kw;
+            for (var kx = tx % p.sw; kx < p.kw && kx <= tx; kx += p.sw) {
+                let ox = (tx - kx) / p.sw;
+                if (ox < p.ow) {
+                    s += src[p.src_off + (rowk + kx) * n + b * pos + oy * p.ow + ox];
+                }
             }
-            let k = (ci * p.kh + ky) * p.kw + kx;
-            s += src[p.src_off + k * n + b * pos + oy * p.ow + ox];
         }
+        dst[dst_row + ix] = s;
     }
-    dst[p.dst_off + i] = s;
 }
 
-// One thread per element, indexed by dst: flag 0 writes channel-major
+// One thread per row of S contiguous elements: flag 0 writes channel-major
 // [C, nb * S] from NCHW [nb, C, S]; flag 1 the reverse.
 @compute @workgroup_size(WG)
 fn permute_forward(
@@ -128,22 +134,25 @@ fn permute_forward(
     @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
 ) {
-    let i = flat_index(li, wg, nwg);
+    let t = flat_index(li, wg, nwg);
     let s = p.h;
-    if (i >= p.n * p.c * s) {
+    if (t >= p.n * p.c) {
         return;
     }
-    var si: u32;
-    if (p.flag == 0u) {
-        let c = i / (p.n * s);
-        let r = i % (p.n * s);
-        si = ((r / s) * p.c + c) * s + r % s;
-    } else {
-        let c = (i / s) % p.c;
-        let b = i / (s * p.c);
-        si = c * (p.n * s) + b * s + i % s;
+    // t = b * C + c indexes the NCHW row.
+    let c = t % p.c;
+    let b = t / p.c;
+    let nchw = t * s;
+    let cm = (c * p.n + b) * s;
+    var from_off = p.src_off + nchw;
+    var to_off = p.dst_off + cm;
+    if (p.flag != 0u) {
+        from_off = p.src_off + cm;
+        to_off = p.dst_off + nchw;
     }
-    dst[p.dst_off + i] = src[p.src_off + si];
+    for (var j = 0u; j < s; j++) {
+        dst[to_off + j] = src[from_off + j];
+    }
 }
 
 // y[B, C, S] += bias[C]: src = bias, dst = y.

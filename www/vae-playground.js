@@ -26,8 +26,8 @@ const PRESETS = [
   ['mlp', 'MLP', 'fully connected encoder and decoder'],
   ['mlp-small', 'MLP, small', 'fewer units: the fastest to train'],
   ['latent100', 'MLP, 100-d latent', 'a wide latent space'],
-  ['conv', 'Convolutional', 'conv encoder, transposed-conv decoder'],
-  ['conv2', 'Convolutional, deeper', 'more conv layers: sharper digits'],
+  ['conv', 'Convolutional', 'conv encoder, transposed-conv decoder: sharper digits'],
+  ['conv2', 'Convolutional, 2-d latent', 'a 2-d latent: the whole latent space in one grid'],
 ];
 const VIEW_NAMES = ['status', 'loss', 'samples', 'latent', 'recon'];
 const STRUCTURAL_LABEL = {

@@ -78,7 +78,8 @@ impl GpuBackend {
     /// `x [nb, Ci, H, W]` -> `col [K, nb P]`.
     fn im2col(&mut self, x: View, col: View, g: &Conv2dShape, nb: usize) {
         let base = Self::conv_params(g, nb);
-        let groups = self.elementwise_groups(col.len());
+        // One thread per (k, b, oy) row.
+        let groups = self.elementwise_groups(g.patch_len() * nb * g.out_size()[0]);
         self.dispatch(IM2COL, &[x, col], groups, &[], |o| ConvParams {
             src_off: o[0],
             dst_off: o[1],
@@ -89,7 +90,8 @@ impl GpuBackend {
     /// `dcol [K, nb P]` -> `dx [nb, Ci, H, W]` (overwritten).
     fn col2im(&mut self, dcol: View, dx: View, g: &Conv2dShape, nb: usize) {
         let base = Self::conv_params(g, nb);
-        let groups = self.elementwise_groups(dx.len());
+        // One thread per (b, ci, iy) row.
+        let groups = self.elementwise_groups(nb * g.in_channels * g.in_size[0]);
         self.dispatch(COL2IM, &[dcol, dx], groups, &[], |o| ConvParams {
             src_off: o[0],
             dst_off: o[1],
@@ -102,7 +104,8 @@ impl GpuBackend {
     fn permute(&mut self, src: View, dst: View, nb: usize, c: usize, s: usize, back: bool) {
         debug_assert_eq!(src.len(), nb * c * s);
         debug_assert_eq!(dst.len(), nb * c * s);
-        let groups = self.elementwise_groups(dst.len());
+        // One thread per row of `s` elements.
+        let groups = self.elementwise_groups(nb * c);
         let (n, c, s) = (
             u32_of(nb, "batch"),
             u32_of(c, "channels"),
