@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use vae_playground::backend::Backend;
+use vae_playground::backend::{Backend, Conv2dShape, Matmul, View};
 use vae_playground::checkpoint;
 use vae_playground::config::{ImageShape, VaeConfig, PRESETS};
 use vae_playground::cpu::CpuBackend;
@@ -24,7 +24,7 @@ const USAGE: &str = "usage:
   vae eval   --checkpoint FILE [--backend gpu|cpu] [--data DIR]
   vae sample --checkpoint FILE [--n N] [--out grid.png] [--seed S] [--backend gpu|cpu]
   vae bench  [--backend gpu|cpu] [--steps N] [--preset P] [--data DIR]
-  vae bench  --kernels [--backend gpu|cpu]   (GFLOP/s of the matmul shapes a step uses)
+  vae bench  --kernels [--backend gpu|cpu]   (GFLOP/s of the matmul and conv kernels)
 presets: mlp, mlp-small, latent100, conv, conv2, cifar (cifar: bench only, on synthetic images)";
 
 /// A usage error (exit 2) or a failure while running (exit 1).
@@ -489,22 +489,51 @@ fn bench<B: Backend>(mut t: Trainer<B>, kind: BackendKind, steps: usize) -> Resu
     Ok(())
 }
 
-/// GFLOP/s of the products one `mlp` step runs (forward, backward to the
-/// data, backward to the weights), each timed over repeated dispatches.
+/// Seconds per call of `op`, after one warm-up call; reading `probe` waits
+/// for the device, so queued GPU work is inside the measurement.
+fn time_op<B: Backend>(
+    be: &mut B,
+    probe: View,
+    reps: usize,
+    mut op: impl FnMut(&mut B),
+) -> Result<f64, Failure> {
+    op(be);
+    pollster::block_on(be.read(probe.slice(0, 1)))?;
+    let start = Instant::now();
+    for _ in 0..reps {
+        op(be);
+        be.flush();
+        be.pace();
+    }
+    pollster::block_on(be.read(probe.slice(0, 1)))?;
+    Ok(start.elapsed().as_secs_f64() / reps as f64)
+}
+
+/// GFLOP/s of the matrix products an `mlp` step runs, then of the `conv`
+/// preset's convolutions beside a plain matmul of the same GEMM shape.
 fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure> {
-    use vae_playground::backend::Matmul;
-    let shapes = [
+    let adapter = be.describe();
+    let report = |kernel: &str, shape: &str, flops: f64, secs: f64| {
+        let gflops = flops / secs / 1e9;
+        println!(
+            "{}",
+            json!({ "kernel": kernel, "shape": shape, "backend": kind.name(), "adapter": adapter, "ms": secs * 1e3, "gflops": gflops })
+        );
+    };
+    let matmuls = [
         ("forward 128x400x784", 128, 400, 784, false, true),
         ("backward_data 128x784x400", 128, 784, 400, false, false),
         ("backward_weights 400x784x128", 400, 784, 128, true, false),
         ("square 512x512x512", 512, 512, 512, false, false),
     ];
-    for (name, m, n, k, trans_a, trans_b) in shapes {
-        let a = be.alloc(m * k, "bench a");
-        let b = be.alloc(k * n, "bench b");
-        let c = be.alloc(m * n, "bench c");
-        be.write(a, &vec![0.5; m * k]);
-        be.write(b, &vec![0.25; k * n]);
+    for (name, m, n, k, trans_a, trans_b) in matmuls {
+        let (a, b, c) = (
+            be.alloc(m * k, "bench a"),
+            be.alloc(k * n, "bench b"),
+            be.alloc(m * n, "bench c"),
+        );
+        be.fill(a, 0.5);
+        be.fill(b, 0.25);
         let spec = Matmul {
             m,
             n,
@@ -513,28 +542,76 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
             trans_b,
             accumulate: false,
         };
-        let run = |be: &mut B, reps: usize| -> Result<f64, Failure> {
-            let start = Instant::now();
-            for _ in 0..reps {
-                be.matmul(a, b, c, spec);
-                be.flush();
-                be.pace();
-            }
-            let check = pollster::block_on(be.read(c.slice(0, 1)))?;
-            if (check[0] - 0.125 * k as f32).abs() > 1e-3 * k as f32 {
-                return Err(Failure::Run(format!("{name}: wrong result {}", check[0])));
-            }
-            Ok(start.elapsed().as_secs_f64())
-        };
-        run(&mut be, 2)?;
-        let reps = 20;
-        let secs = run(&mut be, reps)?;
-        let gflops = 2.0 * (m * n * k * reps) as f64 / secs / 1e9;
-        println!(
-            "{}",
-            json!({ "kernel": "matmul", "shape": name, "backend": kind.name(), "adapter": be.describe(), "gflops": gflops })
-        );
+        let secs = time_op(&mut be, c, 20, |be| be.matmul(a, b, c, spec))?;
+        let check = pollster::block_on(be.read(c.slice(0, 1)))?[0];
+        if (check - 0.125 * k as f32).abs() > 1e-3 * k as f32 {
+            return Err(Failure::Run(format!("matmul {name}: wrong result {check}")));
+        }
+        report("matmul", name, 2.0 * (m * n * k) as f64, secs);
         for v in [a, b, c] {
+            be.free(v);
+        }
+    }
+    let conv = |ci, size, co| Conv2dShape {
+        batch: 128,
+        in_channels: ci,
+        in_size: [size, size],
+        out_channels: co,
+        kernel: [4, 4],
+        stride: [2, 2],
+        padding: [1, 1],
+    };
+    for (name, s) in [
+        ("conv1 1->32 28x28", conv(1, 28, 32)),
+        ("conv2 32->64 14x14", conv(32, 14, 64)),
+    ] {
+        let x = be.alloc(s.batch * s.in_len(), "bench x");
+        let w = be.alloc(s.weight_len(), "bench w");
+        let y = be.alloc(s.batch * s.out_len(), "bench y");
+        for (v, value) in [(x, 0.5), (w, 0.25), (y, 0.125)] {
+            be.fill(v, value);
+        }
+        let flops = s.flops();
+        report(
+            "conv2d_forward",
+            name,
+            flops,
+            time_op(&mut be, y, 10, |be| be.conv2d_forward(x, w, y, s))?,
+        );
+        report(
+            "conv2d_backward_data",
+            name,
+            flops,
+            time_op(&mut be, x, 10, |be| be.conv2d_backward_data(y, w, x, s))?,
+        );
+        report(
+            "conv2d_backward_weights",
+            name,
+            flops,
+            time_op(&mut be, w, 10, |be| be.conv2d_backward_weights(x, y, w, s))?,
+        );
+        // The forward's GEMM alone: [Co, K] x [K, N].
+        let (m, k, n) = (s.out_channels, s.patch_len(), s.batch * s.out_positions());
+        let (a, b, c) = (
+            be.alloc(m * k, "bench a"),
+            be.alloc(k * n, "bench b"),
+            be.alloc(m * n, "bench c"),
+        );
+        let spec = Matmul {
+            m,
+            n,
+            k,
+            trans_a: false,
+            trans_b: false,
+            accumulate: false,
+        };
+        report(
+            "matmul (same GEMM)",
+            name,
+            flops,
+            time_op(&mut be, c, 10, |be| be.matmul(a, b, c, spec))?,
+        );
+        for v in [x, w, y, a, b, c] {
             be.free(v);
         }
     }
