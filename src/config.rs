@@ -1,7 +1,7 @@
 //! `VaeConfig`: everything that defines a model and its training, the presets,
 //! and validation with messages that name the setting and the allowed range.
 
-use crate::backend::{Activation, Recon};
+use crate::backend::{Activation, Conv2dShape, ConvTranspose2dShape, Recon};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -218,16 +218,7 @@ pub fn layer_shapes(
                 if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
                     return bad(m);
                 }
-                let g = crate::backend::Conv2dShape {
-                    batch: 1,
-                    in_channels: img.channels,
-                    in_size: [img.height, img.width],
-                    out_channels,
-                    kernel: kernel.0,
-                    stride: stride.0,
-                    padding: padding.0,
-                };
-                match g.checked_out_size() {
+                match spec.conv2d_shape(img).and_then(|g| g.checked_out_size()) {
                     Some([h, w]) => Shape::Image(ImageShape {
                         channels: out_channels,
                         height: h,
@@ -262,17 +253,10 @@ pub fn layer_shapes(
                         output_padding.0, stride.0
                     ));
                 }
-                let g = crate::backend::ConvTranspose2dShape {
-                    batch: 1,
-                    in_channels: img.channels,
-                    in_size: [img.height, img.width],
-                    out_channels,
-                    kernel: kernel.0,
-                    stride: stride.0,
-                    padding: padding.0,
-                    output_padding: output_padding.0,
-                };
-                match g.checked_out_size() {
+                match spec
+                    .conv_transpose2d_shape(img)
+                    .and_then(|g| g.checked_out_size())
+                {
                     Some([h, w]) => Shape::Image(ImageShape {
                         channels: out_channels,
                         height: h,
@@ -290,6 +274,54 @@ pub fn layer_shapes(
         out.push(shape);
     }
     Ok(out)
+}
+
+impl LayerSpec {
+    /// This layer's convolution over one `input` image, if it is a Conv2d.
+    pub fn conv2d_shape(&self, input: ImageShape) -> Option<Conv2dShape> {
+        match *self {
+            LayerSpec::Conv2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => Some(Conv2dShape {
+                batch: 1,
+                in_channels: input.channels,
+                in_size: [input.height, input.width],
+                out_channels,
+                kernel: kernel.0,
+                stride: stride.0,
+                padding: padding.0,
+            }),
+            _ => None,
+        }
+    }
+
+    /// This layer's transposed convolution over one `input` image, if it is one.
+    pub fn conv_transpose2d_shape(&self, input: ImageShape) -> Option<ConvTranspose2dShape> {
+        match *self {
+            LayerSpec::ConvTranspose2d {
+                out_channels,
+                kernel,
+                stride,
+                padding,
+                output_padding,
+                ..
+            } => Some(ConvTranspose2dShape {
+                batch: 1,
+                in_channels: input.channels,
+                in_size: [input.height, input.width],
+                out_channels,
+                kernel: kernel.0,
+                stride: stride.0,
+                padding: padding.0,
+                output_padding: output_padding.0,
+            }),
+            _ => None,
+        }
+    }
 }
 
 fn check_conv_settings(

@@ -206,23 +206,11 @@ fn stack_params(
             }
             LayerSpec::Unflatten { .. } => Span::Unflatten,
             LayerSpec::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                act,
+                out_channels, act, ..
             } => {
                 conv += 1;
                 let img = image.expect("a valid config");
-                let g = Conv2dShape {
-                    batch: 1,
-                    in_channels: img.channels,
-                    in_size: [img.height, img.width],
-                    out_channels,
-                    kernel: kernel.0,
-                    stride: stride.0,
-                    padding: padding.0,
-                };
+                let g = spec.conv2d_shape(img).expect("a Conv2d spec");
                 let name = format!("{prefix}.conv{conv}");
                 let bound = 1.0 / (g.patch_len() as f32).sqrt();
                 let [kh, kw] = g.kernel;
@@ -238,25 +226,13 @@ fn stack_params(
                 }
             }
             LayerSpec::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                act,
+                out_channels, act, ..
             } => {
                 deconv += 1;
                 let img = image.expect("a valid config");
-                let g = ConvTranspose2dShape {
-                    batch: 1,
-                    in_channels: img.channels,
-                    in_size: [img.height, img.width],
-                    out_channels,
-                    kernel: kernel.0,
-                    stride: stride.0,
-                    padding: padding.0,
-                    output_padding: output_padding.0,
-                };
+                let g = spec
+                    .conv_transpose2d_shape(img)
+                    .expect("a ConvTranspose2d spec");
                 let name = format!("{prefix}.deconv{deconv}");
                 let [kh, kw] = g.kernel;
                 // PyTorch's fan_in for ConvTranspose2d: weight.size(1) * KH * KW.
