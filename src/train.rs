@@ -300,29 +300,50 @@ impl<B: Backend> Trainer<B> {
             return Ok(Vec::new());
         };
         let (bytes, count) = (test.bytes, test.count);
-        let zdim = self.vae.config.latent;
-        let mut out = Vec::with_capacity(indices.len() * zdim);
         let order = self.be.alloc(indices.len().max(1), "encode order");
         let clamped: Vec<u32> = indices.iter().map(|&i| i.min(count as u32 - 1)).collect();
         self.be.write_u32(order, &clamped);
+        let mu = self
+            .encode_rows(indices.len(), |be, vae, first, rows| {
+                be.gather_images(bytes, vae.dim(), order, first, rows, vae.x, None)
+            })
+            .await;
+        self.be.free(order);
+        mu
+    }
+
+    /// Means `mu` of q(z|x) for `n` images of raw u8 pixels (`n * D` bytes).
+    pub async fn encode_pixels(&mut self, pixels: &[u8]) -> Result<Vec<f32>, BackendError> {
+        let dim = self.vae.dim();
+        self.encode_rows(pixels.len() / dim, |be, vae, first, rows| {
+            let x: Vec<f32> = pixels[first * dim..(first + rows) * dim]
+                .iter()
+                .map(|&p| p as f32 / 255.0)
+                .collect();
+            be.write(vae.x.slice(0, rows * dim), &x);
+        })
+        .await
+    }
+
+    /// Encodes `n` images in batches: `load(be, vae, first, rows)` fills
+    /// `vae.x` with images `first..first + rows`; returns their `mu`, `n * Z`.
+    async fn encode_rows(
+        &mut self,
+        n: usize,
+        mut load: impl FnMut(&mut B, &Vae, usize, usize),
+    ) -> Result<Vec<f32>, BackendError> {
+        let zdim = self.vae.config.latent;
+        let mut out = Vec::with_capacity(n * zdim);
         let mut first = 0;
-        while first < indices.len() {
-            let rows = self.vae.max_rows().min(indices.len() - first);
+        while first < n {
+            let rows = self.vae.max_rows().min(n - first);
             let (vae, be) = (&self.vae, &mut self.be);
-            be.gather_images(bytes, vae.dim(), order, first, rows, vae.x, None);
+            load(be, vae, first, rows);
             vae.encode(be, rows);
             be.flush();
-            let mu = be.read(vae.mu.slice(0, rows * zdim)).await;
-            match mu {
-                Ok(mu) => out.extend(mu),
-                Err(e) => {
-                    self.be.free(order);
-                    return Err(e);
-                }
-            }
+            out.extend(be.read(vae.mu.slice(0, rows * zdim)).await?);
             first += rows;
         }
-        self.be.free(order);
         Ok(out)
     }
 

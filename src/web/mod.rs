@@ -344,29 +344,8 @@ impl Session {
         n: usize,
     ) -> Result<js_sys::Float32Array, JsError> {
         self.check_pixels(&pixels, n)?;
-        let out = with_trainer!(&mut self.engine, |t| {
-            let (dim, zdim) = (t.vae.dim(), t.config().latent);
-            let mut out = Vec::with_capacity(n * zdim);
-            let mut first = 0;
-            while first < n {
-                let rows = t.vae.max_rows().min(n - first);
-                let x: Vec<f32> = pixels[first * dim..(first + rows) * dim]
-                    .iter()
-                    .map(|&p| p as f32 / 255.0)
-                    .collect();
-                let (vae, be) = (&t.vae, &mut t.be);
-                be.write(vae.x.slice(0, rows * dim), &x);
-                vae.encode(be, rows);
-                be.flush();
-                out.extend(
-                    be.read(vae.mu.slice(0, rows * zdim))
-                        .await
-                        .map_err(backend_error)?,
-                );
-                first += rows;
-            }
-            out
-        });
+        let out = with_trainer!(&mut self.engine, |t| t.encode_pixels(&pixels).await)
+            .map_err(backend_error)?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
