@@ -3,34 +3,20 @@
 //! (to the input, the weights and the bias) against central finite
 //! differences, and a small conv VAE's whole gradient likewise.
 
-use pollster::block_on;
-use vae_playground::backend::{
-    Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise, View,
-};
+mod common;
+
+use common::{dot, read, upload};
+use vae_playground::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise};
 use vae_playground::config::{ImageShape, LayerSpec, Pair, VaeConfig};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::nn::{Conv2d, ConvTranspose2d};
 use vae_playground::rng;
-use vae_playground::vae::{param_table, Vae};
+use vae_playground::vae::param_table;
 
 fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
     (0..n as u32)
         .map(|i| scale * (2.0 * rng::uniform(seed, 98, i) - 1.0))
         .collect()
-}
-
-fn upload(be: &mut CpuBackend, data: &[f32]) -> View {
-    let v = be.alloc(data.len(), "test");
-    be.write(v, data);
-    v
-}
-
-fn read(be: &mut CpuBackend, v: View) -> Vec<f32> {
-    block_on(be.read(v)).unwrap()
-}
-
-fn dot(w: &[f32], y: &[f32]) -> f64 {
-    w.iter().zip(y).map(|(&a, &b)| a as f64 * b as f64).sum()
 }
 
 /// Central differences of `loss` around `x` against `analytic`, every element.
@@ -413,46 +399,17 @@ fn tiny_conv_config() -> VaeConfig {
 fn whole_conv_model_gradient_matches_finite_differences() {
     let config = tiny_conv_config();
     config.validate().unwrap();
-    let noise = Noise { seed: 5, stream: 6 };
+    let names: Vec<String> = param_table(&config)
+        .entries
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert!(
+        names.iter().any(|n| n == "encoder.conv1.weight")
+            && names.iter().any(|n| n == "decoder.deconv1.bias")
+    );
     let images: Vec<f32> = values(2 * 64, 12, 0.5).iter().map(|v| v + 0.5).collect();
-    let mut be = CpuBackend::new();
-    let vae = Vae::new(&mut be, config.clone()).unwrap();
-    be.write(vae.x, &images);
-    let p0 = read(&mut be, vae.flat.params);
-    let loss_at = |p: &[f32], be: &mut CpuBackend| {
-        be.write(vae.flat.params, p);
-        vae.forward_loss(be, 2, noise);
-        let (r, k) = (read(be, vae.recon), read(be, vae.kl));
-        (0..2).map(|i| r[i] as f64 + 1.5 * k[i] as f64).sum::<f64>() / 2.0
-    };
-    loss_at(&p0, &mut be);
-    be.fill(vae.flat.grads, 0.0);
-    vae.backward(&mut be, 2);
-    let grads = read(&mut be, vae.flat.grads);
-    let names: Vec<&str> = vae.table.entries.iter().map(|e| e.name.as_str()).collect();
-    assert!(names.contains(&"encoder.conv1.weight") && names.contains(&"decoder.deconv1.bias"));
-    for entry in &vae.table.entries {
-        let picks: Vec<usize> = (0..entry.len())
-            .step_by((entry.len() / 5).max(1))
-            .map(|j| entry.offset + j)
-            .collect();
-        for i in picks {
-            let mut p = p0.clone();
-            p[i] += 1e-2;
-            let lp = loss_at(&p, &mut be);
-            p[i] -= 2e-2;
-            let lm = loss_at(&p, &mut be);
-            let fd = (lp - lm) / 2e-2;
-            let err = (fd - grads[i] as f64).abs();
-            assert!(
-                err <= 2e-3 + 2e-2 * fd.abs(),
-                "{} [{}]: analytic {} vs fd {fd}",
-                entry.name,
-                i - entry.offset,
-                grads[i]
-            );
-        }
-    }
+    common::assert_model_gradient_matches_fd(config, &images, Noise { seed: 5, stream: 6 }, 5);
 }
 
 #[test]

@@ -2,29 +2,20 @@
 //! whole model's gradient likewise. The CPU backend is the oracle for the GPU
 //! kernels, so its gradients are checked from first principles here.
 
-use pollster::block_on;
-use vae_playground::backend::{Activation, Backend, Noise, Recon, View};
+mod common;
+
+use common::{dot, read, upload};
+use vae_playground::backend::{Activation, Backend, Noise, Recon};
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;
 use vae_playground::nn::Dense;
 use vae_playground::rng;
-use vae_playground::vae::Vae;
 
 /// Deterministic test values in [-scale, scale).
 fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
     (0..n as u32)
         .map(|i| scale * (2.0 * rng::uniform(seed, 99, i) - 1.0))
         .collect()
-}
-
-fn upload(be: &mut CpuBackend, data: &[f32]) -> View {
-    let v = be.alloc(data.len(), "test");
-    be.write(v, data);
-    v
-}
-
-fn read(be: &mut CpuBackend, v: View) -> Vec<f32> {
-    block_on(be.read(v)).unwrap()
 }
 
 /// Compares `analytic` with central differences of `loss` around `x`, in f64
@@ -57,11 +48,6 @@ fn check(
         worst = worst.max(err);
     }
     assert!(worst.is_finite());
-}
-
-/// `sum(w * y)` as f64, the scalar each check differentiates.
-fn dot(w: &[f32], y: &[f32]) -> f64 {
-    w.iter().zip(y).map(|(&a, &b)| a as f64 * b as f64).sum()
 }
 
 #[test]
@@ -257,48 +243,11 @@ fn whole_model_gradient_matches_finite_differences() {
     config.latent = 3;
     config.batch = 2;
     config.beta = 2.5;
-    let noise = Noise { seed: 3, stream: 4 };
     let images: Vec<f32> = values(2 * 784, 12, 0.5)
         .into_iter()
         .map(|v| v + 0.5)
         .collect();
-    let mut be = CpuBackend::new();
-    let vae = Vae::new(&mut be, config).unwrap();
-    be.write(vae.x, &images);
-    let p0 = read(&mut be, vae.flat.params);
-    let loss_at = |p: &[f32], be: &mut CpuBackend| {
-        be.write(vae.flat.params, p);
-        vae.forward_loss(be, 2, noise);
-        let (r, k) = (read(be, vae.recon), read(be, vae.kl));
-        (0..2).map(|i| r[i] as f64 + 2.5 * k[i] as f64).sum::<f64>() / 2.0
-    };
-    loss_at(&p0, &mut be);
-    be.fill(vae.flat.grads, 0.0);
-    vae.backward(&mut be, 2);
-    let grads = read(&mut be, vae.flat.grads);
-    // Check a spread of parameters from every tensor (all would take long).
-    for entry in &vae.table.entries {
-        let picks: Vec<usize> = (0..entry.len())
-            .step_by((entry.len() / 4).max(1))
-            .map(|j| entry.offset + j)
-            .collect();
-        for i in picks {
-            let mut p = p0.clone();
-            p[i] += 1e-2;
-            let lp = loss_at(&p, &mut be);
-            p[i] -= 2e-2;
-            let lm = loss_at(&p, &mut be);
-            let fd = (lp - lm) / 2e-2;
-            let err = (fd - grads[i] as f64).abs();
-            assert!(
-                err <= 2e-3 + 2e-2 * fd.abs(),
-                "{} [{}]: analytic {} vs fd {fd}",
-                entry.name,
-                i - entry.offset,
-                grads[i]
-            );
-        }
-    }
+    common::assert_model_gradient_matches_fd(config, &images, Noise { seed: 3, stream: 4 }, 4);
 }
 
 #[test]
