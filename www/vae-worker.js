@@ -1,138 +1,184 @@
-// The training worker of <vae-playground>: loads the wasm core, streams MNIST in,
-// trains, and ships metrics and rendered views back to the element. All numerics
-// live here (and in wasm); the main thread only draws.
+// @ts-check
+// The training worker of <vae-playground>: loads the wasm core, streams MNIST
+// into it, trains, and sends metrics and pictures back to the element. Numerics
+// and parsing live in the wasm core; this file schedules.
 //
-// Protocol (page -> worker):
-//   { type: 'init', base, config, backend: 'auto'|'webgpu'|'cpu' }
-//   { type: 'start' } | { type: 'pause' }
-//   { type: 'hyper', beta?, lr? }                 live changes
-//   { type: 'reset', config }                     new model (structural change)
-//   { type: 'views', dimX, dimY }                 latent-grid plane for Z > 2
-//   { type: 'bench', steps, warmup, batch }       benchmark mode
-//   { type: 'call', id, op, args }                one-off API calls (sample/decode)
-// Protocol (worker -> page): 'loading', 'dataplan', 'data', 'backend', 'ready', 'state',
-//   'metrics', 'test', 'views', 'originals', 'bench', 'reply', 'error'.
+// It answers the requests of playground/protocol.js (each `{ id, op, args }`
+// gets one reply `{ id, result }` or `{ id, error: { name, message } }`) and
+// pushes events (`{ event, ... }`) listed there. Requests are handled one at a
+// time, between chunks of training steps.
 
-const IMAGE = 784;
+import { kindError, toWire } from './playground/errors.js';
+
+/**
+ * The wasm-bindgen module wasm/vae-playground.js (src/web), as far as this file uses it.
+ * @typedef {import('./playground/state.js').Settings} Settings
+ * @typedef {import('./playground/state.js').ResolvedConfig} ResolvedConfig
+ * @typedef {import('./playground/state.js').TrainMetrics} TrainMetrics
+ * @typedef {import('./playground/state.js').EvalMetrics} EvalMetrics
+ * @typedef {import('./playground/state.js').BackendInfo} BackendInfo
+ * @typedef {import('./playground/protocol.js').Ops} Ops
+ * @typedef {import('./playground/protocol.js').BenchResult} BenchResult
+ * @typedef {import('./playground/protocol.js').WorkerEvent} WorkerEvent
+ * @typedef {object} Session
+ * @property {() => ResolvedConfig} config
+ * @property {() => { backend: 'webgpu' | 'cpu', adapter: string }} backend
+ * @property {(pixels: Uint8Array, count: number) => void} setTrainImages
+ * @property {(pixels: Uint8Array, count: number) => void} setTestImages
+ * @property {(h: { beta?: number, lr?: number }) => void} setHyper
+ * @property {(n: number) => Float32Array} priorCodes
+ * @property {(steps: number) => Promise<TrainMetrics>} train
+ * @property {(maxImages: number) => Promise<EvalMetrics>} evaluate
+ * @property {(n: number) => Promise<Float32Array>} sample
+ * @property {(z: Float32Array, n: number) => Promise<Float32Array>} decode
+ * @property {(indices: Uint32Array) => Promise<Float32Array>} reconstruct
+ * @property {(pixels: Uint8Array, n: number) => Promise<Float32Array>} encodePixels
+ * @property {(size: number, dx: number, dy: number) => Promise<Float32Array>} latentGrid
+ * @property {() => void} free
+ * @typedef {object} IdxImages
+ * @property {(chunk: Uint8Array) => void} push
+ * @property {number} count
+ * @property {number} total
+ * @property {() => Uint8Array} pixels
+ * @property {() => void} finish
+ * @property {() => void} free
+ * @typedef {object} Wasm
+ * @property {() => Promise<unknown>} default
+ * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
+ *   presets: () => import('./playground/state.js').Preset[], limits: () => import('./playground/state.js').Limits }} Session
+ * @property {new (name: string) => IdxImages} IdxImages
+ */
+
 const SAMPLE_COUNT = 64;
 const GRID = 15;
 // Eight fixed test digits (MNIST test indices of a 0, 1, 2, 3, 4, 5, 6 and 7).
 const RECON_INDICES = new Uint32Array([3, 2, 1, 18, 4, 8, 11, 0]);
 const FIRST_SLICE = 6000; // training starts once this many images arrived
-const DEVICE_LOST = 'the gpu device was lost';
+const PROGRESS_MS = 100;
 
-let wasm = null; // the wasm-bindgen module namespace
+/** @type {Wasm | null} */
+let wasm = null;
+/** @type {Session | null} */
 let session = null;
-let config = null; // requested config (what the page asked for)
-let resolved = null; // session.config()
+/** @type {Settings | null} */
+let settings = null; // what the page asked for
+/** @type {import('./playground/protocol.js').BackendChoice} */
 let preferred = 'auto';
 let running = false;
+/** @type {URL | null} */
 let base = null;
-let fixedZ = null;
+/** @type {Float32Array} */
+let fixedZ = new Float32Array(0);
 let dims = [0, 1];
 let chunk = 1; // training steps per train() call, adapted to ~120 ms
 let lastViews = 0;
 let viewCost = 0;
 let lastEval = 0;
 let evalCost = 0;
-let stepsSinceReady = 0;
-let lostDevice = null; // set once the GPU device was lost: stay on the CPU
+/** @type {{ reason: string, message: string } | null} set once the GPU device was lost: stay on the CPU */
+let lostDevice = null;
 
+/**
+ * @typedef {{ idx: IdxImages | null, snapshot: { pixels: Uint8Array, count: number } | null, fed: number, done: boolean }} Stream
+ * @type {{ train: Stream, test: Stream, waiters: { train: number, resolve: () => void }[] }}
+ */
 const data = {
-  train: { buf: null, count: 0, total: 0, fed: 0, done: false },
-  test: { buf: null, count: 0, total: 0, fed: 0, done: false },
+  train: { idx: null, snapshot: null, fed: 0, done: false },
+  test: { idx: null, snapshot: null, fed: 0, done: false },
   waiters: [],
 };
 
+/** @typedef {{ id?: number, op: string, args?: any, which?: 'train' | 'test' }} Message */
+/** @type {Message[]} */
 const queue = [];
+/** @type {(() => void) | null} */
 let wake = null;
 
-function post(msg, transfer) {
-  self.postMessage(msg, transfer || []);
+/**
+ * @param {WorkerEvent} msg
+ * @param {Transferable[]} [transfer]
+ */
+function emit(msg, transfer = []) {
+  self.postMessage(msg, { transfer });
 }
 
-function errorText(err) {
-  if (err && typeof err === 'object' && 'message' in err) return String(err.message);
-  return String(err);
-}
-
-self.onmessage = (event) => {
-  queue.push(event.data);
+/** @param {Message} msg */
+function enqueue(msg) {
+  queue.push(msg);
   if (wake) {
     const w = wake;
     wake = null;
     w();
   }
-};
-
-function enqueueInternal(msg) {
-  self.onmessage({ data: msg });
 }
+
+self.onmessage = (event) => enqueue(event.data);
 
 // ---------------------------------------------------------------- data loading
 
-async function fetchIdx(url, which, expectedBytes, onImages) {
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`Could not download the MNIST ${which} images (${url}: HTTP ${res.status}).`);
-  const totalBytes = Number(res.headers.get('content-length')) || expectedBytes || 0;
+/**
+ * Streams one gzipped IDX file into the wasm decoder; `onImages(count, done)`
+ * at most every 100 ms and at the end.
+ * @param {URL} url
+ * @param {'train' | 'test'} which
+ * @param {(count: number, done: boolean) => void} onImages
+ */
+async function download(url, which, onImages) {
+  const w = /** @type {Wasm} */ (wasm);
+  let res;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw kindError('Network', `Could not download the MNIST ${which} images (${url}: ${/** @type {Error} */ (err).message}).`);
+  }
+  if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} images (${url}: HTTP ${res.status}).`);
   let received = 0;
   const counter = new TransformStream({
-    transform(chunk, ctl) {
-      received += chunk.byteLength;
-      ctl.enqueue(chunk);
+    transform(bytes, ctl) {
+      received += bytes.byteLength;
+      ctl.enqueue(bytes);
     },
   });
-  const reader = res.body
-    .pipeThrough(counter)
-    .pipeThrough(new DecompressionStream('gzip'))
-    .getReader();
-  const header = new Uint8Array(16);
-  let headerFill = 0;
-  let buf = null;
-  let filled = 0;
+  const reader = res.body.pipeThrough(counter).pipeThrough(new DecompressionStream('gzip')).getReader();
+  const stream = data[which];
+  const idx = new w.IdxImages(`MNIST ${which} images`);
+  stream.idx = idx;
   let lastPost = 0;
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    let bytes = value;
-    if (headerFill < 16) {
-      const take = Math.min(16 - headerFill, bytes.length);
-      header.set(bytes.subarray(0, take), headerFill);
-      headerFill += take;
-      bytes = bytes.subarray(take);
-      if (headerFill === 16) {
-        const view = new DataView(header.buffer);
-        const magic = view.getUint32(0);
-        const count = view.getUint32(4);
-        if (magic !== 0x803 || view.getUint32(8) !== 28 || view.getUint32(12) !== 28) {
-          throw new Error(`The MNIST ${which} file is not a 28x28 IDX image file (magic ${magic.toString(16)}).`);
-        }
-        buf = new Uint8Array(count * IMAGE);
-        data[which].buf = buf;
-        data[which].total = count;
-      }
-    }
-    if (buf && bytes.length) {
-      buf.set(bytes.subarray(0, buf.length - filled), filled);
-      filled = Math.min(buf.length, filled + bytes.length);
-      data[which].count = Math.floor(filled / IMAGE);
-    }
+    idx.push(value);
     const now = performance.now();
-    if (now - lastPost > 100) {
+    if (now - lastPost > PROGRESS_MS) {
       lastPost = now;
-      post({ type: 'data', which, receivedBytes: received, totalBytes, images: data[which].count, totalImages: data[which].total, done: false });
-      onImages(data[which].count, false);
+      emit({ event: 'data', which, receivedBytes: received, images: idx.count, done: false });
+      onImages(idx.count, false);
     }
   }
-  if (!buf || filled < buf.length) throw new Error(`The MNIST ${which} download ended early (${filled} of ${buf ? buf.length : '?'} bytes).`);
-  data[which].done = true;
-  post({ type: 'data', which, receivedBytes: received, totalBytes: received, images: data[which].count, totalImages: data[which].total, done: true });
-  onImages(data[which].count, true);
+  idx.finish();
+  images(which); // the final snapshot; the decoder is no longer needed
+  stream.idx = null;
+  idx.free();
+  stream.done = true;
+  emit({ event: 'data', which, receivedBytes: received, images: stream.snapshot?.count ?? 0, done: true });
+  onImages(stream.snapshot?.count ?? 0, true);
 }
+
+/**
+ * The complete images of a stream so far, copied out of the decoder when more arrived.
+ * @param {'train' | 'test'} which
+ */
+function images(which) {
+  const s = data[which];
+  if (s.idx && s.idx.count > 0 && s.idx.count !== s.snapshot?.count) s.snapshot = { pixels: s.idx.pixels(), count: s.idx.count };
+  return s.snapshot;
+}
+
+const count = (/** @type {'train' | 'test'} */ which) => data[which].idx?.count ?? data[which].snapshot?.count ?? 0;
 
 function notifyWaiters() {
   data.waiters = data.waiters.filter((w) => {
-    if (data.train.count >= w.train && data.test.done) {
+    if (count('train') >= w.train && data.test.done) {
       w.resolve();
       return false;
     }
@@ -140,45 +186,55 @@ function notifyWaiters() {
   });
 }
 
+/** @param {number} minTrain */
 function dataReady(minTrain) {
-  if (data.train.count >= minTrain && data.test.done) return Promise.resolve();
-  return new Promise((resolve) => data.waiters.push({ train: minTrain, resolve }));
+  if (count('train') >= minTrain && data.test.done) return Promise.resolve();
+  return new Promise((resolve) => data.waiters.push({ train: minTrain, resolve: () => resolve(undefined) }));
 }
 
 async function loadData() {
-  const mnist = new URL('mnist/', base);
-  const manifest = await (await fetch(new URL('manifest.json', mnist))).json();
+  const mnist = new URL('mnist/', /** @type {URL} */ (base));
+  let manifest;
+  try {
+    manifest = await (await fetch(new URL('manifest.json', mnist))).json();
+  } catch (err) {
+    throw kindError('Network', `Could not read the MNIST manifest at ${new URL('manifest.json', mnist)} (${/** @type {Error} */ (err).message}).`);
+  }
   const files = manifest.files;
-  post({ type: 'dataplan', test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
-  await fetchIdx(new URL(files.test.url, mnist), 'test', files.test.bytes, (n, done) => {
-    if (done) enqueueInternal({ type: '_feed', which: 'test' });
+  emit({ event: 'dataplan', test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
+  await download(new URL(files.test.url, mnist), 'test', (n, done) => {
+    if (done) enqueue({ op: '_feed', which: 'test' });
     notifyWaiters();
   });
   let nextFeed = FIRST_SLICE;
-  await fetchIdx(new URL(files.train.url, mnist), 'train', files.train.bytes, (n, done) => {
+  await download(new URL(files.train.url, mnist), 'train', (n, done) => {
     if (done || n >= nextFeed) {
       nextFeed = Math.max(nextFeed * 3, n + 1);
-      enqueueInternal({ type: '_feed', which: 'train' });
+      enqueue({ op: '_feed', which: 'train' });
     }
     notifyWaiters();
   });
 }
 
+/**
+ * Hands the images so far to a session.
+ * @param {Session | null} s
+ * @param {'train' | 'test'} which
+ */
 function feed(s, which) {
-  const d = data[which];
-  if (!s || !d.buf || d.count === 0) return;
-  const n = d.count;
-  if (which === 'train') s.setTrainImages(d.buf.subarray(0, n * IMAGE), n);
-  else s.setTestImages(d.buf.subarray(0, n * IMAGE), n);
-  d.fed = n;
+  const snap = images(which);
+  if (!s || !snap) return;
+  if (which === 'train') s.setTrainImages(snap.pixels, snap.count);
+  else s.setTestImages(snap.pixels, snap.count);
+  data[which].fed = snap.count;
 }
 
 // -------------------------------------------------------------- session setup
 
 async function loadWasm() {
   if (wasm) return wasm;
-  post({ type: 'loading', what: 'wasm' });
-  const mod = await import(new URL('wasm/vae-playground.js', base).href);
+  emit({ event: 'loading' });
+  const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
   await mod.default();
   wasm = mod;
   return wasm;
@@ -186,19 +242,23 @@ async function loadWasm() {
 
 const HOW_TO = 'Use a recent Chrome or Edge (version 113 or later), Safari 26, or Firefox 141 or later on Windows; on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu turned on. Check that hardware acceleration is enabled (chrome://gpu shows the WebGPU status).';
 
-// A short, readable form of an error from wgpu (its adapter errors list every
-// backend it was not compiled with, which says nothing to a person).
-function shortReason(msg) {
-  const m = String(msg).replace(/\s+/g, ' ').trim();
-  if (/no (gpu |suitable graphics )?adapter/i.test(m)) return 'the browser granted no GPU adapter';
-  const first = m.split(/(?<=[.;:])\s/)[0].replace(/[.;:]$/, '');
+/**
+ * Why WebGPU could not be used, short (wgpu's adapter errors list every
+ * backend it was not compiled with, which says nothing to a person).
+ * @param {unknown} err
+ */
+function shortReason(err) {
+  const { name, message } = toWire(err);
+  if (name === 'NoAdapter') return 'the browser granted no GPU adapter';
+  const first = message.replace(/\s+/g, ' ').trim().split(/(?<=[.;:])\s/)[0].replace(/[.;:]$/, '');
   return first.length > 160 ? `${first.slice(0, 157)}…` : first;
 }
 
 // The adapter's name as the browser tells it (wgpu's adapter info is empty on the web).
 async function adapterName() {
   try {
-    const a = await navigator.gpu.requestAdapter();
+    const gpu = /** @type {any} */ (navigator).gpu;
+    const a = await gpu.requestAdapter();
     if (!a) return null;
     const i = a.info || (a.requestAdapterInfo ? await a.requestAdapterInfo() : {});
     const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ');
@@ -208,6 +268,12 @@ async function adapterName() {
   }
 }
 
+/**
+ * A session on the preferred backend, or on the CPU with the reason why not.
+ * @param {Settings} cfg
+ * @param {import('./playground/protocol.js').BackendChoice} want
+ * @returns {Promise<{ s: Session, fallback: { reason: string, message: string } | null, adapter?: string }>}
+ */
 async function createSession(cfg, want) {
   const { Session } = await loadWasm();
   let fallback = null;
@@ -220,18 +286,10 @@ async function createSession(cfg, want) {
         fallback = { reason: 'no-adapter', message: `This browser has WebGPU but granted no GPU adapter (WebGPU may be turned off, or the GPU blocklisted), so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
       } else {
         try {
-          const s = await Session.create(cfg, 'webgpu');
-          return { s, fallback: null, adapter: name };
+          return { s: await Session.create(cfg, 'webgpu'), fallback: null, adapter: name };
         } catch (err) {
-          const msg = errorText(err);
-          // Try the CPU: if it fails with the same complaint, the config is at fault.
-          try {
-            const s = await Session.create(cfg, 'cpu');
-            fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${shortReason(msg)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
-            return { s, fallback };
-          } catch (err2) {
-            throw new Error(errorText(err2));
-          }
+          if (toWire(err).name === 'InvalidConfig') throw err; // the settings are at fault, not the GPU
+          fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${shortReason(err)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
         }
       }
     }
@@ -241,138 +299,156 @@ async function createSession(cfg, want) {
   return { s, fallback };
 }
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function makeFixedZ(latent, seed) {
-  const rand = mulberry32(seed ^ 0x9e3779b9);
-  const z = new Float32Array(SAMPLE_COUNT * latent);
-  for (let i = 0; i < z.length; i += 2) {
-    const u = Math.max(rand(), 1e-9);
-    const v = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    z[i] = r * Math.cos(2 * Math.PI * v);
-    if (i + 1 < z.length) z[i + 1] = r * Math.sin(2 * Math.PI * v);
-  }
-  return z;
-}
-
-async function install(cfg, want, reasonOverride) {
+/**
+ * A new session in place of the current one; announces it with a `model` event.
+ * @param {Settings} cfg
+ * @param {import('./playground/protocol.js').BackendChoice} want
+ * @param {{ reason: string, message: string } | null} [reasonOverride]
+ */
+async function install(cfg, want, reasonOverride = null) {
   const { s, fallback, adapter } = await createSession(cfg, want);
   if (session) {
     try { session.free(); } catch { /* already gone */ }
   }
   session = s;
-  config = cfg;
-  resolved = s.config();
+  settings = cfg;
+  const config = s.config();
   const info = s.backend();
-  const latent = resolved.latent ?? resolved.latent_dim ?? cfg.latent ?? 2;
-  fixedZ = makeFixedZ(latent, (resolved.seed ?? 0) + 1);
-  dims = [0, Math.min(1, latent - 1)];
+  fixedZ = s.priorCodes(SAMPLE_COUNT);
+  dims = [0, Math.min(1, config.latent - 1)];
   chunk = 1;
   lastViews = 0;
   lastEval = 0;
-  stepsSinceReady = 0;
   data.train.fed = 0;
   data.test.fed = 0;
   feed(s, 'test');
   feed(s, 'train');
   const fb = reasonOverride || fallback;
-  const adapterText = info.backend === 'cpu' ? '' : info.adapter || adapter || '';
-  post({ type: 'backend', backend: info.backend, adapter: adapterText, reason: fb ? fb.reason : 'webgpu', message: fb ? fb.message : '' });
-  post({ type: 'ready', config: resolved });
+  /** @type {BackendInfo} */
+  const backend = {
+    backend: info.backend,
+    adapter: info.backend === 'cpu' ? '' : info.adapter || adapter || '',
+    reason: fb ? fb.reason : 'webgpu',
+    message: fb ? fb.message : '',
+  };
+  emit({ event: 'model', config, backend });
   await refreshViews();
+  return config;
 }
 
-// If a call fails because the GPU device was lost, move to the CPU and go on.
+/**
+ * Runs `fn`; if the GPU device was lost, moves to a fresh model on the CPU
+ * (announced by a `model` event) and resolves to null.
+ * @template T
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T | null>}
+ */
 async function guarded(fn) {
   try {
     return await fn();
   } catch (err) {
-    const msg = errorText(err);
-    if (msg.toLowerCase().startsWith(DEVICE_LOST) && session && session.backend().backend === 'webgpu') {
+    if (toWire(err).name === 'DeviceLost' && session && session.backend().backend === 'webgpu') {
       lostDevice = {
         reason: 'device-lost',
-        message: `The GPU device was lost while training (${msg.replace(/\.$/, '')}), so a fresh model now trains on the CPU (WebAssembly). Reload the page to try the GPU again.`,
+        message: `The GPU device was lost while training (${toWire(err).message.replace(/\.$/, '')}), so a fresh model now trains on the CPU (WebAssembly). Reload the page to try the GPU again.`,
       };
-      await install(config, 'cpu', lostDevice);
+      await install(/** @type {Settings} */ (settings), 'cpu', lostDevice);
       return null;
     }
     throw err;
   }
 }
 
+/**
+ * `fn` on the session; a lost device rejects the call (the model restarted on the CPU).
+ * @template T
+ * @param {(s: Session) => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+async function call(fn) {
+  if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+  const s = session;
+  const result = await guarded(() => fn(s));
+  if (result === null) throw kindError('DeviceLost', 'The GPU device was lost; the model restarted on the CPU. Try again.');
+  return result;
+}
+
 // ------------------------------------------------------------------- training
 
 async function trainChunk() {
-  if (data.train.fed === 0) {
+  if (!session || data.train.fed === 0) {
     await new Promise((r) => setTimeout(r, 50));
     return;
   }
+  const s = session;
   const t0 = performance.now();
-  const m = await guarded(() => session.train(chunk));
+  const m = await guarded(() => s.train(chunk));
   if (!m) return;
   const dt = performance.now() - t0;
-  stepsSinceReady += chunk;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.
   const ideal = (chunk * 120) / Math.max(dt, 1);
   chunk = Math.max(1, Math.min(500, Math.round(Math.min(ideal, chunk * 2))));
-  post({ type: 'metrics', metrics: { ...m } });
+  emit({ event: 'metrics', metrics: { ...m } });
 }
 
 async function refreshViews() {
   if (!session) return;
+  const s = session;
   const t0 = performance.now();
+  /** @type {{ samples?: Float32Array, grid?: Float32Array, recon?: Float32Array }} */
   const out = {};
-  const transfer = [];
   const r = await guarded(async () => {
-    out.samples = await session.decode(fixedZ, SAMPLE_COUNT);
-    const latent = fixedZ.length / SAMPLE_COUNT;
-    if (latent >= 2) out.grid = await session.latentGrid(GRID, dims[0], dims[1]);
-    if (data.test.fed > Math.max(...RECON_INDICES)) out.recon = await session.reconstruct(RECON_INDICES);
+    out.samples = await s.decode(fixedZ, SAMPLE_COUNT);
+    out.grid = await s.latentGrid(GRID, dims[0], dims[1]);
+    if (data.test.fed > Math.max(...RECON_INDICES)) out.recon = await s.reconstruct(RECON_INDICES);
     return true;
   });
   if (!r) return;
-  for (const k of Object.keys(out)) transfer.push(out[k].buffer);
-  post({ type: 'views', ...out, dims: [...dims], gridSize: GRID }, transfer);
+  const transfer = Object.values(out).map((a) => a.buffer);
+  emit({ event: 'frame', ...out, gridSize: GRID }, transfer);
   viewCost = performance.now() - t0;
   lastViews = performance.now();
 }
 
 async function evaluateTest() {
   if (!session || data.test.fed === 0) return;
+  const s = session;
   const t0 = performance.now();
-  const m = await guarded(() => session.evaluate(500));
+  const m = await guarded(() => s.evaluate(500));
   if (!m) return;
   evalCost = performance.now() - t0;
   lastEval = performance.now();
-  post({ type: 'test', metrics: { ...m } });
+  emit({ event: 'test', metrics: { ...m } });
+}
+
+function sendOriginals() {
+  const snap = images('test');
+  if (!snap) return;
+  const per = snap.pixels.length / snap.count;
+  const originals = new Uint8Array(RECON_INDICES.length * per);
+  RECON_INDICES.forEach((idx, i) => originals.set(snap.pixels.subarray(idx * per, (idx + 1) * per), i * per));
+  emit({ event: 'originals', images: originals }, [originals.buffer]);
 }
 
 // ------------------------------------------------------------------ benchmark
 
-async function bench({ steps = 50, warmup = 5, batch = 128 }) {
+/** @param {Ops['bench'][0]} args */
+async function bench({ steps, warmup, batch }) {
   running = false;
-  post({ type: 'state', running });
+  emit({ event: 'state', running });
   await dataReady(FIRST_SLICE);
+  const { Session } = await loadWasm();
+  /** @type {BenchResult[]} */
   const results = [];
-  for (const backend of ['webgpu', 'cpu']) {
+  for (const backend of /** @type {const} */ (['webgpu', 'cpu'])) {
     const cfg = { preset: 'mlp', batch, seed: 1 };
     let s;
     try {
-      if (backend === 'webgpu' && !navigator.gpu) throw new Error('this browser does not offer WebGPU');
-      s = await (await loadWasm()).Session.create(cfg, backend);
+      if (backend === 'webgpu' && !('gpu' in navigator)) throw new Error('this browser does not offer WebGPU');
+      s = await Session.create(cfg, backend);
     } catch (err) {
-      results.push({ backend, error: errorText(err) });
-      post({ type: 'bench', results: [...results], done: false });
+      results.push({ backend, error: toWire(err).message });
+      emit({ event: 'bench', results: [...results] });
       continue;
     }
     feed(s, 'train');
@@ -389,108 +465,98 @@ async function bench({ steps = 50, warmup = 5, batch = 128 }) {
     }
     const seconds = (performance.now() - t0) / 1000;
     s.free();
-    results.push({ backend, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last.loss });
-    post({ type: 'bench', results: [...results], done: false });
+    results.push({ backend, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last?.loss });
+    emit({ event: 'bench', results: [...results] });
   }
-  post({ type: 'bench', results, done: true });
+  return results;
 }
 
-// ---------------------------------------------------------------- main loop
+// ---------------------------------------------------------------- requests
 
+/**
+ * One request; resolves to its reply's result.
+ * @param {Message} msg
+ * @returns {Promise<unknown>}
+ */
 async function handle(msg) {
-  switch (msg.type) {
+  const a = msg.args;
+  switch (msg.op) {
     case 'init': {
-      base = new URL(msg.base);
-      preferred = msg.backend || 'auto';
-      loadData().catch((err) => post({ type: 'error', message: errorText(err) }));
-      await install(msg.config, preferred);
-      break;
+      base = new URL(a.base);
+      preferred = a.backend || 'auto';
+      const w = await loadWasm();
+      loadData().catch((err) => emit({ event: 'error', error: toWire(err) }));
+      return { presets: w.Session.presets(), limits: w.Session.limits() };
     }
+    case 'create':
+      return install(a.config, lostDevice ? 'cpu' : preferred, lostDevice);
     case 'start':
       running = true;
-      post({ type: 'state', running });
-      break;
+      emit({ event: 'state', running });
+      return null;
     case 'pause':
       running = false;
-      post({ type: 'state', running });
-      break;
+      emit({ event: 'state', running });
+      return null;
     case 'hyper': {
-      const h = {};
-      if (msg.beta !== undefined) h.beta = msg.beta;
-      if (msg.lr !== undefined) h.lr = msg.lr;
-      if (!session) break;
-      session.setHyper(h);
-      resolved = session.config();
-      post({ type: 'config', config: resolved });
-      break;
+      if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+      session.setHyper(a);
+      return session.config();
     }
-    case 'reset': {
-      if (lostDevice) await install(msg.config, 'cpu', lostDevice);
-      else await install(msg.config, preferred);
-      break;
-    }
-    case 'views':
-      dims = [msg.dimX, msg.dimY];
+    case 'dims':
+      dims = [a.x, a.y];
       await refreshViews();
-      break;
-    case '_feed':
-      // Fed images replace the whole set (a GPU upload): when more have already
-      // arrived and another feed is queued, let that one do it.
-      if (queue.some((m) => m.type === '_feed' && m.which === msg.which)) break;
-      feed(session, msg.which);
-      if (msg.which === 'test') await refreshViews();
-      if (msg.which === 'test' && data.test.buf) {
-        const originals = new Uint8Array(RECON_INDICES.length * IMAGE);
-        RECON_INDICES.forEach((idx, i) => originals.set(data.test.buf.subarray(idx * IMAGE, (idx + 1) * IMAGE), i * IMAGE));
-        post({ type: 'originals', images: originals }, [originals.buffer]);
-      }
-      break;
+      return null;
     case 'bench':
-      await bench(msg);
-      break;
-    case 'call': {
-      let result;
-      if (msg.op === 'pause') {
-        running = false;
-        post({ type: 'state', running });
-        post({ type: 'reply', id: msg.id, result: null });
-        break;
-      }
-      if (!session) throw new Error('The model is not ready yet.');
-      if (msg.op === 'sample') result = await guarded(() => session.sample(msg.args[0]));
-      else if (msg.op === 'decode') result = await guarded(() => session.decode(new Float32Array(msg.args[0]), msg.args[1]));
-      else if (msg.op === 'encode') result = await guarded(() => session.encodePixels(msg.args[0], msg.args[1]));
-      else throw new Error(`unknown call ${msg.op}`);
-      if (!result) throw new Error('The GPU device was lost; the model restarted on the CPU. Try again.');
-      post({ type: 'reply', id: msg.id, result }, [result.buffer]);
-      break;
-    }
-    case 'dispose':
-      // The element was removed: release the wasm session (GPU buffers, device)
-      // before the element terminates this worker.
-      running = false;
-      queue.length = 0;
-      if (session) {
-        try { session.free(); } catch { /* already gone */ }
-        session = null;
-      }
-      post({ type: 'disposed' });
-      await new Promise(() => {}); // nothing more: wait to be terminated
-      break;
+      return bench(a);
+    case 'sample':
+      return call((s) => s.sample(a.n));
+    case 'decode':
+      return call((s) => s.decode(a.z, a.n));
+    case 'encode':
+      return call((s) => s.encodePixels(a.pixels, a.n));
     default:
-      throw new Error(`The worker got an unknown message type "${msg.type}".`);
+      throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
+}
+
+/** @param {Message} msg  a message with no id: the worker's own */
+async function internal(msg) {
+  if (msg.op !== '_feed' || !msg.which) return;
+  // Fed images replace the whole set (a GPU upload): when more have already
+  // arrived and another feed is queued, let that one do it.
+  if (queue.some((m) => m.op === '_feed' && m.which === msg.which)) return;
+  feed(session, msg.which);
+  if (msg.which === 'test') {
+    await refreshViews();
+    sendOriginals();
+  }
+}
+
+/** @param {number} id */
+async function dispose(id) {
+  // The element was removed: release the wasm session (GPU buffers, device)
+  // before the element terminates this worker.
+  running = false;
+  queue.length = 0;
+  if (session) {
+    try { session.free(); } catch { /* already gone */ }
+    session = null;
+  }
+  self.postMessage({ id, result: null });
+  await new Promise(() => {}); // nothing more: wait to be terminated
 }
 
 // The CPU backend's promises resolve as microtasks, so a loop of `await train()`
 // would never let a message (pause, hyper, data chunks) in: yield a macrotask
 // turn between chunks. A MessageChannel hop has no setTimeout clamping.
 const yieldChannel = new MessageChannel();
+/** @type {(() => void)[]} */
 const yielders = [];
 yieldChannel.port1.onmessage = () => yielders.shift()?.();
 function yieldToEvents() {
   return new Promise((resolve) => {
-    yielders.push(resolve);
+    yielders.push(() => resolve(undefined));
     yieldChannel.port2.postMessage(null);
   });
 }
@@ -499,15 +565,25 @@ async function loop() {
   for (;;) {
     await yieldToEvents();
     while (queue.length) {
-      const msg = queue.shift();
+      const msg = /** @type {Message} */ (queue.shift());
+      if (msg.op === 'dispose') await dispose(msg.id ?? 0);
+      if (typeof msg.id !== 'number') {
+        try {
+          await internal(msg);
+        } catch (err) {
+          emit({ event: 'error', error: toWire(err) });
+        }
+        continue;
+      }
       try {
-        await handle(msg);
+        const result = await handle(msg);
+        const transfer = result instanceof Float32Array ? [result.buffer] : [];
+        self.postMessage({ id: msg.id, result }, { transfer });
       } catch (err) {
-        if (msg.type === 'call') post({ type: 'reply', id: msg.id, error: errorText(err) });
-        else post({ type: 'error', message: errorText(err), during: msg.type });
-        if (msg.type === 'init' || !session) {
+        self.postMessage({ id: msg.id, error: toWire(err) });
+        if (!session && running) {
           running = false;
-          post({ type: 'state', running });
+          emit({ event: 'state', running });
         }
       }
     }
@@ -520,12 +596,12 @@ async function loop() {
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
       } catch (err) {
         running = false;
-        post({ type: 'error', message: errorText(err), during: 'train' });
-        post({ type: 'state', running });
+        emit({ event: 'error', error: toWire(err) });
+        emit({ event: 'state', running });
       }
     } else {
       await new Promise((resolve) => {
-        wake = resolve;
+        wake = () => resolve(undefined);
       });
     }
   }

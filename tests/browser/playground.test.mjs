@@ -22,7 +22,7 @@ async function trainAndCheck(s, { backend, minSteps, name }) {
   await el.locator('button.start').click();
 
   const early = await waitFor(page, (st) => st.step >= 3, { what: 'first steps', timeout: 120000 });
-  const late = await waitFor(page, (st) => st.step >= minSteps && st.step >= early.step + 10, { what: `${minSteps} steps`, timeout: 300000 });
+  await waitFor(page, (st) => st.step >= minSteps && st.step >= early.step + 10, { what: `${minSteps} steps`, timeout: 300000 });
   // let one more view refresh land after the last step counted
   await page.waitForTimeout(1500);
   const after = await readState(page);

@@ -1,3 +1,4 @@
+// @ts-check
 // Styles of <vae-playground>, adopted into its shadow root as one constructable
 // stylesheet shared by every instance (no inline styles: works under a strict CSP).
 export const css = `

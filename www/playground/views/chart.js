@@ -1,15 +1,27 @@
-// A small canvas line chart for the loss curves of <vae-playground>: train series
-// as solid lines, test series as dashed lines with dots, linear or log y axis.
+// @ts-check
+// A small canvas line chart for the loss curves: train series as solid lines,
+// test series as dashed lines with dots, linear or log y axis. Data in, canvas out.
 
-const KEYS = ['loss', 'recon', 'kl'];
+import { themeColor } from './colours.js';
+
+/** @typedef {{ step: number, loss: number, recon: number, kl: number }} Point */
+/** @typedef {{ loss: number, recon: number, kl: number }} Losses */
+
+const KEYS = /** @type {const} */ (['loss', 'recon', 'kl']);
 const COLORS = { loss: '--series-total', recon: '--series-recon', kl: '--series-kl' };
 const MAX_POINTS = 1500;
 
 export class LossChart {
+  /**
+   * @param {HTMLCanvasElement} canvas
+   * @param {Element} host  whose theme colours to use
+   */
   constructor(canvas, host) {
     this.canvas = canvas;
     this.host = host;
-    this.train = []; // { step, loss, recon, kl }
+    /** @type {Point[]} */
+    this.train = [];
+    /** @type {Point[]} */
     this.test = [];
     this.log = false;
     this.pending = false;
@@ -23,18 +35,21 @@ export class LossChart {
     this.request();
   }
 
+  /** @param {number} step @param {Losses} m */
   addTrain(step, m) {
     this.train.push({ step, loss: m.loss, recon: m.recon, kl: m.kl });
     if (this.train.length > MAX_POINTS) this.train = decimate(this.train);
     this.request();
   }
 
+  /** @param {number} step @param {Losses} m */
   addTest(step, m) {
     this.test.push({ step, loss: m.loss, recon: m.recon, kl: m.kl });
     if (this.test.length > MAX_POINTS) this.test = decimate(this.test);
     this.request();
   }
 
+  /** @param {boolean} on */
   setLog(on) {
     this.log = on;
     this.request();
@@ -62,9 +77,8 @@ export class LossChart {
       c.width = w;
       c.height = h;
     }
-    const ctx = c.getContext('2d');
-    const style = getComputedStyle(this.host);
-    const color = (v) => style.getPropertyValue(v).trim() || '#888';
+    const ctx = /** @type {CanvasRenderingContext2D} */ (c.getContext('2d'));
+    const color = (/** @type {string} */ v) => themeColor(this.host, v);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const W = c.clientWidth;
     const H = c.clientHeight;
@@ -84,7 +98,7 @@ export class LossChart {
       return;
     }
 
-    const tf = (v) => (this.log ? Math.log10(Math.max(v, 1e-3)) : v);
+    const tf = (/** @type {number} */ v) => (this.log ? Math.log10(Math.max(v, 1e-3)) : v);
     let lo = Infinity;
     let hi = -Infinity;
     for (const p of all) for (const k of KEYS) {
@@ -100,8 +114,8 @@ export class LossChart {
     hi += span * 0.05;
     if (this.log) lo -= span * 0.05;
     const maxStep = Math.max(1, ...all.map((p) => p.step));
-    const x = (s) => pad.l + (s / maxStep) * pw;
-    const y = (v) => pad.t + (1 - (tf(v) - lo) / (hi - lo)) * ph;
+    const x = (/** @type {number} */ s) => pad.l + (s / maxStep) * pw;
+    const y = (/** @type {number} */ v) => pad.t + (1 - (tf(v) - lo) / (hi - lo)) * ph;
 
     // grid and axis labels
     ctx.strokeStyle = color('--grid-line');
@@ -153,6 +167,13 @@ export class LossChart {
   }
 }
 
+/**
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Point[]} pts
+ * @param {'loss' | 'recon' | 'kl'} k
+ * @param {(s: number) => number} x
+ * @param {(v: number) => number} y
+ */
 function line(ctx, pts, k, x, y) {
   ctx.beginPath();
   let started = false;
@@ -165,6 +186,7 @@ function line(ctx, pts, k, x, y) {
   ctx.stroke();
 }
 
+/** @param {Point[]} pts */
 function decimate(pts) {
   const out = [];
   for (let i = 0; i + 1 < pts.length; i += 2) {
@@ -176,6 +198,7 @@ function decimate(pts) {
   return out;
 }
 
+/** @param {number} lo @param {number} hi @param {number} count */
 function niceTicks(lo, hi, count) {
   const span = hi - lo;
   if (span <= 0) return [lo];
@@ -187,6 +210,12 @@ function niceTicks(lo, hi, count) {
   return out;
 }
 
+/**
+ * @param {number} lo
+ * @param {number} hi
+ * @param {boolean} log
+ * @returns {{ pos: number, label: string, major?: boolean }[]}
+ */
 function yTicks(lo, hi, log) {
   if (!log) return niceTicks(lo, hi, 4).map((t) => ({ pos: t, label: formatTick(t) }));
   const out = [];
@@ -201,11 +230,13 @@ function yTicks(lo, hi, log) {
 }
 
 // Axis ticks are round numbers: print them without trailing zeros (5, not 5.00).
+/** @param {number} v */
 function formatTick(v) {
   if (Number.isInteger(v) && Math.abs(v) < 1e4) return String(v);
   return formatNum(v);
 }
 
+/** A number for a person: 3 significant figures at most, `k` for thousands. @param {number} v */
 export function formatNum(v) {
   if (!Number.isFinite(v)) return '–';
   const a = Math.abs(v);
