@@ -17,7 +17,7 @@
 
 import { kindError, toWire } from './playground/errors.js';
 import { WorkerClient } from './playground/protocol.js';
-import { ATTRIBUTES, DATA_IMAGE, LIVE, PlaygroundState, SETTINGS, parseSetting, settingsFromAttributes } from './playground/state.js';
+import { ATTRIBUTES, DATA_IMAGE, LIVE, PlaygroundState, SETTINGS, parseSetting, settingsFromAttributes, usablePresets } from './playground/state.js';
 import { mountControls, template as controlsTemplate, dialogTemplate } from './playground/controls.js';
 import { VIEWS } from './playground/views/index.js';
 import bench from './playground/views/bench.js';
@@ -288,8 +288,9 @@ export class VaePlayground extends HTMLElement {
     if (!catalog) return;
     /** @type {Settings} */
     const next = { ...settings };
-    /** @type {Record<string, unknown>} */ (next)[key] = raw === null || raw === '' ? undefined : parseSetting(catalog, key, raw, (allowed) => `The attribute ${attribute}="${raw}" is not valid: use ${allowed}.`);
+    /** @type {Record<string, unknown>} */ (next)[key] = raw === null || raw === '' ? (key === 'preset' ? usablePresets(catalog)[0]?.name : undefined) : parseSetting(catalog, key, raw, (allowed) => `The attribute ${attribute}="${raw}" is not valid: use ${allowed}.`);
     if (key === 'preset' && !this.getAttribute('latent-dim')) delete next.latent;
+    if (next[key] === settings[key] && next.latent === settings.latent) return;
     if (LIVE.has(key)) {
       const preset = catalog.presets.find((p) => p.name === next.preset);
       const v = /** @type {number | undefined} */ (next[key]) ?? (preset ? preset[/** @type {'beta' | 'lr'} */ (key)] : undefined);

@@ -174,9 +174,9 @@ test('embed: API (sample, decode, encode, pause), off-screen pause, removal ends
     assert.equal(s.workers.filter((w) => w.closed).length, 1, 'the other worker lives');
     const rejected = await page.evaluate(async () => {
       const el = document.createElement('vae-playground');
-      try { await el.sample(1); return null; } catch (e) { return e.message; }
+      try { await el.sample(1); return null; } catch (e) { return `${e.name}: ${e.message}`; }
     });
-    assert.match(rejected, /not running/);
+    assert.match(rejected, /NotRunning: .*not running/);
 
     assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'no CSP violations');
     assert.deepEqual(problems(s.logs), [], 'no console errors or warnings');
@@ -193,24 +193,30 @@ test('embed: an invalid attribute shows a specific message and emits error', asy
       const el = document.createElement('vae-playground');
       el.id = 'bad';
       el.setAttribute('latent-dim', '-3');
-      const heard = new Promise((resolve) => el.addEventListener('error', (e) => resolve(e.detail.message), { once: true }));
+      const heard = new Promise((resolve) => el.addEventListener('error', (e) => resolve(e.detail), { once: true }));
       document.body.prepend(el);
-      const message = await heard;
+      const { message, kind } = await heard;
       const box = el.shadowRoot.querySelector('.notice.error');
       const r = box.getBoundingClientRect();
-      return { message, shown: !box.hidden && r.width > 50 && r.height > 10, text: box.textContent };
+      let rejected = null;
+      try { await el.sample(1); } catch (e) { rejected = { name: e.name, message: e.message }; }
+      return { message, kind, rejected, shown: !box.hidden && r.width > 50 && r.height > 10, text: box.textContent };
     });
     assert.match(got.message, /latent-dim="-3"/);
+    assert.equal(got.kind, 'InvalidConfig', 'the error event carries its kind');
+    assert.equal(got.rejected.name, 'InvalidConfig', 'API calls reject with the same kind');
+    assert.match(got.rejected.message, /could not start.*latent-dim="-3"/);
     assert.match(got.message, /2 to 100/);
     assert.ok(got.shown, 'the message is visible inside the element');
     assert.match(got.text, /latent-dim="-3"/);
     // a bad value of a live attribute too
     const theme = await page.evaluate(async () => {
       const el = document.getElementById('second');
-      const heard = new Promise((resolve) => el.addEventListener('error', (e) => resolve(e.detail.message), { once: true }));
+      const heard = new Promise((resolve) => el.addEventListener('error', (e) => resolve(`${e.detail.kind}: ${e.detail.message}`), { once: true }));
       el.setAttribute('theme', 'purple');
       return heard;
     });
+    assert.match(theme, /^InvalidConfig: /);
     assert.match(theme, /theme="purple".*light, dark, auto/);
     await page.screenshot({ path: outFile('embed-invalid.png') });
     // errors are shown and emitted, never thrown into the host page

@@ -34,12 +34,9 @@ export function outFile(name) {
 }
 
 // Opens the page; returns { browser, page, server, logs, violations, close }.
-export async function openPage({ webgpu = true, query = '', csp = true, mock = false, viewport, colorScheme = 'light', path = '', cache = false, init = null } = {}) {
+export async function openPage({ webgpu = true, query = '', csp = true, viewport, colorScheme = 'light', path = '', cache = false, init = null } = {}) {
   requireDist();
-  // VAE_MOCK=1 runs every test against the stand-in engine (UI work without wasm).
-  if (process.env.VAE_MOCK === '1') mock = true;
-  const overrides = mock ? { '/wasm/vae-playground.js': join(ROOT, 'tests', 'browser', 'mock-engine.js') } : {};
-  const server = await startServer({ root: DIST, csp, overrides, cache });
+  const server = await startServer({ root: DIST, csp, cache });
   const args = [...BASE_FLAGS];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });

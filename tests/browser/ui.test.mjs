@@ -1,12 +1,13 @@
-// The element's UI with a stand-in engine (tests/browser/mock-engine.js served in
-// place of the wasm bindings): controls, confirmation of structural changes,
-// keyboard use, phone width, dark mode, attribute validation, strict CSP.
+// The element's UI on the real wasm core, trained on the CPU (no WebGPU, or
+// backend="cpu": fast enough for these checks): controls, confirmation of
+// structural changes, keyboard use, phone width, dark mode, attribute
+// validation, ranges and menus from the wasm core, strict CSP.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, readState, waitFor, problems, outFile } from './harness.mjs';
 
-test('UI: controls, confirmation, keyboard, phone width, dark mode (mock engine)', async () => {
-  const s = await openPage({ mock: true, webgpu: false, viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+test('UI: controls, confirmation, keyboard, phone width, dark mode (CPU fallback)', async () => {
+  const s = await openPage({ webgpu: false, viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
   try {
     const { page } = s;
     const el = page.locator('vae-playground');
@@ -57,7 +58,7 @@ test('UI: controls, confirmation, keyboard, phone width, dark mode (mock engine)
 });
 
 test('UI: an invalid attribute shows a message instead of a blank box', async () => {
-  const s = await openPage({ mock: true, webgpu: false, query: '?latent-dim=-3' });
+  const s = await openPage({ webgpu: false, query: '?latent-dim=-3' });
   try {
     const { page } = s;
     const st = await waitFor(page, (x) => x.error, { what: 'error message' });
@@ -69,7 +70,7 @@ test('UI: an invalid attribute shows a message instead of a blank box', async ()
 });
 
 test('UI: desktop, light', async () => {
-  const s = await openPage({ mock: true, webgpu: true, query: '?autostart' });
+  const s = await openPage({ webgpu: true, query: '?autostart&backend=cpu' });
   try {
     const { page } = s;
     await waitFor(page, (st) => st.step >= 150, { what: 'training steps' });
