@@ -141,15 +141,15 @@ export class VaePlayground extends HTMLElement {
       state: this._state,
       /** @type {WorkerClient['request']} */
       request: (op, args, transfer) => (this._client ? this._client.request(op, args, transfer) : Promise.reject(kindError('NotRunning', 'The playground is not running.'))),
+      /** @param {unknown} err */
+      report: (err) => {
+        if (toWire(err).name !== 'NotRunning') this._fail(err);
+      },
     };
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
     this._state.addEventListener('change', (e) => {
       const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
       if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
-      if (keys.includes('dims') && this._state.value.ready) {
-        const [x, y] = this._state.value.dims;
-        this._client?.request('dims', { x, y }).catch((err) => this._fail(err));
-      }
     });
     this._applyLayout();
   }

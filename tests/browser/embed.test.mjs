@@ -165,7 +165,13 @@ test('embed: API (sample, decode, encode, pause), off-screen pause, removal ends
     await waitUntil(page, async () => (await lastStep(page, 'first')) > off[0] && (await lastStep(page, 'second')) > off[1], 'resume in view');
 
     // removing one element: its worker ends, the other keeps training
-    await page.evaluate(() => document.getElementById('first').remove());
+    const pending = await page.evaluate(async () => {
+      const el = document.getElementById('first');
+      const call = el.sample(64); // in flight while the element goes: it must reject, not hang
+      el.remove();
+      try { await call; return 'resolved'; } catch (e) { return `${e.name}: ${e.message}`; }
+    });
+    assert.match(pending, /^NotRunning: /, 'a call in flight rejects when the element is removed');
     await waitUntil(page, () => s.workers.filter((w) => w.closed).length === 1, 'the removed element\'s worker to end', 10000);
     const gone = (await events(page, 'first', 'step')).length;
     const other = await lastStep(page, 'second');

@@ -20,12 +20,25 @@ test('UI: controls, confirmation, keyboard, phone width, dark mode (CPU fallback
     assert.equal(st.startLabel, 'Pause');
     assert.match(st.notice, /WebGPU/, 'the CPU notice explains WebGPU');
 
+    // menus and ranges come from the wasm core: the presets that train on MNIST
+    // (not cifar's 32x32 colour images), and one learning-rate range for the
+    // slider and the `lr` attribute (1e-6 to 1)
+    const presets = await el.locator('select[name="preset"] option').evaluateAll((os) => os.map((o) => o.value));
+    assert.ok(presets.includes('mlp') && presets.includes('conv2'), `presets: ${presets}`);
+    assert.ok(!presets.includes('cifar'), 'no preset the page has no data for');
+    const lr = el.locator('input[name="lr"]');
+    assert.deepEqual([await lr.getAttribute('min'), await lr.getAttribute('max')], ['-6', '0']);
+    assert.deepEqual([await el.locator('input[name="latent"]').getAttribute('min'), await el.locator('input[name="latent"]').getAttribute('max')], ['2', '100']);
+
     // live hyperparameter: beta slider via keyboard
     await el.locator('input[name="beta"]').focus();
     await page.keyboard.press('ArrowLeft');
     assert.notEqual(await el.locator('.beta-out').textContent(), '1.00');
 
     // structural change asks first; cancel keeps the run
+    const latentBefore = await el.locator('input[name="latent"]').inputValue();
+    assert.equal(latentBefore, String(await page.evaluate(() => document.querySelector('vae-playground').config.latent)));
+    assert.notEqual(latentBefore, '8');
     await el.locator('input[name="latent"]').fill('8');
     await el.locator('input[name="latent"]').press('Enter');
     const dialog = el.locator('dialog.confirm');
@@ -33,7 +46,7 @@ test('UI: controls, confirmation, keyboard, phone width, dark mode (CPU fallback
     assert.match(await dialog.textContent(), /latent size/);
     await el.locator('dialog button[value="cancel"]').click();
     await dialog.waitFor({ state: 'hidden' });
-    assert.equal(await el.locator('input[name="latent"]').inputValue(), '2');
+    assert.equal(await el.locator('input[name="latent"]').inputValue(), latentBefore);
     const stepBefore = (await readState(page)).step;
     assert.ok(stepBefore > 0);
 
@@ -42,6 +55,7 @@ test('UI: controls, confirmation, keyboard, phone width, dark mode (CPU fallback
     await el.locator('input[name="latent"]').press('Enter');
     await dialog.waitFor({ state: 'visible' });
     await el.locator('dialog button[value="ok"]').click();
+    await page.waitForFunction(() => document.querySelector('vae-playground').config?.latent === 8);
     await el.locator('.dims').waitFor({ state: 'visible' });
     assert.equal(await el.locator('.dim-x option').count(), 8);
     await el.locator('.dim-y').selectOption('5');

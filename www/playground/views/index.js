@@ -6,8 +6,8 @@
 // finds its canvases in that card and returns a View. The element hands every
 // view every piece of data the worker sends (`update`); a view draws what it
 // needs and ignores the rest. A view handles its own input (hover, draw, drag);
-// it asks the worker through `ctx.request` and writes shared settings (such as
-// the latent grid's dimensions) into `ctx.state`. Views share one colour scale
+// it asks the worker through `ctx.request` (and hands failures to `ctx.report`)
+// and writes shared settings (such as the latent grid's axes) into `ctx.state`. Views share one colour scale
 // (colours.js) and one probability-to-pixels helper (pixels.js).
 //
 // To add a view: write views/NAME.js exporting a ViewModule, add it to VIEWS
@@ -49,6 +49,7 @@ import recon from './reconstructions.js';
  * @property {HTMLElement} host  the element: theme colours are its CSS custom properties
  * @property {PlaygroundState} state
  * @property {WorkerClient['request']} request  ask the worker (rejects when the element is removed)
+ * @property {(err: unknown) => void} report  show a failed request's error (ignores NotRunning: the element left)
  */
 
 /**

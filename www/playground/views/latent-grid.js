@@ -18,12 +18,16 @@ const template = `
   </section>`;
 
 /** @type {import('./index.js').ViewModule['mount']} */
-function mount(root, { host, state }) {
+function mount(root, { host, state, request, report }) {
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const grid = new ImageGrid(/** @type {HTMLCanvasElement} */ ($('.latent')), host);
   const pickX = /** @type {HTMLSelectElement} */ ($('.dim-x'));
   const pickY = /** @type {HTMLSelectElement} */ ($('.dim-y'));
-  const pick = () => state.set({ dims: [Number(pickX.value), Number(pickY.value)] });
+  const pick = () => {
+    const [x, y] = [Number(pickX.value), Number(pickY.value)];
+    state.set({ dims: [x, y] });
+    request('dims', { x, y }).catch(report); // a new frame follows
+  };
   pickX.addEventListener('change', pick);
   pickY.addEventListener('change', pick);
 
