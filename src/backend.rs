@@ -271,6 +271,8 @@ pub enum BackendError {
     NoAdapter(String),
     /// The device was lost (driver reset, tab backgrounded too long, ...).
     DeviceLost(String),
+    /// Over the device's memory or buffer limits.
+    OutOfMemory(String),
     /// Anything else the GPU API reported.
     Gpu(String),
 }
@@ -280,6 +282,7 @@ impl fmt::Display for BackendError {
         match self {
             BackendError::NoAdapter(m) => write!(f, "no GPU adapter available: {m}"),
             BackendError::DeviceLost(m) => write!(f, "the GPU device was lost: {m}"),
+            BackendError::OutOfMemory(m) => write!(f, "out of GPU memory: {m}"),
             BackendError::Gpu(m) => write!(f, "GPU error: {m}"),
         }
     }

@@ -532,27 +532,13 @@ impl VaeConfig {
     /// Checks every setting; the message names the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |what: String| Err(ConfigError(what));
-        if !(2..=100).contains(&self.latent) {
-            return bad(format!(
-                "latent size {} is out of range: use 2 to 100",
-                self.latent
-            ));
-        }
-        if !(self.beta.is_finite() && (0.0..=10.0).contains(&self.beta)) {
-            return bad(format!("beta {} is out of range: use 0 to 10", self.beta));
-        }
-        let lr = self.adam.lr;
-        if !(lr.is_finite() && lr > 0.0 && lr <= 1.0) {
-            return bad(format!(
-                "learning rate {lr} is out of range: use a value in (0, 1]"
-            ));
-        }
-        if !(1..=1024).contains(&self.batch) {
-            return bad(format!(
-                "batch size {} is out of range: use 1 to 1024",
-                self.batch
-            ));
-        }
+        // The ranges a person may set live in one table (a u32 seed is
+        // always in range).
+        let l = &crate::settings::LIMITS;
+        l.latent.check(self.latent as f64)?;
+        l.beta.check_f32(self.beta)?;
+        l.lr.check_f32(self.adam.lr)?;
+        l.batch.check(self.batch as f64)?;
         let img = self.image;
         if img.dim() == 0 || img.channels > 4 || img.height > 256 || img.width > 256 {
             return bad(format!("image shape {img:?} is not supported"));

@@ -7,7 +7,8 @@
 //! prefixed `d` (`dW` is the gradient of the loss with respect to `W`).
 //!
 //! Modules: `backend` (the op trait) with its two implementations `cpu` and
-//! `gpu`; `nn` (layers over it); `config` and `vae` (the model); `train` (the
+//! `gpu`; `nn` (layers over it); `config` and `vae` (the model); `settings` (what a person may set:
+//! presets, ranges, overrides); `error` (error kinds for the surfaces); `train` (the
 //! step loop and metrics); `checkpoint`; `data`; `rng`; `web` (wasm surface).
 
 pub mod backend;
@@ -15,10 +16,12 @@ pub mod checkpoint;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod error;
 pub mod gpu;
 pub mod image_grid;
 pub mod nn;
 pub mod rng;
+pub mod settings;
 pub mod train;
 pub mod vae;
 #[cfg(target_arch = "wasm32")]

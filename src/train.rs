@@ -382,6 +382,12 @@ impl<B: Backend> Trainer<B> {
     }
 }
 
+/// The stream of the fixed prior codes that the page's sample grid and
+/// `vae train --out`'s `samples.png` show: the same seed, the same codes.
+pub fn fixed_prior_stream() -> u32 {
+    rng::stream(StreamKind::Sample, u32::MAX)
+}
+
 /// `n` codes from N(0, I).
 pub fn prior_codes(n: usize, zdim: usize, seed: u32, stream: u32) -> Vec<f32> {
     (0..(n * zdim) as u32)

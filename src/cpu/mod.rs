@@ -48,6 +48,8 @@ impl CpuBackend {
 
     /// Shared input slices plus mutable output slices. The trait promises that
     /// outputs never overlap anything else; this checks it, then splits.
+    // One of the crate's two audited unsafe blocks.
+    #[allow(unsafe_code)]
     fn split<const I: usize, const O: usize>(
         &mut self,
         inputs: [View; I],

@@ -3,6 +3,8 @@
 use crate::backend::{Activation, AdamStep, Matmul, Noise, Recon};
 
 /// `C (+)= op(A) op(B)` through `gemm`, using strides for the transposes.
+// One of the crate's two audited unsafe blocks: gemm takes raw pointers.
+#[allow(unsafe_code)]
 pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
     let (m, n, k) = (s.m, s.n, s.k);
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);

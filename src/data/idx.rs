@@ -48,22 +48,33 @@ pub fn parse_idx_named(name: &str, bytes: &[u8]) -> Result<Idx, DataError> {
     })
 }
 
-/// Check the header and the total length. Returns the dimensions and the
-/// header length in bytes; the data is `bytes[header..]`.
-pub(crate) fn parse_header(name: &str, bytes: &[u8]) -> Result<(Vec<usize>, usize), DataError> {
+/// A checked IDX header: dimensions, its own length and the data length it
+/// declares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub dims: Vec<usize>,
+    pub len: usize,
+    pub payload: usize,
+}
+
+/// How far reading a header from the start of a file got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum HeaderRead {
+    /// The bytes end before the header does; it needs this many.
+    Needs(usize),
+    Done(Header),
+}
+
+/// Check as much of the header as `bytes` (a prefix of the file) holds: an
+/// error as soon as one is certain, so a whole file and a stream of chunks
+/// are judged by the same code.
+pub(crate) fn read_header(name: &str, bytes: &[u8]) -> Result<HeaderRead, DataError> {
     let file = || name.to_string();
-    if bytes.is_empty() {
-        return Err(DataError::Empty { file: file() });
-    }
     if bytes.len() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b {
         return Err(DataError::Gzip { file: file() });
     }
     if bytes.len() < 4 {
-        return Err(DataError::ShortHeader {
-            file: file(),
-            len: bytes.len(),
-            needed: 4,
-        });
+        return Ok(HeaderRead::Needs(4));
     }
     let magic = [bytes[0], bytes[1], bytes[2], bytes[3]];
     if magic[0] != 0 || magic[1] != 0 {
@@ -84,11 +95,7 @@ pub(crate) fn parse_header(name: &str, bytes: &[u8]) -> Result<(Vec<usize>, usiz
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
-        return Err(DataError::ShortHeader {
-            file: file(),
-            len: bytes.len(),
-            needed: header,
-        });
+        return Ok(HeaderRead::Needs(header));
     }
     let dims: Vec<usize> = bytes[4..header]
         .chunks_exact(4)
@@ -104,26 +111,170 @@ pub(crate) fn parse_header(name: &str, bytes: &[u8]) -> Result<(Vec<usize>, usiz
     let Some(payload) = payload else {
         return Err(DataError::Overflow { file: file(), dims });
     };
-    let len = bytes.len();
-    if len < header + payload {
-        return Err(DataError::Truncated {
-            file: file(),
+    Ok(HeaderRead::Done(Header {
+        dims,
+        len: header,
+        payload,
+    }))
+}
+
+/// `file_len` bytes so far of a file with `header`: `Truncated` if fewer
+/// than it declares (only when the file has ended), `Trailing` if more.
+fn check_length(
+    name: &str,
+    header: &Header,
+    file_len: usize,
+    ended: bool,
+) -> Result<(), DataError> {
+    let whole = header.len + header.payload;
+    if file_len == whole || (file_len < whole && !ended) {
+        return Ok(());
+    }
+    let (file, dims) = (name.to_string(), header.dims.clone());
+    let (header, payload, len) = (header.len, header.payload, file_len);
+    Err(if file_len < whole {
+        DataError::Truncated {
+            file,
             dims,
             header,
             payload,
             len,
-        });
-    }
-    if len > header + payload {
-        return Err(DataError::Trailing {
-            file: file(),
+        }
+    } else {
+        DataError::Trailing {
+            file,
             dims,
             header,
             payload,
             len,
+        }
+    })
+}
+
+/// Check the header and the total length of a whole file. Returns the
+/// dimensions and the header length in bytes; the data is `bytes[header..]`.
+pub(crate) fn parse_header(name: &str, bytes: &[u8]) -> Result<(Vec<usize>, usize), DataError> {
+    if bytes.is_empty() {
+        return Err(DataError::Empty {
+            file: name.to_string(),
         });
     }
-    Ok((dims, header))
+    match read_header(name, bytes)? {
+        HeaderRead::Needs(needed) => Err(DataError::ShortHeader {
+            file: name.to_string(),
+            len: bytes.len(),
+            needed,
+        }),
+        HeaderRead::Done(h) => {
+            check_length(name, &h, bytes.len(), true)?;
+            Ok((h.dims, h.len))
+        }
+    }
+}
+
+/// `dims` must have `expected` dimensions (3 for images, 1 for labels).
+pub(crate) fn check_ndim(name: &str, dims: &[usize], expected: usize) -> Result<(), DataError> {
+    if dims.len() != expected {
+        return Err(DataError::WrongNdim {
+            file: name.to_string(),
+            expected,
+            found: dims.len(),
+        });
+    }
+    Ok(())
+}
+
+/// An IDX image file (N, H, W) read as its bytes arrive: push chunks of any
+/// size, take the complete images out at any time. The header and the length
+/// are checked by the same code as a whole file's.
+#[derive(Clone, Debug)]
+pub struct ImageStream {
+    name: String,
+    /// The file so far, header included.
+    bytes: Vec<u8>,
+    header: Option<Header>,
+}
+
+/// At most this much is reserved up front, whatever a header claims.
+const MAX_RESERVE: usize = 64 << 20;
+
+impl ImageStream {
+    /// `name` starts every error message ("MNIST train images").
+    pub fn new(name: &str) -> ImageStream {
+        ImageStream {
+            name: name.to_string(),
+            bytes: Vec::new(),
+            header: None,
+        }
+    }
+
+    /// Appends the next bytes of the file. Fails on a bad header, a file
+    /// that is not (N, H, W) images, or more bytes than the header declares.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), DataError> {
+        self.bytes.extend_from_slice(chunk);
+        if self.header.is_none() {
+            if let HeaderRead::Done(h) = read_header(&self.name, &self.bytes)? {
+                check_ndim(&self.name, &h.dims, 3)?;
+                let want = (h.len + h.payload).min(MAX_RESERVE);
+                self.bytes.reserve(want.saturating_sub(self.bytes.len()));
+                self.header = Some(h);
+            }
+        }
+        if let Some(h) = &self.header {
+            check_length(&self.name, h, self.bytes.len(), false)?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the whole file arrived.
+    pub fn finish(&self) -> Result<(), DataError> {
+        if self.header.is_none() {
+            // Judged as a whole file: empty, short header.
+            parse_header(&self.name, &self.bytes)?;
+        }
+        if let Some(h) = &self.header {
+            check_length(&self.name, h, self.bytes.len(), true)?;
+        }
+        Ok(())
+    }
+
+    fn dim(&self, i: usize) -> usize {
+        self.header.as_ref().map_or(0, |h| h.dims[i])
+    }
+
+    /// Images the header announces (0 until the header is read).
+    pub fn total(&self) -> usize {
+        self.dim(0)
+    }
+
+    pub fn height(&self) -> usize {
+        self.dim(1)
+    }
+
+    pub fn width(&self) -> usize {
+        self.dim(2)
+    }
+
+    /// Complete images so far.
+    pub fn count(&self) -> usize {
+        match &self.header {
+            Some(h) => (self.bytes.len() - h.len) / (h.dims[1] * h.dims[2]),
+            None => 0,
+        }
+    }
+
+    /// All the images the header announced have arrived.
+    pub fn done(&self) -> bool {
+        self.total() > 0 && self.count() == self.total()
+    }
+
+    /// The complete images so far, `count * height * width` bytes.
+    pub fn pixels(&self) -> &[u8] {
+        match &self.header {
+            Some(h) => &self.bytes[h.len..h.len + self.count() * h.dims[1] * h.dims[2]],
+            None => &[],
+        }
+    }
 }
 
 /// Encode `data` as an unsigned-byte IDX file with the given dimensions
@@ -323,5 +474,121 @@ mod tests {
             parse_idx(&bytes),
             Err(DataError::Truncated { .. })
         ));
+    }
+
+    /// Pushes `bytes` split at `cuts` into a fresh stream.
+    fn stream(bytes: &[u8], cuts: &[usize]) -> Result<ImageStream, DataError> {
+        let mut s = ImageStream::new("MNIST train images");
+        let mut from = 0;
+        for &to in cuts.iter().chain([&bytes.len()]) {
+            s.push(&bytes[from..to])?;
+            from = to;
+        }
+        Ok(s)
+    }
+
+    #[test]
+    fn stream_reads_images_split_anywhere() {
+        let (bytes, data) = images(3, 5, 4);
+        // Inside the magic, inside a dimension, at the header's end, inside
+        // an image, at an image boundary, one byte at a time.
+        let one_by_one: Vec<usize> = (1..bytes.len()).collect();
+        for cuts in [
+            vec![],
+            vec![1, 2, 3],
+            vec![6, 11],
+            vec![16],
+            vec![16, 17, 35],
+            vec![36, 56],
+            one_by_one,
+        ] {
+            let s = stream(&bytes, &cuts).unwrap();
+            assert_eq!((s.total(), s.height(), s.width()), (3, 5, 4), "{cuts:?}");
+            assert_eq!(s.count(), 3);
+            assert!(s.done());
+            assert_eq!(s.pixels(), &data[..]);
+            s.finish().unwrap();
+        }
+        // Partway: only whole images come out, and the header's numbers are known.
+        let s = stream(&bytes[..16 + 25], &[3, 10]).unwrap();
+        assert_eq!((s.count(), s.total(), s.done()), (1, 3, false));
+        assert_eq!(s.pixels(), &data[..20]);
+        // Before the header ends nothing is known.
+        let s = stream(&bytes[..10], &[]).unwrap();
+        assert_eq!((s.count(), s.total(), s.height(), s.width()), (0, 0, 0, 0));
+        assert!(s.pixels().is_empty() && !s.done());
+    }
+
+    #[test]
+    fn stream_rejects_what_a_whole_file_parse_rejects() {
+        let (bytes, _) = images(3, 5, 4);
+        // A bad magic fails as soon as the first four bytes are in.
+        let mut bad = bytes.clone();
+        bad[1] = 0x50;
+        let mut s = ImageStream::new("MNIST train images");
+        s.push(&bad[..3]).unwrap();
+        let err = s.push(&bad[3..5]).unwrap_err();
+        assert!(matches!(err, DataError::BadMagic { .. }), "{err:?}");
+        assert!(err
+            .to_string()
+            .starts_with("MNIST train images: not an IDX file"));
+        // Gzip, and labels where images belong.
+        assert!(matches!(
+            stream(&[0x1f, 0x8b, 8, 0], &[1]),
+            Err(DataError::Gzip { .. })
+        ));
+        let labels = encode_idx(&[4], &[0, 9, 3, 7]);
+        assert!(matches!(
+            stream(&labels, &[2]),
+            Err(DataError::WrongNdim {
+                expected: 3,
+                found: 1,
+                ..
+            })
+        ));
+        // One byte too many, even split across chunks.
+        let mut long = bytes.clone();
+        long.push(1);
+        let err = stream(&long, &[40, 75]).unwrap_err();
+        assert!(
+            matches!(err, DataError::Trailing { len: 77, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("1 too many"), "{err}");
+    }
+
+    #[test]
+    fn stream_that_ends_early_fails_at_finish() {
+        let (bytes, _) = images(3, 5, 4);
+        let s = stream(&bytes[..50], &[7, 20]).unwrap();
+        let err = s.finish().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::Truncated {
+                    payload: 60,
+                    header: 16,
+                    len: 50,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("holds 50 bytes"), "{err}");
+        // Inside the header, and nothing at all.
+        let err = stream(&bytes[..9], &[]).unwrap().finish().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::ShortHeader {
+                    needed: 16,
+                    len: 9,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = ImageStream::new("x").finish().unwrap_err();
+        assert!(matches!(err, DataError::Empty { .. }), "{err:?}");
     }
 }

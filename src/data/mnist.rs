@@ -9,7 +9,7 @@
 //! Natively, [`load_dir`] reads them from a directory; in wasm the page
 //! fetches the bytes and hands them to [`Mnist::from_bytes`].
 
-use super::idx::{parse_header, parse_idx_named, Idx};
+use super::idx::{check_ndim, parse_header, parse_idx_named, Idx};
 use super::DataError;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -78,17 +78,6 @@ impl Images {
             pixels: idx.data,
         })
     }
-}
-
-fn check_ndim(name: &str, dims: &[usize], expected: usize) -> Result<(), DataError> {
-    if dims.len() != expected {
-        return Err(DataError::WrongNdim {
-            file: name.to_string(),
-            expected,
-            found: dims.len(),
-        });
-    }
-    Ok(())
 }
 
 /// Parse an IDX1 label file of unsigned bytes. Every label must be a digit

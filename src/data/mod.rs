@@ -11,7 +11,7 @@ pub mod synthetic;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use idx::{parse_idx, parse_idx_named, Idx};
+pub use idx::{parse_idx, parse_idx_named, Idx, ImageStream};
 #[cfg(not(target_arch = "wasm32"))]
 pub use mnist::{default_dir, load_default, load_dir};
 pub use mnist::{labels_from_idx, Images, Mnist};

@@ -1,97 +1,42 @@
-//! The wasm-bindgen surface the page's worker drives: one exported type,
-//! `Session`, with promise-returning methods. Config and metrics cross as
-//! plain objects; every failure becomes a JS `Error` with an actionable
-//! sentence. Numerics stay in `train`; this file only translates.
+//! The wasm-bindgen surface the page's worker drives: `Session` with
+//! promise-returning methods, and `IdxImages`, the streaming IDX decoder.
+//! Config and metrics cross as plain objects; every failure becomes a JS
+//! `Error` whose `name` is its kind (`InvalidConfig`, `BadFile`, ...) and whose
+//! message is an actionable sentence. Numerics stay in `train`, settings in
+//! `settings`, parsing in `data`; this file only translates.
 
-use crate::backend::{Backend, BackendError, Recon};
-use crate::config::{ImageShape, VaeConfig};
+use crate::backend::Backend;
+use crate::config::VaeConfig;
 use crate::cpu::CpuBackend;
+use crate::data::ImageStream;
+use crate::error::{Error, ErrorKind};
 use crate::gpu::GpuBackend;
 use crate::rng::{self, StreamKind};
-use crate::train::{Metrics, Trainer};
-use serde::{Deserialize, Serialize};
+use crate::settings::{self, ConfigOverrides, HyperOverrides, Settings, LIMITS};
+use crate::train::{self, Metrics, Trainer};
+use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
-/// What the page may set; everything else comes from the preset.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsConfig {
-    preset: String,
-    latent: Option<f64>,
-    beta: Option<f64>,
-    lr: Option<f64>,
-    batch: Option<f64>,
-    recon: Option<String>,
-    seed: Option<f64>,
-    binarize: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsHyper {
-    beta: Option<f64>,
-    lr: Option<f64>,
-}
-
-/// A whole number in `range`, or a message naming the setting.
-fn whole(name: &str, v: f64, lo: f64, hi: f64) -> Result<f64, JsError> {
-    if v.fract() != 0.0 || !(lo..=hi).contains(&v) {
-        return Err(JsError::new(&format!(
-            "{name} {v} is out of range: use a whole number from {lo} to {hi}"
-        )));
+impl From<Error> for JsValue {
+    fn from(e: Error) -> JsValue {
+        let err = js_sys::Error::new(&e.message);
+        err.set_name(e.kind.name());
+        err.into()
     }
-    Ok(v)
 }
 
-impl JsConfig {
-    fn resolve(self) -> Result<VaeConfig, JsError> {
-        let mut c = VaeConfig::preset(&self.preset).map_err(|e| JsError::new(&e.0))?;
-        if let Some(v) = self.latent {
-            c.latent = whole("latent size", v, 2.0, 100.0)? as usize;
-        }
-        if let Some(v) = self.batch {
-            c.batch = whole("batch size", v, 1.0, 1024.0)? as usize;
-        }
-        if let Some(v) = self.seed {
-            c.seed = whole("seed", v, 0.0, u32::MAX as f64)? as u32;
-        }
-        if let Some(v) = self.beta {
-            c.beta = v as f32;
-        }
-        if let Some(v) = self.lr {
-            c.adam.lr = v as f32;
-        }
-        if let Some(r) = self.recon {
-            c.recon = match r.as_str() {
-                "bce" => Recon::Bce,
-                "gaussian" => Recon::Gaussian,
-                _ => {
-                    return Err(JsError::new(&format!(
-                        "reconstruction loss '{r}' is unknown: use bce or gaussian"
-                    )))
-                }
-            };
-        }
-        if let Some(b) = self.binarize {
-            c.binarize = b;
-        }
-        c.validate().map_err(|e| JsError::new(&e.0))?;
-        Ok(c)
-    }
+/// A settings object from JS; unknown keys are an error.
+fn settings_from<T: DeserializeOwned>(value: JsValue) -> Result<T, Error> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| Error::invalid(format!("invalid settings: {e}")))
 }
 
 /// The resolved config as the page reads it.
 #[derive(Serialize)]
 struct JsResolved<'a> {
     preset: &'a str,
-    latent: usize,
-    beta: f32,
-    lr: f32,
-    batch: usize,
-    recon: Recon,
-    seed: u32,
-    binarize: bool,
-    image: ImageShape,
+    #[serde(flatten)]
+    settings: Settings,
     parameters: usize,
     model: &'a VaeConfig,
 }
@@ -129,12 +74,12 @@ macro_rules! with_trainer {
     };
 }
 
-fn backend_error(e: BackendError) -> JsError {
-    JsError::new(&e.to_string())
-}
-
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    serde_wasm_bindgen::to_value(value).map_err(|e| JsError::new(&e.to_string()))
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
+    // Flattened structs serialize as maps: make those plain objects too.
+    let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
+    value
+        .serialize(&ser)
+        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))
 }
 
 fn now_ms() -> f64 {
@@ -151,25 +96,33 @@ pub struct Session {
 
 #[wasm_bindgen]
 impl Session {
+    /// Every preset with its label, description and settings, in menu order.
+    pub fn presets() -> Result<JsValue, Error> {
+        to_js(&settings::presets())
+    }
+
+    /// Every setting's range: what `create` and `setHyper` accept.
+    pub fn limits() -> Result<JsValue, Error> {
+        to_js(&LIMITS)
+    }
+
     /// A new model on `backend` ("webgpu" or "cpu"). Rejects when the config
     /// is invalid or WebGPU cannot give an adapter and device.
-    pub async fn create(config: JsValue, backend: String) -> Result<Session, JsError> {
+    pub async fn create(config: JsValue, backend: String) -> Result<Session, Error> {
         install_panic_hook();
-        let js: JsConfig = serde_wasm_bindgen::from_value(config)
-            .map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
-        let config = js.resolve()?;
+        let config = settings_from::<ConfigOverrides>(config)?.resolve()?;
         let (engine, name) = match backend.as_str() {
             "webgpu" => {
-                let be = GpuBackend::new().await.map_err(backend_error)?;
-                let t = Trainer::new(be, config).map_err(|e| JsError::new(&e.0))?;
+                let be = GpuBackend::new().await?;
+                let t = Trainer::new(be, config)?;
                 (Engine::Gpu(Box::new(t)), "webgpu")
             }
             "cpu" => {
-                let t = Trainer::new(CpuBackend::new(), config).map_err(|e| JsError::new(&e.0))?;
+                let t = Trainer::new(CpuBackend::new(), config)?;
                 (Engine::Cpu(Box::new(t)), "cpu")
             }
             other => {
-                return Err(JsError::new(&format!(
+                return Err(Error::invalid(format!(
                     "backend '{other}' is unknown: use webgpu or cpu"
                 )))
             }
@@ -184,7 +137,7 @@ impl Session {
     }
 
     /// `{ backend, adapter }`.
-    pub fn backend(&self) -> Result<JsValue, JsError> {
+    pub fn backend(&self) -> Result<JsValue, Error> {
         to_js(&JsBackend {
             backend: self.backend,
             adapter: &self.adapter,
@@ -192,19 +145,12 @@ impl Session {
     }
 
     /// The full resolved config.
-    pub fn config(&self) -> Result<JsValue, JsError> {
+    pub fn config(&self) -> Result<JsValue, Error> {
         with_trainer!(&self.engine, |t| {
             let c = t.config();
             to_js(&JsResolved {
                 preset: &c.preset,
-                latent: c.latent,
-                beta: c.beta,
-                lr: c.adam.lr,
-                batch: c.batch,
-                recon: c.recon,
-                seed: c.seed,
-                binarize: c.binarize,
-                image: c.image,
+                settings: Settings::from(c),
                 parameters: t.vae.table.total,
                 model: c,
             })
@@ -213,7 +159,7 @@ impl Session {
 
     /// Replaces the training images with `count` raw u8 images.
     #[wasm_bindgen(js_name = setTrainImages)]
-    pub fn set_train_images(&mut self, pixels: &[u8], count: usize) -> Result<(), JsError> {
+    pub fn set_train_images(&mut self, pixels: &[u8], count: usize) -> Result<(), Error> {
         self.check_pixels(pixels, count)?;
         with_trainer!(&mut self.engine, |t| t.set_train_images(pixels, count));
         Ok(())
@@ -221,45 +167,48 @@ impl Session {
 
     /// Replaces the test images with `count` raw u8 images.
     #[wasm_bindgen(js_name = setTestImages)]
-    pub fn set_test_images(&mut self, pixels: &[u8], count: usize) -> Result<(), JsError> {
+    pub fn set_test_images(&mut self, pixels: &[u8], count: usize) -> Result<(), Error> {
         self.check_pixels(pixels, count)?;
         with_trainer!(&mut self.engine, |t| t.set_test_images(pixels, count));
         Ok(())
     }
 
-    fn check_pixels(&self, pixels: &[u8], count: usize) -> Result<(), JsError> {
+    fn check_pixels(&self, pixels: &[u8], count: usize) -> Result<(), Error> {
         let dim = with_trainer!(&self.engine, |t| t.vae.dim());
         if count == 0 || pixels.len() != count * dim {
-            return Err(JsError::new(&format!(
+            return Err(Error::new(
+                ErrorKind::BadFile,
+                format!(
                 "image data does not match: {count} images of {dim} pixels need {} bytes, got {}",
                 count * dim,
                 pixels.len()
-            )));
+            ),
+            ));
         }
         Ok(())
     }
 
     /// Live changes of beta and the learning rate.
     #[wasm_bindgen(js_name = setHyper)]
-    pub fn set_hyper(&mut self, hyper: JsValue) -> Result<(), JsError> {
-        let h: JsHyper = serde_wasm_bindgen::from_value(hyper)
-            .map_err(|e| JsError::new(&format!("invalid settings: {e}")))?;
+    pub fn set_hyper(&mut self, hyper: JsValue) -> Result<(), Error> {
+        let h: HyperOverrides = settings_from(hyper)?;
         with_trainer!(&mut self.engine, |t| {
             if let Some(beta) = h.beta {
-                t.set_beta(beta as f32).map_err(|e| JsError::new(&e.0))?;
+                t.set_beta(beta as f32)?;
             }
             if let Some(lr) = h.lr {
-                t.set_lr(lr as f32).map_err(|e| JsError::new(&e.0))?;
+                t.set_lr(lr as f32)?;
             }
         });
         Ok(())
     }
 
     /// Runs `steps` training steps; resolves with the mean metrics over them.
-    pub async fn train(&mut self, steps: u32) -> Result<JsValue, JsError> {
+    pub async fn train(&mut self, steps: u32) -> Result<JsValue, Error> {
         let report = with_trainer!(&mut self.engine, |t| {
             if t.train_count() == 0 {
-                return Err(JsError::new(
+                return Err(Error::new(
+                    ErrorKind::Internal,
                     "no training images yet: call setTrainImages first",
                 ));
             }
@@ -267,7 +216,7 @@ impl Session {
             for _ in 0..steps {
                 t.step();
             }
-            let m = t.take_metrics().await.map_err(backend_error)?;
+            let m = t.take_metrics().await?;
             let secs = ((now_ms() - start) / 1e3).max(1e-3);
             JsTrainReport {
                 step: t.step,
@@ -284,54 +233,67 @@ impl Session {
     }
 
     /// `{ loss, recon, kl, images }` over up to `max_images` test images.
-    pub async fn evaluate(&mut self, max_images: usize) -> Result<JsValue, JsError> {
-        let m: Metrics = with_trainer!(&mut self.engine, |t| t.evaluate(max_images).await)
-            .map_err(backend_error)?;
+    pub async fn evaluate(&mut self, max_images: usize) -> Result<JsValue, Error> {
+        let m: Metrics = with_trainer!(&mut self.engine, |t| t.evaluate(max_images).await)?;
         to_js(&m)
     }
 
+    /// `n` codes from N(0, I), `n * Z` values, fixed by the config's seed:
+    /// the codes of the page's sample grid (and of `vae train --out`'s
+    /// `samples.png`).
+    #[wasm_bindgen(js_name = priorCodes)]
+    pub fn prior_codes(&self, n: usize) -> Result<js_sys::Float32Array, Error> {
+        if n > 4096 {
+            return Err(Error::invalid(format!(
+                "{n} prior codes is out of range: use 0 to 4096"
+            )));
+        }
+        let c = with_trainer!(&self.engine, |t| t.config().clone());
+        let z = train::prior_codes(n, c.latent, c.seed, train::fixed_prior_stream());
+        Ok(js_sys::Float32Array::from(&z[..]))
+    }
+
     /// `n` fresh samples from the prior, `n * D` pixel probabilities.
-    pub async fn sample(&mut self, n: usize) -> Result<js_sys::Float32Array, JsError> {
+    pub async fn sample(&mut self, n: usize) -> Result<js_sys::Float32Array, Error> {
         self.samples_drawn += 1;
         let stream = rng::stream(StreamKind::Sample, self.samples_drawn);
         let out = with_trainer!(&mut self.engine, |t| {
             let seed = t.config().seed;
             t.sample(n, seed, stream).await
         });
-        Ok(js_sys::Float32Array::from(&out.map_err(backend_error)?[..]))
+        Ok(js_sys::Float32Array::from(&out?[..]))
     }
 
     /// Decodes `n` latent codes (`z` holds `n * Z` values).
-    pub async fn decode(&mut self, z: Vec<f32>, n: usize) -> Result<js_sys::Float32Array, JsError> {
+    pub async fn decode(&mut self, z: Vec<f32>, n: usize) -> Result<js_sys::Float32Array, Error> {
         let zdim = with_trainer!(&self.engine, |t| t.config().latent);
         if z.len() != n * zdim {
-            return Err(JsError::new(&format!(
-                "decode needs {n} x {zdim} latent values, got {}",
-                z.len()
-            )));
+            return Err(Error::new(
+                ErrorKind::Internal,
+                format!("decode needs {n} x {zdim} latent values, got {}", z.len()),
+            ));
         }
-        let out = with_trainer!(&mut self.engine, |t| t.decode(&z).await).map_err(backend_error)?;
+        let out = with_trainer!(&mut self.engine, |t| t.decode(&z).await)?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
     /// Reconstructions of the given test images (decoded posterior means).
-    pub async fn reconstruct(
-        &mut self,
-        indices: Vec<u32>,
-    ) -> Result<js_sys::Float32Array, JsError> {
+    pub async fn reconstruct(&mut self, indices: Vec<u32>) -> Result<js_sys::Float32Array, Error> {
         let out = with_trainer!(&mut self.engine, |t| {
             if t.test_count() == 0 {
-                return Err(JsError::new("no test images yet: call setTestImages first"));
+                return Err(Error::new(
+                    ErrorKind::Internal,
+                    "no test images yet: call setTestImages first",
+                ));
             }
             t.reconstruct(&indices).await
         });
-        Ok(js_sys::Float32Array::from(&out.map_err(backend_error)?[..]))
+        Ok(js_sys::Float32Array::from(&out?[..]))
     }
 
     /// Means of q(z|x) for the given test images, `n * Z` values.
-    pub async fn encode(&mut self, indices: Vec<u32>) -> Result<js_sys::Float32Array, JsError> {
-        let out = with_trainer!(&mut self.engine, |t| t.encode_test(&indices).await)
-            .map_err(backend_error)?;
+    pub async fn encode(&mut self, indices: Vec<u32>) -> Result<js_sys::Float32Array, Error> {
+        let out = with_trainer!(&mut self.engine, |t| t.encode_test(&indices).await)?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -342,10 +304,9 @@ impl Session {
         &mut self,
         pixels: Vec<u8>,
         n: usize,
-    ) -> Result<js_sys::Float32Array, JsError> {
+    ) -> Result<js_sys::Float32Array, Error> {
         self.check_pixels(&pixels, n)?;
-        let out = with_trainer!(&mut self.engine, |t| t.encode_pixels(&pixels).await)
-            .map_err(backend_error)?;
+        let out = with_trainer!(&mut self.engine, |t| t.encode_pixels(&pixels).await)?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -356,16 +317,71 @@ impl Session {
         size: usize,
         dx: usize,
         dy: usize,
-    ) -> Result<js_sys::Float32Array, JsError> {
+    ) -> Result<js_sys::Float32Array, Error> {
         let zdim = with_trainer!(&self.engine, |t| t.config().latent);
         if !(1..=32).contains(&size) || dx >= zdim || dy >= zdim {
-            return Err(JsError::new(&format!(
+            return Err(Error::invalid(format!(
                 "latent grid {size}x{size} over dims {dx},{dy} is out of range: size 1 to 32, dims below {zdim}"
             )));
         }
-        let out = with_trainer!(&mut self.engine, |t| t.latent_grid(size, dx, dy).await)
-            .map_err(backend_error)?;
+        let out = with_trainer!(&mut self.engine, |t| t.latent_grid(size, dx, dy).await)?;
         Ok(js_sys::Float32Array::from(&out[..]))
+    }
+}
+
+/// An IDX image file decoded as its bytes arrive: the worker pushes the
+/// (already gunzipped) chunks and takes the complete images out.
+#[wasm_bindgen]
+pub struct IdxImages(ImageStream);
+
+#[wasm_bindgen]
+impl IdxImages {
+    /// `name` starts every error message ("MNIST train images").
+    #[wasm_bindgen(constructor)]
+    pub fn new(name: &str) -> IdxImages {
+        IdxImages(ImageStream::new(name))
+    }
+
+    /// The next bytes; throws `BadFile` on a bad header or too many bytes.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), Error> {
+        Ok(self.0.push(chunk)?)
+    }
+
+    /// Throws `BadFile` if the file ended before its last image.
+    pub fn finish(&self) -> Result<(), Error> {
+        Ok(self.0.finish()?)
+    }
+
+    /// Complete images so far.
+    #[wasm_bindgen(getter)]
+    pub fn count(&self) -> usize {
+        self.0.count()
+    }
+
+    /// Images the header announces (0 until it is read).
+    #[wasm_bindgen(getter)]
+    pub fn total(&self) -> usize {
+        self.0.total()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn height(&self) -> usize {
+        self.0.height()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn width(&self) -> usize {
+        self.0.width()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn done(&self) -> bool {
+        self.0.done()
+    }
+
+    /// A copy of the complete images so far, `count * height * width` bytes.
+    pub fn pixels(&self) -> js_sys::Uint8Array {
+        js_sys::Uint8Array::from(self.0.pixels())
     }
 }
 

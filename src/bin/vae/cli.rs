@@ -16,6 +16,7 @@ use vae_playground::data::{self, Mnist};
 use vae_playground::gpu::GpuBackend;
 use vae_playground::image_grid::{self, Picture};
 use vae_playground::rng::{self, StreamKind};
+use vae_playground::settings::ConfigOverrides;
 use vae_playground::train::{Metrics, Trainer};
 
 const USAGE: &str = "usage:
@@ -185,16 +186,20 @@ pub fn main() -> ExitCode {
 
 /// The config named by `--preset` with any overrides, validated.
 fn config_from(args: &Args) -> Result<VaeConfig, Failure> {
-    let preset = args.required("preset")?;
-    let mut c = VaeConfig::preset(preset).or_else(|e| usage(e.0))?;
-    c.seed = args.num("seed", c.seed)?;
-    c.latent = args.num("latent", c.latent)?;
-    c.beta = args.num("beta", c.beta)?;
-    c.adam.lr = args.num("lr", c.adam.lr)?;
-    c.batch = args.num("batch", c.batch)?;
-    c.binarize |= args.has("binarize");
-    c.validate().or_else(|e| usage(e.0))?;
-    Ok(c)
+    let num = |name: &str| -> Result<Option<f64>, Failure> {
+        args.get(name).map(|_| args.num(name, 0.0)).transpose()
+    };
+    let overrides = ConfigOverrides {
+        preset: args.required("preset")?.to_string(),
+        latent: num("latent")?,
+        beta: num("beta")?,
+        lr: num("lr")?,
+        batch: num("batch")?,
+        recon: None,
+        seed: num("seed")?,
+        binarize: args.has("binarize").then_some(true),
+    };
+    overrides.resolve().or_else(|e| usage(e.0))
 }
 
 fn load_data(dir: &Path) -> Result<Mnist, Failure> {
