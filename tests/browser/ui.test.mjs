@@ -95,3 +95,34 @@ test('UI: desktop, light', async () => {
     await s.close();
   }
 });
+
+test('UI: setting attributes on a running element applies them (β live, preset as a new model)', async () => {
+  const s = await openPage({ webgpu: false, query: '?autostart&batch=32' });
+  try {
+    const { page } = s;
+    await waitFor(page, (st) => st.step >= 5, { what: 'training steps' });
+    const got = await page.evaluate(async () => {
+      const el = document.querySelector('vae-playground');
+      const models = [];
+      el.addEventListener('backend', () => models.push(el.config.preset));
+      el.setAttribute('beta', '0.5');
+      for (let i = 0; i < 100 && el.config.beta !== 0.5; i++) await new Promise((r) => setTimeout(r, 50));
+      const live = { beta: el.config.beta, stepAfterBeta: el.step, models: models.length };
+      el.setAttribute('preset', 'mlp-small');
+      for (let i = 0; i < 200 && el.config.preset !== 'mlp-small'; i++) await new Promise((r) => setTimeout(r, 50));
+      const shown = el.shadowRoot.querySelector('select[name="preset"]').value;
+      return { live, preset: el.config.preset, shown, models, beta: el.config.beta, running: el.running };
+    });
+    assert.equal(got.live.beta, 0.5, 'beta applies live');
+    assert.ok(got.live.stepAfterBeta > 0, 'without a new model');
+    assert.equal(got.live.models, 0);
+    assert.equal(got.preset, 'mlp-small', 'preset builds a new model');
+    assert.deepEqual(got.models, ['mlp-small']);
+    assert.equal(got.shown, 'mlp-small', 'the controls show it');
+    assert.equal(got.beta, 0.5, 'the other settings are kept');
+    await waitFor(page, (st) => st.step >= 3 && st.startLabel === 'Pause', { what: 'the new model training' });
+    assert.deepEqual(problems(s.logs), [], 'no console errors or warnings');
+  } finally {
+    await s.close();
+  }
+});
