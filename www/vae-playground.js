@@ -252,6 +252,7 @@ export class VaePlayground extends HTMLElement {
     this._autoPaused = false;
     for (const v of this._views) v.destroy();
     client?.close(gone);
+    this.removeAttribute('running');
     this._render(); // a later reconnection starts from a clean slate
   }
 
@@ -540,7 +541,6 @@ export class VaePlayground extends HTMLElement {
         this._bench?.show(e.results, false);
         break;
       case 'error':
-        if (!this._state.value.ready) this._state.set({ running: false });
         this._fail(e.error);
         break;
       default:

@@ -31,7 +31,7 @@ export function render(manifest) {
   const out = [START, ''];
   out.push('| attribute | type | default | meaning |', '|---|---|---|---|');
   for (const a of el.attributes) out.push(`| ${code(a.name)} | ${code(cell(a.type.text))} | ${cell(a.default ?? '')} | ${cell(a.description)} |`);
-  out.push('', 'Methods (each returns a promise; a failure rejects with an `Error` whose `name` is its kind):', '');
+  out.push('', 'Methods (each returns a promise; bad arguments reject with a `RangeError` or `TypeError`, other failures with an `Error` whose `name` is one of the kinds of the `error` event):', '');
   for (const m of el.members.filter((x) => x.kind === 'method')) {
     const params = (m.parameters ?? []).map((p) => `${p.name}${p.optional ? '?' : ''}: ${p.type.text}`).join(', ');
     out.push(`- ${code(`${m.name}(${params}): ${m.return.type.text}`)}: ${m.description}`);
