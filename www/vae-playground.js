@@ -186,6 +186,7 @@ export class VaePlayground extends HTMLElement {
       this._showError(/** @type {Error} */ (err).message);
       queueMicrotask(() => this._fail(err));
       started.reject(this._cannotStart(err));
+      this._update({ stopped: true });
       return;
     }
     let workerUrl = new URL('vae-worker.js', start.assets);
@@ -203,6 +204,7 @@ export class VaePlayground extends HTMLElement {
       this._showError(e.message);
       queueMicrotask(() => this._fail(e));
       started.reject(this._cannotStart(e));
+      this._update({ stopped: true });
       return;
     }
     const client = new WorkerClient(worker, {
@@ -214,6 +216,7 @@ export class VaePlayground extends HTMLElement {
         this._state.set({ ready: false, running: false });
         this._fail(err);
         started.reject(this._cannotStart(err));
+        this._update({ stopped: true });
       },
     });
     this._client = client;
@@ -228,6 +231,7 @@ export class VaePlayground extends HTMLElement {
       client.close(/** @type {Error} */ (err));
       this._fail(err);
       started.reject(this._cannotStart(err));
+      this._update({ stopped: true });
       return;
     }
     started.resolve();

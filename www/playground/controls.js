@@ -180,8 +180,12 @@ export function mountControls(root, state, hooks) {
    * @param {boolean} [force]
    */
   function sync(force = false) {
-    const { catalog, config } = state.value;
-    if (!catalog || !config) return;
+    const { catalog } = state.value;
+    if (!catalog) return;
+    // Before the first model: the default preset's values.
+    const first = usablePresets(catalog)[0];
+    const config = state.value.config ?? (first && { ...first, preset: first.name });
+    if (!config) return;
     const editing = force ? null : root.activeElement;
     const put = (/** @type {HTMLInputElement | HTMLSelectElement} */ el, /** @type {string} */ v) => {
       if (el !== editing) el.value = v;

@@ -35,6 +35,7 @@ import recon from './reconstructions.js';
  * @property {ResolvedConfig} [model]  a new model: forget what belonged to the old one
  * @property {BackendInfo} [backend]  where the model trains
  * @property {boolean} [loading]  the wasm core is loading
+ * @property {boolean} [stopped]  the element could not start (the error is shown): nothing more will come
  * @property {TrainMetrics} [metrics]  a chunk of training steps
  * @property {{ step: number, metrics: EvalMetrics }} [test]  a test-set estimate at a step
  * @property {{ samples?: Float32Array, grid?: Float32Array, gridSize: number, recon?: Float32Array }} [frame]

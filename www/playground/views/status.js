@@ -45,6 +45,10 @@ function mount(root) {
   return {
     update(d) {
       if (d.loading) $('.backend').textContent = 'Loading the model…';
+      if (d.stopped) {
+        $('.backend').textContent = 'Not running';
+        $('.progress').hidden = true;
+      }
       if (d.backend) {
         const name = d.backend.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)';
         $('.pill').dataset.backend = d.backend.backend;
