@@ -9,6 +9,7 @@
 // time, between chunks of training steps.
 
 import { kindError, toWire } from './playground/errors.js';
+import { Mnist } from './playground/mnist.js';
 
 /**
  * The wasm-bindgen module wasm/vae-playground.js (src/web), as far as this file uses it.
@@ -35,18 +36,11 @@ import { kindError, toWire } from './playground/errors.js';
  * @property {(pixels: Uint8Array, n: number) => Promise<Float32Array>} encodePixels
  * @property {(size: number, dx: number, dy: number) => Promise<Float32Array>} latentGrid
  * @property {() => void} free
- * @typedef {object} IdxImages
- * @property {(chunk: Uint8Array) => void} push
- * @property {number} count
- * @property {number} total
- * @property {() => Uint8Array} pixels
- * @property {() => void} finish
- * @property {() => void} free
  * @typedef {object} Wasm
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
  *   presets: () => import('./playground/state.js').Preset[], limits: () => import('./playground/state.js').Limits }} Session
- * @property {new (name: string) => IdxImages} IdxImages
+ * @property {new (name: string) => import('./playground/mnist.js').IdxImages} IdxImages
  */
 
 const SAMPLE_COUNT = 64;
@@ -54,7 +48,6 @@ const GRID = 15;
 // Eight fixed test digits (MNIST test indices of a 0, 1, 2, 3, 4, 5, 6 and 7).
 const RECON_INDICES = new Uint32Array([3, 2, 1, 18, 4, 8, 11, 0]);
 const FIRST_SLICE = 6000; // training starts once this many images arrived
-const PROGRESS_MS = 100;
 
 /** @type {Wasm | null} */
 let wasm = null;
@@ -78,15 +71,10 @@ let evalCost = 0;
 /** @type {{ reason: string, message: string } | null} set once the GPU device was lost: stay on the CPU */
 let lostDevice = null;
 
-/**
- * @typedef {{ idx: IdxImages | null, snapshot: { pixels: Uint8Array, count: number } | null, fed: number, done: boolean }} Stream
- * @type {{ train: Stream, test: Stream, waiters: { train: number, resolve: () => void }[] }}
- */
-const data = {
-  train: { idx: null, snapshot: null, fed: 0, done: false },
-  test: { idx: null, snapshot: null, fed: 0, done: false },
-  waiters: [],
-};
+/** @type {Mnist | null} */
+let mnist = null;
+/** How many images the current session has of each set. */
+const fed = { train: 0, test: 0 };
 
 /** @typedef {{ id?: number, op: string, args?: any, which?: 'train' | 'test' }} Message */
 /** @type {Message[]} */
@@ -114,107 +102,7 @@ function enqueue(msg) {
 
 self.onmessage = (event) => enqueue(event.data);
 
-// ---------------------------------------------------------------- data loading
-
-/**
- * Streams one gzipped IDX file into the wasm decoder; `onImages(count, done)`
- * at most every 100 ms and at the end.
- * @param {URL} url
- * @param {'train' | 'test'} which
- * @param {(count: number, done: boolean) => void} onImages
- */
-async function download(url, which, onImages) {
-  const w = /** @type {Wasm} */ (wasm);
-  let res;
-  try {
-    res = await fetch(url);
-  } catch (err) {
-    throw kindError('Network', `Could not download the MNIST ${which} images (${url}: ${/** @type {Error} */ (err).message}).`);
-  }
-  if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} images (${url}: HTTP ${res.status}).`);
-  let received = 0;
-  const counter = new TransformStream({
-    transform(bytes, ctl) {
-      received += bytes.byteLength;
-      ctl.enqueue(bytes);
-    },
-  });
-  const reader = res.body.pipeThrough(counter).pipeThrough(new DecompressionStream('gzip')).getReader();
-  const stream = data[which];
-  const idx = new w.IdxImages(`MNIST ${which} images`);
-  stream.idx = idx;
-  let lastPost = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    idx.push(value);
-    const now = performance.now();
-    if (now - lastPost > PROGRESS_MS) {
-      lastPost = now;
-      emit({ event: 'data', which, receivedBytes: received, images: idx.count, done: false });
-      onImages(idx.count, false);
-    }
-  }
-  idx.finish();
-  images(which); // the final snapshot; the decoder is no longer needed
-  stream.idx = null;
-  idx.free();
-  stream.done = true;
-  emit({ event: 'data', which, receivedBytes: received, images: stream.snapshot?.count ?? 0, done: true });
-  onImages(stream.snapshot?.count ?? 0, true);
-}
-
-/**
- * The complete images of a stream so far, copied out of the decoder when more arrived.
- * @param {'train' | 'test'} which
- */
-function images(which) {
-  const s = data[which];
-  if (s.idx && s.idx.count > 0 && s.idx.count !== s.snapshot?.count) s.snapshot = { pixels: s.idx.pixels(), count: s.idx.count };
-  return s.snapshot;
-}
-
-const count = (/** @type {'train' | 'test'} */ which) => data[which].idx?.count ?? data[which].snapshot?.count ?? 0;
-
-function notifyWaiters() {
-  data.waiters = data.waiters.filter((w) => {
-    if (count('train') >= w.train && data.test.done) {
-      w.resolve();
-      return false;
-    }
-    return true;
-  });
-}
-
-/** @param {number} minTrain */
-function dataReady(minTrain) {
-  if (count('train') >= minTrain && data.test.done) return Promise.resolve();
-  return new Promise((resolve) => data.waiters.push({ train: minTrain, resolve: () => resolve(undefined) }));
-}
-
-async function loadData() {
-  const mnist = new URL('mnist/', /** @type {URL} */ (base));
-  let manifest;
-  try {
-    manifest = await (await fetch(new URL('manifest.json', mnist))).json();
-  } catch (err) {
-    throw kindError('Network', `Could not read the MNIST manifest at ${new URL('manifest.json', mnist)} (${/** @type {Error} */ (err).message}).`);
-  }
-  const files = manifest.files;
-  emit({ event: 'dataplan', test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
-  await download(new URL(files.test.url, mnist), 'test', (n, done) => {
-    if (done) enqueue({ op: '_feed', which: 'test' });
-    notifyWaiters();
-  });
-  let nextFeed = FIRST_SLICE;
-  await download(new URL(files.train.url, mnist), 'train', (n, done) => {
-    if (done || n >= nextFeed) {
-      nextFeed = Math.max(nextFeed * 3, n + 1);
-      enqueue({ op: '_feed', which: 'train' });
-    }
-    notifyWaiters();
-  });
-}
+// ---------------------------------------------------------------- data
 
 /**
  * Hands the images so far to a session.
@@ -222,11 +110,32 @@ async function loadData() {
  * @param {'train' | 'test'} which
  */
 function feed(s, which) {
-  const snap = images(which);
+  const snap = mnist?.images(which);
   if (!s || !snap) return;
   if (which === 'train') s.setTrainImages(snap.pixels, snap.count);
   else s.setTestImages(snap.pixels, snap.count);
-  data[which].fed = snap.count;
+  fed[which] = snap.count;
+}
+
+/**
+ * Starts the download; asks for a feed when the test set is complete and as the
+ * training set grows (at 6,000 images, then each time it has tripled).
+ * @param {Wasm} w
+ */
+function loadData(w) {
+  let nextFeed = FIRST_SLICE;
+  mnist = new Mnist(w.IdxImages, {
+    plan: (p) => emit({ event: 'dataplan', ...p }),
+    progress: (p) => emit({ event: 'data', ...p }),
+    arrived: (which, n, done) => {
+      if (which === 'test' && done) enqueue({ op: '_feed', which });
+      if (which === 'train' && (done || n >= nextFeed)) {
+        nextFeed = Math.max(nextFeed * 3, n + 1);
+        enqueue({ op: '_feed', which });
+      }
+    },
+  });
+  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => emit({ event: 'error', error: toWire(err) }));
 }
 
 // -------------------------------------------------------------- session setup
@@ -319,8 +228,8 @@ async function install(cfg, want, reasonOverride = null) {
   chunk = 1;
   lastViews = 0;
   lastEval = 0;
-  data.train.fed = 0;
-  data.test.fed = 0;
+  fed.train = 0;
+  fed.test = 0;
   feed(s, 'test');
   feed(s, 'train');
   const fb = reasonOverride || fallback;
@@ -376,7 +285,7 @@ async function call(fn) {
 // ------------------------------------------------------------------- training
 
 async function trainChunk() {
-  if (!session || data.train.fed === 0) {
+  if (!session || fed.train === 0) {
     await new Promise((r) => setTimeout(r, 50));
     return;
   }
@@ -400,7 +309,7 @@ async function refreshViews() {
   const r = await guarded(async () => {
     out.samples = await s.decode(fixedZ, SAMPLE_COUNT);
     out.grid = await s.latentGrid(GRID, dims[0], dims[1]);
-    if (data.test.fed > Math.max(...RECON_INDICES)) out.recon = await s.reconstruct(RECON_INDICES);
+    if (fed.test > Math.max(...RECON_INDICES)) out.recon = await s.reconstruct(RECON_INDICES);
     return true;
   });
   if (!r) return;
@@ -411,7 +320,7 @@ async function refreshViews() {
 }
 
 async function evaluateTest() {
-  if (!session || data.test.fed === 0) return;
+  if (!session || fed.test === 0) return;
   const s = session;
   const t0 = performance.now();
   const m = await guarded(() => s.evaluate(500));
@@ -422,7 +331,7 @@ async function evaluateTest() {
 }
 
 function sendOriginals() {
-  const snap = images('test');
+  const snap = mnist?.images('test');
   if (!snap) return;
   const per = snap.pixels.length / snap.count;
   const originals = new Uint8Array(RECON_INDICES.length * per);
@@ -436,7 +345,7 @@ function sendOriginals() {
 async function bench({ steps, warmup, batch }) {
   running = false;
   emit({ event: 'state', running });
-  await dataReady(FIRST_SLICE);
+  await /** @type {Mnist} */ (mnist).ready(FIRST_SLICE);
   const { Session } = await loadWasm();
   /** @type {BenchResult[]} */
   const results = [];
@@ -485,7 +394,7 @@ async function handle(msg) {
       base = new URL(a.base);
       preferred = a.backend || 'auto';
       const w = await loadWasm();
-      loadData().catch((err) => emit({ event: 'error', error: toWire(err) }));
+      loadData(w);
       return { presets: w.Session.presets(), limits: w.Session.limits() };
     }
     case 'create':

@@ -1,0 +1,151 @@
+// @ts-check
+// MNIST for the training worker: downloads the gzipped IDX files listed in
+// mnist/manifest.json, streams their bytes into the wasm core's IDX decoder
+// (IdxImages: it parses the header and checks the file) and keeps the complete
+// images so far, test set first, so training can start on the first few
+// thousand training images while the rest arrive.
+
+import { kindError } from './errors.js';
+
+/**
+ * @typedef {'train' | 'test'} Which
+ * @typedef {object} IdxImages  the wasm core's streaming decoder
+ * @property {(chunk: Uint8Array) => void} push
+ * @property {number} count  complete images so far
+ * @property {() => Uint8Array} pixels  a copy of them
+ * @property {() => void} finish  throws BadFile if the file ended early
+ * @property {() => void} free
+ * @typedef {{ pixels: Uint8Array, count: number }} Images
+ * @typedef {{ test: { bytes: number, count: number }, train: { bytes: number, count: number } }} Plan
+ * @typedef {{ which: Which, receivedBytes: number, images: number, done: boolean }} Progress
+ */
+
+const PROGRESS_MS = 100;
+
+export class Mnist {
+  /**
+   * @param {new (name: string) => IdxImages} IdxImages
+   * @param {{ plan: (p: Plan) => void, progress: (p: Progress) => void, arrived: (which: Which, count: number, done: boolean) => void }} hooks
+   *   plan: sizes, before the download; progress: at most every 100 ms and at the end of each file;
+   *   arrived: with progress, for the worker to decide when to hand images to the model
+   */
+  constructor(IdxImages, hooks) {
+    this.IdxImages = IdxImages;
+    this.hooks = hooks;
+    /** @type {Record<Which, { idx: IdxImages | null, snapshot: Images | null, done: boolean }>} */
+    this.streams = {
+      train: { idx: null, snapshot: null, done: false },
+      test: { idx: null, snapshot: null, done: false },
+    };
+    /** @type {{ train: number, resolve: () => void }[]} */
+    this.waiters = [];
+  }
+
+  /**
+   * Downloads the test images, then the training images.
+   * @param {URL} folder  the mnist/ folder
+   */
+  async load(folder) {
+    const where = new URL('manifest.json', folder);
+    let manifest;
+    try {
+      manifest = await (await fetch(where)).json();
+    } catch (err) {
+      throw kindError('Network', `Could not read the MNIST manifest at ${where} (${/** @type {Error} */ (err).message}).`);
+    }
+    const files = manifest.files;
+    this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
+    await this.download(new URL(files.test.url, folder), 'test');
+    await this.download(new URL(files.train.url, folder), 'train');
+  }
+
+  /**
+   * @param {URL} url
+   * @param {Which} which
+   */
+  async download(url, which) {
+    let res;
+    try {
+      res = await fetch(url);
+    } catch (err) {
+      throw kindError('Network', `Could not download the MNIST ${which} images (${url}: ${/** @type {Error} */ (err).message}).`);
+    }
+    if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} images (${url}: HTTP ${res.status}).`);
+    let received = 0;
+    const counter = new TransformStream({
+      transform(bytes, ctl) {
+        received += bytes.byteLength;
+        ctl.enqueue(bytes);
+      },
+    });
+    const reader = res.body.pipeThrough(counter).pipeThrough(new DecompressionStream('gzip')).getReader();
+    const stream = this.streams[which];
+    const idx = new this.IdxImages(`MNIST ${which} images`);
+    stream.idx = idx;
+    let lastPost = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      idx.push(value);
+      const now = performance.now();
+      if (now - lastPost > PROGRESS_MS) {
+        lastPost = now;
+        this.report(which, received, idx.count, false);
+      }
+    }
+    idx.finish();
+    this.images(which); // the final snapshot; the decoder is no longer needed
+    stream.idx = null;
+    idx.free();
+    stream.done = true;
+    this.report(which, received, this.count(which), true);
+  }
+
+  /**
+   * @param {Which} which
+   * @param {number} receivedBytes
+   * @param {number} images
+   * @param {boolean} done
+   */
+  report(which, receivedBytes, images, done) {
+    this.hooks.progress({ which, receivedBytes, images, done });
+    this.hooks.arrived(which, images, done);
+    this.waiters = this.waiters.filter((w) => {
+      if (!this.enough(w.train)) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  /**
+   * The complete images so far, copied out of the decoder when more arrived.
+   * @param {Which} which
+   * @returns {Images | null}
+   */
+  images(which) {
+    const s = this.streams[which];
+    if (s.idx && s.idx.count > 0 && s.idx.count !== s.snapshot?.count) s.snapshot = { pixels: s.idx.pixels(), count: s.idx.count };
+    return s.snapshot;
+  }
+
+  /** @param {Which} which */
+  count(which) {
+    const s = this.streams[which];
+    return s.idx?.count ?? s.snapshot?.count ?? 0;
+  }
+
+  /** @param {number} minTrain */
+  enough(minTrain) {
+    return this.count('train') >= minTrain && this.streams.test.done;
+  }
+
+  /**
+   * Resolves once the test set and `minTrain` training images are in.
+   * @param {number} minTrain
+   * @returns {Promise<void>}
+   */
+  ready(minTrain) {
+    if (this.enough(minTrain)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ train: minTrain, resolve: () => resolve() }));
+  }
+}
