@@ -12,7 +12,6 @@ import { kindError, toWire } from './playground/errors.js';
 import { Mnist } from './playground/mnist.js';
 
 /**
- * The wasm-bindgen module wasm/vae-playground.js (src/web), as far as this file uses it.
  * @typedef {import('./playground/state.js').Settings} Settings
  * @typedef {import('./playground/state.js').ResolvedConfig} ResolvedConfig
  * @typedef {import('./playground/state.js').TrainMetrics} TrainMetrics
@@ -21,7 +20,7 @@ import { Mnist } from './playground/mnist.js';
  * @typedef {import('./playground/protocol.js').Ops} Ops
  * @typedef {import('./playground/protocol.js').BenchResult} BenchResult
  * @typedef {import('./playground/protocol.js').WorkerEvent} WorkerEvent
- * @typedef {object} Session
+ * @typedef {object} Session  the wasm core's Session (src/web), as far as this file uses it
  * @property {() => ResolvedConfig} config
  * @property {() => { backend: 'webgpu' | 'cpu', adapter: string }} backend
  * @property {(pixels: Uint8Array, count: number) => void} setTrainImages
@@ -36,7 +35,7 @@ import { Mnist } from './playground/mnist.js';
  * @property {(pixels: Uint8Array, n: number) => Promise<Float32Array>} encodePixels
  * @property {(size: number, dx: number, dy: number) => Promise<Float32Array>} latentGrid
  * @property {() => void} free
- * @typedef {object} Wasm
+ * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
  *   presets: () => import('./playground/state.js').Preset[], limits: () => import('./playground/state.js').Limits }} Session
