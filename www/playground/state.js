@@ -66,7 +66,7 @@ function sameShape(a, b) {
  * What a range allows, in words: "a whole number from 2 to 100".
  * @param {Range} r
  */
-export function describeRange(r) {
+function describeRange(r) {
   return `${r.integer ? 'a whole number' : 'a number'} from ${r.min} to ${r.max}`;
 }
 
@@ -74,7 +74,7 @@ export function describeRange(r) {
  * @param {Range} r
  * @param {number} v
  */
-export function inRange(r, v) {
+function inRange(r, v) {
   return Number.isFinite(v) && v >= r.min && v <= r.max && (!r.integer || Number.isInteger(v));
 }
 
@@ -122,16 +122,6 @@ export function settingsFromAttributes(catalog, attr) {
     out[key] = parseSetting(catalog, key, raw, (allowed) => `The attribute ${attribute}="${raw}" is not valid: use ${allowed}.`);
   }
   return /** @type {Settings} */ (/** @type {unknown} */ (out));
-}
-
-/**
- * The keys whose values differ between two settings.
- * @param {Settings} a
- * @param {Settings} b
- * @returns {SettingKey[]}
- */
-export function changedSettings(a, b) {
-  return SETTINGS.map((s) => s.key).filter((k) => a[k] !== b[k]);
 }
 
 /**
