@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openPage, problems, ROOT, DIST } from './harness.mjs';
 import { elementOf } from '../../www/tools/readme-api.mjs';
+import { RUST_KINDS, PAGE_KINDS } from '../../www/playground/errors.js';
 
 const manifest = JSON.parse(readFileSync(join(ROOT, 'www', 'custom-elements.json'), 'utf8'));
 const decl = elementOf(manifest);
@@ -53,6 +54,11 @@ test('manifest: vae-playground.d.ts declares every method, property and event', 
   for (const m of decl.members.filter((x) => x.kind === 'method')) assert.match(dts, new RegExp(`\\n  ${m.name}\\(`), `method ${m.name}`);
   for (const f of decl.members.filter((x) => x.kind === 'field')) assert.match(dts, new RegExp(`\\n  readonly ${f.name}:`), `property ${f.name}`);
   for (const e of decl.events) assert.match(dts, new RegExp(`\\n  ${e.name}: CustomEvent<`), `event ${e.name}`);
+  // the error kinds: the page's list, the .d.ts union and the manifest's error event agree
+  const union = /export type ErrorKind =([^;]*);/.exec(dts)[1];
+  assert.deepEqual(sorted([...union.matchAll(/'(\w+)'/g)].map((m) => m[1])), sorted([...RUST_KINDS, ...PAGE_KINDS]));
+  const errorEvent = decl.events.find((e) => e.name === 'error').description;
+  for (const kind of [...RUST_KINDS, ...PAGE_KINDS]) assert.ok(errorEvent.includes(kind), `the error event's description names ${kind}`);
 });
 
 test('manifest: attributes, methods, properties, events and ranges match the element', async () => {
