@@ -70,3 +70,12 @@ test('protocol: close() terminates a worker that does not answer within 2 s', as
   t.mock.timers.tick(1);
   assert.equal(worker.terminated, true);
 });
+
+test('protocol: the page knows every error kind the wasm core sets (src/error.rs)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { RUST_KINDS } = await import('../../www/playground/errors.js');
+  const rust = readFileSync(new URL('../../src/error.rs', import.meta.url), 'utf8');
+  const names = [...rust.matchAll(/ErrorKind::(\w+) => "(\w+)"/g)].map((m) => m[2]);
+  assert.ok(names.length >= 7, `kinds found in src/error.rs: ${names}`);
+  assert.deepEqual([...names].sort(), [...RUST_KINDS].sort());
+});
