@@ -48,8 +48,6 @@ const GRID = 15;
 const RECON_INDICES = new Uint32Array([3, 2, 1, 18, 4, 8, 11, 0]);
 const FIRST_SLICE = 6000; // training starts once this many images arrived
 
-/** @type {Wasm | null} */
-let wasm = null;
 /** @type {Session | null} */
 let session = null;
 /** @type {Settings | null} */
@@ -119,11 +117,11 @@ function feed(s, which) {
 /**
  * Starts the download; asks for a feed when the test set is complete and as the
  * training set grows (at 6,000 images, then each time it has tripled).
- * @param {Wasm} w
+ * @param {Promise<Wasm>} loading  the wasm core, loading meanwhile
  */
-function loadData(w) {
+function loadData(loading) {
   let nextFeed = FIRST_SLICE;
-  mnist = new Mnist(w.IdxImages, {
+  mnist = new Mnist(loading.then((w) => w.IdxImages), {
     plan: (p) => emit({ event: 'dataplan', ...p }),
     progress: (p) => emit({ event: 'data', ...p }),
     arrived: (which, n, done) => {
@@ -134,18 +132,23 @@ function loadData(w) {
       }
     },
   });
-  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => emit({ event: 'error', error: toWire(err) }));
+  // (If the wasm core failed to load, the init request reports that.)
+  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => loading.then(() => emit({ event: 'error', error: toWire(err) }), () => {}));
 }
 
 // -------------------------------------------------------------- session setup
 
-async function loadWasm() {
-  if (wasm) return wasm;
-  emit({ event: 'loading' });
-  const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
-  await mod.default();
-  wasm = mod;
-  return wasm;
+/** @type {Promise<Wasm> | null} */
+let wasmLoading = null;
+/** The wasm core, loaded once. */
+function loadWasm() {
+  wasmLoading ??= (async () => {
+    emit({ event: 'loading' });
+    const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
+    await mod.default();
+    return mod;
+  })();
+  return wasmLoading;
 }
 
 const HOW_TO = 'Use a recent Chrome or Edge (version 113 or later), Safari 26, or Firefox 141 or later on Windows; on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu turned on. Check that hardware acceleration is enabled (chrome://gpu shows the WebGPU status).';
@@ -392,8 +395,9 @@ async function handle(msg) {
     case 'init': {
       base = new URL(a.base);
       preferred = a.backend || 'auto';
-      const w = await loadWasm();
-      loadData(w);
+      const loading = loadWasm();
+      loadData(loading);
+      const w = await loading;
       return { presets: w.Session.presets(), limits: w.Session.limits() };
     }
     case 'create':

@@ -24,13 +24,14 @@ const PROGRESS_MS = 100;
 
 export class Mnist {
   /**
-   * @param {new (name: string) => IdxImages} IdxImages
+   * @param {Promise<new (name: string) => IdxImages>} decoder  the wasm core's IdxImages, once
+   *   it is loaded (the download starts before, so the two overlap)
    * @param {{ plan: (p: Plan) => void, progress: (p: Progress) => void, arrived: (which: Which, count: number, done: boolean) => void }} hooks
    *   plan: sizes, before the download; progress: at most every 100 ms and at the end of each file;
    *   arrived: with progress, for the worker to decide when to hand images to the model
    */
-  constructor(IdxImages, hooks) {
-    this.IdxImages = IdxImages;
+  constructor(decoder, hooks) {
+    this.decoder = decoder;
     this.hooks = hooks;
     /** @type {Record<Which, { idx: IdxImages | null, snapshot: Images | null, done: boolean }>} */
     this.streams = {
@@ -80,7 +81,8 @@ export class Mnist {
     });
     const reader = res.body.pipeThrough(counter).pipeThrough(new DecompressionStream('gzip')).getReader();
     const stream = this.streams[which];
-    const idx = new this.IdxImages(`MNIST ${which} images`);
+    const IdxImages = await this.decoder;
+    const idx = new IdxImages(`MNIST ${which} images`);
     stream.idx = idx;
     let lastPost = 0;
     for (;;) {
