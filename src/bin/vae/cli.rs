@@ -319,12 +319,15 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    fn step(&self, msg: impl FnOnce() -> String) {
+    fn message(&self, msg: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(msg);
+        }
+    }
+
+    fn step(&self) {
         if let Some(bar) = &self.0 {
             bar.inc(1);
-            if bar.position() % 16 == 0 {
-                bar.set_message(msg());
-            }
         }
     }
 
@@ -366,10 +369,11 @@ fn train<B: Backend>(
     let (mut train_secs, mut train_images) = (0.0, 0usize);
     let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
     for epoch in 1..=epochs {
+        progress.message(format!("epoch {epoch}/{epochs}"));
         let start = Instant::now();
         for _ in 0..t.steps_per_epoch() {
             t.step();
-            progress.step(|| format!("epoch {epoch}/{epochs}"));
+            progress.step();
         }
         last_train = pollster::block_on(t.take_metrics())?;
         let secs = start.elapsed().as_secs_f64();
