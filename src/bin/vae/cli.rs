@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vae_playground::backend::{Backend, Conv2dShape, Matmul, View};
@@ -244,10 +244,15 @@ fn usage_message(e: &clap::Error) -> String {
             };
             format!("missing required flag '{}'", missing.join("', '"))
         }
-        ErrorKind::InvalidSubcommand => format!(
-            "unknown command '{}'; use train, eval, sample or bench",
-            text(ContextKind::InvalidSubcommand)
-        ),
+        ErrorKind::InvalidSubcommand => {
+            let cli = Cli::command();
+            let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+            format!(
+                "unknown command '{}'; use one of {}",
+                text(ContextKind::InvalidSubcommand),
+                names.join(", ")
+            )
+        }
         _ => e
             .render()
             .to_string()
