@@ -5,6 +5,7 @@
 
 mod conv;
 mod dense;
+pub mod plan;
 
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use dense::Dense;
