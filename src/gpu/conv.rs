@@ -67,6 +67,35 @@ struct Chunk {
     permuted: View,
 }
 
+impl Chunk {
+    /// `N = samples P`, the columns of this chunk's products.
+    fn width(&self, g: &Conv2dShape) -> usize {
+        self.samples * g.out_positions()
+    }
+
+    /// This chunk's samples of an input-shaped view `[B, Ci, H, W]`.
+    fn inputs(&self, g: &Conv2dShape, v: View) -> View {
+        v.slice(self.first * g.in_len(), self.samples * g.in_len())
+    }
+
+    /// This chunk's samples of an output-shaped view `[B, Co, OH, OW]`.
+    fn outputs(&self, g: &Conv2dShape, v: View) -> View {
+        v.slice(self.first * g.out_len(), self.samples * g.out_len())
+    }
+
+    /// `columns` from this chunk of `x`.
+    fn im2col(&self, rec: &mut Recorder, g: &Conv2dShape, x: View) {
+        call_im2col(rec, self.inputs(g, x), self.columns, g, self.samples);
+    }
+
+    /// `permuted` from this chunk of the NCHW `dy`.
+    fn permute_to_channel_major(&self, rec: &mut Recorder, g: &Conv2dShape, dy: View) {
+        let dy = self.outputs(g, dy);
+        let (c, s) = (g.out_channels, g.out_positions());
+        call_permute(rec, dy, self.permuted, self.samples, c, s, false);
+    }
+}
+
 /// Checks the views, then calls `f(rec, chunk)` for each chunk of the batch.
 #[allow(clippy::too_many_arguments)]
 fn for_each_chunk(
@@ -191,22 +220,28 @@ pub(super) fn call_conv2d_forward(
     y: View,
     g: Conv2dShape,
 ) {
-    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
-    let (il, ol) = (g.in_len(), g.out_len());
-    let what = "conv2d_forward";
-    for_each_chunk(rec, scratch, &g, x, y, w, what, |rec, c| {
-        let (b0, nb, n) = (c.first, c.samples, c.samples * p);
-        call_im2col(rec, x.slice(b0 * il, nb * il), c.columns, &g, nb);
+    for_each_chunk(rec, scratch, &g, x, y, w, "conv2d_forward", |rec, c| {
+        c.im2col(rec, &g, x);
+        // permuted [Co, N] = w [Co, K] * columns [K, N].
         let spec = Matmul {
-            m: co,
-            n,
-            k,
+            m: g.out_channels,
+            n: c.width(&g),
+            k: g.patch_len(),
             trans_a: false,
             trans_b: false,
             accumulate: false,
         };
         call_matmul(rec, w.slice(0, g.weight_len()), c.columns, c.permuted, spec);
-        call_permute(rec, c.permuted, y.slice(b0 * ol, nb * ol), nb, co, p, true);
+        let y = c.outputs(&g, y);
+        call_permute(
+            rec,
+            c.permuted,
+            y,
+            c.samples,
+            g.out_channels,
+            g.out_positions(),
+            true,
+        );
     });
 }
 
@@ -219,32 +254,29 @@ pub(super) fn call_conv2d_backward_data(
     dx: View,
     g: Conv2dShape,
 ) {
-    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
-    let (il, ol) = (g.in_len(), g.out_len());
-    let what = "conv2d_backward_data";
-    for_each_chunk(rec, scratch, &g, dx, dy, w, what, |rec, c| {
-        let (b0, nb, n) = (c.first, c.samples, c.samples * p);
-        call_permute(
-            rec,
-            dy.slice(b0 * ol, nb * ol),
-            c.permuted,
-            nb,
-            co,
-            p,
-            false,
-        );
-        // dcolumns [K, N] = w^T [K, Co] * permuted [Co, N].
-        let spec = Matmul {
-            m: k,
-            n,
-            k: co,
-            trans_a: true,
-            trans_b: false,
-            accumulate: false,
-        };
-        call_matmul(rec, w.slice(0, g.weight_len()), c.permuted, c.columns, spec);
-        call_col2im(rec, c.columns, dx.slice(b0 * il, nb * il), &g, nb);
-    });
+    for_each_chunk(
+        rec,
+        scratch,
+        &g,
+        dx,
+        dy,
+        w,
+        "conv2d_backward_data",
+        |rec, c| {
+            c.permute_to_channel_major(rec, &g, dy);
+            // dcolumns [K, N] = w^T [K, Co] * permuted [Co, N].
+            let spec = Matmul {
+                m: g.patch_len(),
+                n: c.width(&g),
+                k: g.out_channels,
+                trans_a: true,
+                trans_b: false,
+                accumulate: false,
+            };
+            call_matmul(rec, w.slice(0, g.weight_len()), c.permuted, c.columns, spec);
+            call_col2im(rec, c.columns, c.inputs(&g, dx), &g, c.samples);
+        },
+    );
 }
 
 /// `dw += permuted(dy) columns(x)^T`, chunk by chunk.
@@ -256,38 +288,50 @@ pub(super) fn call_conv2d_backward_weights(
     dw: View,
     g: Conv2dShape,
 ) {
-    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
-    let (il, ol) = (g.in_len(), g.out_len());
-    let what = "conv2d_backward_weights";
-    for_each_chunk(rec, scratch, &g, x, dy, dw, what, |rec, c| {
-        let (b0, nb, n) = (c.first, c.samples, c.samples * p);
-        call_im2col(rec, x.slice(b0 * il, nb * il), c.columns, &g, nb);
-        call_permute(
-            rec,
-            dy.slice(b0 * ol, nb * ol),
-            c.permuted,
-            nb,
-            co,
-            p,
-            false,
-        );
-        // dw [Co, K] += permuted [Co, N] * columns^T [N, K].
-        let spec = Matmul {
-            m: co,
-            n: k,
-            k: n,
-            trans_a: false,
-            trans_b: true,
-            accumulate: true,
-        };
-        call_matmul(
-            rec,
-            c.permuted,
-            c.columns,
-            dw.slice(0, g.weight_len()),
-            spec,
-        );
-    });
+    for_each_chunk(
+        rec,
+        scratch,
+        &g,
+        x,
+        dy,
+        dw,
+        "conv2d_backward_weights",
+        |rec, c| {
+            c.im2col(rec, &g, x);
+            c.permute_to_channel_major(rec, &g, dy);
+            // dw [Co, K] += permuted [Co, N] * columns^T [N, K].
+            let spec = Matmul {
+                m: g.out_channels,
+                n: g.patch_len(),
+                k: c.width(&g),
+                trans_a: false,
+                trans_b: true,
+                accumulate: true,
+            };
+            let dw = dw.slice(0, g.weight_len());
+            call_matmul(rec, c.permuted, c.columns, dw, spec);
+        },
+    );
+}
+
+/// The params of a per-channel kernel over `data [batch, channels, spatial]`
+/// and `per_channel [channels]`, after checking that both views hold them.
+fn channel_params(
+    what: &str,
+    data: View,
+    per_channel: View,
+    [batch, channels, spatial]: [usize; 3],
+) -> ConvParams {
+    assert!(
+        data.len() >= batch * channels * spatial && per_channel.len() >= channels,
+        "{what}: views too short"
+    );
+    ConvParams {
+        n: u32_of(batch, "batch"),
+        c: u32_of(channels, "channels"),
+        h: u32_of(spatial, "spatial"),
+        ..Default::default()
+    }
 }
 
 /// `y[b, c, s] += bias[c]`.
@@ -299,31 +343,15 @@ pub(super) fn call_channel_bias_add(
     channels: usize,
     spatial: usize,
 ) {
+    let base = channel_params("channel_bias_add", y, bias, [batch, channels, spatial]);
     let len = batch * channels * spatial;
-    assert!(
-        y.len() >= len && bias.len() >= channels,
-        "channel_bias_add: views too short"
-    );
-    let (n, c, s) = (
-        u32_of(batch, "batch"),
-        u32_of(channels, "channels"),
-        u32_of(spatial, "spatial"),
-    );
     let groups = rec.elementwise_groups(len);
-    rec.dispatch(
-        CHANNEL_BIAS_ADD,
-        &[bias, y.slice(0, len)],
-        groups,
-        &[],
-        |o| ConvParams {
-            n,
-            c,
-            h: s,
-            src_off: o[0],
-            dst_off: o[1],
-            ..Default::default()
-        },
-    );
+    let views = [bias, y.slice(0, len)];
+    rec.dispatch(CHANNEL_BIAS_ADD, &views, groups, &[], |o| ConvParams {
+        src_off: o[0],
+        dst_off: o[1],
+        ..base
+    });
 }
 
 /// `db[c] += sum_{b, s} dy[b, c, s]`, one workgroup per channel.
@@ -335,28 +363,14 @@ pub(super) fn call_channel_bias_grad(
     channels: usize,
     spatial: usize,
 ) {
+    let base = channel_params("channel_bias_grad", dy, db, [batch, channels, spatial]);
     let len = batch * channels * spatial;
-    assert!(
-        dy.len() >= len && db.len() >= channels,
-        "channel_bias_grad: views too short"
-    );
-    let (n, c, s) = (
-        u32_of(batch, "batch"),
-        u32_of(channels, "channels"),
-        u32_of(spatial, "spatial"),
-    );
-    rec.dispatch(
-        CHANNEL_BIAS_GRAD,
-        &[dy.slice(0, len), db.slice(0, channels)],
-        fold_groups(c),
-        &[],
-        |o| ConvParams {
-            n,
-            c,
-            h: s,
+    let views = [dy.slice(0, len), db.slice(0, channels)];
+    rec.dispatch(CHANNEL_BIAS_GRAD, &views, fold_groups(base.c), &[], |o| {
+        ConvParams {
             src_off: o[0],
             dst_off: o[1],
-            ..Default::default()
-        },
-    );
+            ..base
+        }
+    });
 }
