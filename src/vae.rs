@@ -7,7 +7,7 @@
 
 use crate::backend::{Activation, Backend, Noise, View};
 use crate::config::{ConfigError, Shape, VaeConfig};
-use crate::nn::plan::{dense, plan_stack, Geometry, LayerPlan, ParamViews};
+use crate::nn::plan::{plan_stack, Geometry, LayerPlan, ParamViews};
 use crate::nn::{Dense, Layer, Stack};
 use crate::rng;
 use std::collections::HashMap;
@@ -123,9 +123,11 @@ impl Placed {
         Placed { plan, spans }
     }
 
-    fn views(&self, flat: &FlatBuffers) -> Option<ParamViews> {
+    /// The runtime layer over its place in `flat`; `None` for a layer
+    /// without parameters (a change of view only).
+    fn layer(&self, flat: &FlatBuffers) -> Option<Layer> {
         let [w, b] = self.spans?;
-        Some(ParamViews {
+        self.plan.geometry.layer(ParamViews {
             weight: flat.params.slice(w.0, w.1),
             bias: flat.params.slice(b.0, b.1),
             dweight: flat.grads.slice(w.0, w.1),
@@ -225,7 +227,7 @@ impl Vae {
         let to_layers = |placed: &[Placed]| {
             let mut layers = Vec::new();
             for p in placed {
-                let Some(layer) = p.views(&flat).and_then(|v| p.plan.geometry.layer(v)) else {
+                let Some(layer) = p.layer(&flat) else {
                     continue;
                 };
                 let width = layer.out_len();
@@ -236,9 +238,9 @@ impl Vae {
             }
             layers
         };
-        let head = |p: &Placed| match p.plan.geometry {
-            Geometry::Dense { input, out } => dense(input, out, p.views(&flat).expect("a head")),
-            _ => unreachable!("the heads are dense"),
+        let head = |p: &Placed| match p.layer(&flat) {
+            Some(Layer::Dense(d)) => d,
+            other => unreachable!("a head is dense, not {other:?}"),
         };
         let encoder = Stack::new(be, to_layers(&encoder), rows, "encoder");
         let decoder = Stack::new(be, to_layers(&decoder), rows, "decoder");

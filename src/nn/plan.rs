@@ -89,7 +89,14 @@ impl Geometry {
     /// The runtime layer over its parameters, or `None` for `Unflatten`.
     pub fn layer(&self, p: ParamViews) -> Option<Layer> {
         Some(match *self {
-            Geometry::Dense { input, out } => Layer::Dense(dense(input, out, p)),
+            Geometry::Dense { input, out } => Layer::Dense(Dense {
+                in_features: input,
+                out_features: out,
+                weight: p.weight,
+                bias: p.bias,
+                dweight: p.dweight,
+                dbias: p.dbias,
+            }),
             Geometry::Conv2d(shape) => Layer::Conv2d(Conv2d {
                 shape,
                 weight: p.weight,
@@ -106,18 +113,6 @@ impl Geometry {
             }),
             Geometry::Unflatten => return None,
         })
-    }
-}
-
-/// A dense layer `[input] -> [out]` over its parameters.
-pub fn dense(input: usize, out: usize, p: ParamViews) -> Dense {
-    Dense {
-        in_features: input,
-        out_features: out,
-        weight: p.weight,
-        bias: p.bias,
-        dweight: p.dweight,
-        dbias: p.dbias,
     }
 }
 
