@@ -2,7 +2,7 @@
 //! and validation with messages that name the setting and the allowed range.
 
 use crate::backend::{Activation, Recon};
-use crate::nn::plan::plan_stack;
+use crate::nn::plan::{plan_stack, ModelPlan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -334,6 +334,12 @@ impl VaeConfig {
 
     /// Checks every setting; the message names the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.plan().map(drop)
+    }
+
+    /// `validate`, keeping what it resolved: every layer of both stacks
+    /// against its input shape, which is what a model is built from.
+    pub fn plan(&self) -> Result<ModelPlan, ConfigError> {
         let bad = |what: String| Err(ConfigError(what));
         if !(2..=100).contains(&self.latent) {
             return bad(format!(
@@ -363,7 +369,7 @@ impl VaeConfig {
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
-        plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
+        let encoder = plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
         let decoder = plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder")?;
         let last = decoder.last().unwrap().out;
         let last_act = self
@@ -388,7 +394,7 @@ impl VaeConfig {
                 img.dim()
             ));
         }
-        Ok(())
+        Ok(ModelPlan { encoder, decoder })
     }
 }
 

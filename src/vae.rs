@@ -7,7 +7,7 @@
 
 use crate::backend::{Activation, Backend, Noise, View};
 use crate::config::{ConfigError, Shape, VaeConfig};
-use crate::nn::plan::{plan_stack, Geometry, LayerPlan, ParamViews};
+use crate::nn::plan::{Geometry, LayerPlan, ModelPlan, ParamViews};
 use crate::nn::{Dense, Layer, Stack};
 use crate::rng;
 use std::collections::HashMap;
@@ -147,11 +147,9 @@ struct Layout {
 }
 
 impl Layout {
-    /// `config` must be valid (`VaeConfig::validate`).
-    fn new(config: &VaeConfig) -> Layout {
-        let plan = |input, specs, what| plan_stack(input, specs, what).expect("a valid config");
-        let encoder = plan(Shape::Image(config.image), &config.encoder, "encoder");
-        let decoder = plan(Shape::Flat(config.latent), &config.decoder, "decoder");
+    /// Places the parameters of `plan`, the plan of `config`.
+    fn new(config: &VaeConfig, plan: &ModelPlan) -> Layout {
+        let (encoder, decoder) = (&plan.encoder, &plan.decoder);
         let hidden = encoder.last().map_or(config.image.dim(), |l| l.out.len());
         let head = LayerPlan {
             geometry: Geometry::Dense {
@@ -162,10 +160,10 @@ impl Layout {
             out: Shape::Flat(config.latent),
         };
         let mut table = ParamTable::default();
-        let encoder = place_stack(&mut table, "encoder", &encoder);
+        let encoder = place_stack(&mut table, "encoder", encoder);
         let mu = Placed::new(&mut table, "encoder.fc_mu", head);
         let logvar = Placed::new(&mut table, "encoder.fc_logvar", head);
-        let decoder = place_stack(&mut table, "decoder", &decoder);
+        let decoder = place_stack(&mut table, "decoder", decoder);
         Layout {
             table,
             encoder,
@@ -197,13 +195,16 @@ fn place_stack(table: &mut ParamTable, prefix: &str, plans: &[LayerPlan]) -> Vec
 }
 
 /// The parameter table of a config: names, shapes and offsets.
+///
+/// Panics on an invalid config (`VaeConfig::validate`).
 pub fn param_table(config: &VaeConfig) -> ParamTable {
-    Layout::new(config).table
+    let plan = config.plan().expect("a valid config");
+    Layout::new(config, &plan).table
 }
 
 impl Vae {
     pub fn new<B: Backend>(be: &mut B, config: VaeConfig) -> Result<Vae, ConfigError> {
-        config.validate()?;
+        let plan = config.plan()?;
         let dim = config.image.dim();
         let zdim = config.latent;
         let rows = config.batch;
@@ -214,7 +215,7 @@ impl Vae {
             mu,
             logvar,
             decoder,
-        } = Layout::new(&config);
+        } = Layout::new(&config, &plan);
         let flat = FlatBuffers {
             params: be.alloc(table.total, "params"),
             grads: be.alloc(table.total, "grads"),

@@ -36,6 +36,15 @@ pub struct LayerPlan {
     pub out: Shape,
 }
 
+/// Both stacks of a valid config, resolved (`VaeConfig::plan`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelPlan {
+    /// From the image to the hidden features the heads read.
+    pub encoder: Vec<LayerPlan>,
+    /// From z to the image logits.
+    pub decoder: Vec<LayerPlan>,
+}
+
 /// A layer's two parameter tensors as PyTorch lays them out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ParamSpec {
