@@ -1,7 +1,8 @@
 //! `VaeConfig`: everything that defines a model and its training, the presets,
 //! and validation with messages that name the setting and the allowed range.
 
-use crate::backend::{Activation, Conv2dShape, ConvTranspose2dShape, Recon};
+use crate::backend::{Activation, Recon};
+use crate::nn::plan::{plan_stack, ModelPlan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -118,7 +119,8 @@ impl LayerSpec {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The `type` tag of the layer in JSON.
+    pub fn kind(&self) -> &'static str {
         match self {
             LayerSpec::Dense { .. } => "dense",
             LayerSpec::Conv2d { .. } => "conv2d",
@@ -155,205 +157,6 @@ impl fmt::Display for Shape {
             Shape::Image(i) => write!(f, "{}x{}x{} (CxHxW)", i.channels, i.height, i.width),
         }
     }
-}
-
-/// Each layer's output shape, starting from `input`; the error names the
-/// stack (`what`) and the layer (1-based) that does not fit.
-pub fn layer_shapes(
-    input: Shape,
-    specs: &[LayerSpec],
-    what: &str,
-) -> Result<Vec<Shape>, ConfigError> {
-    let mut shape = input;
-    let mut out = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        let bad = |msg: String| {
-            Err(ConfigError(format!(
-                "{what} layer {} ({}): {msg}",
-                i + 1,
-                spec.kind()
-            )))
-        };
-        let image = |shape: Shape| match shape {
-            Shape::Image(img) => Ok(img),
-            Shape::Flat(n) => Err(format!(
-                "its input is {n} flat features; put an unflatten layer before it"
-            )),
-        };
-        shape = match *spec {
-            LayerSpec::Dense { out, .. } => {
-                if !(1..=65_536).contains(&out) {
-                    return bad(format!("width {out} is out of range: use 1 to 65536"));
-                }
-                Shape::Flat(out)
-            }
-            LayerSpec::Unflatten {
-                channels,
-                height,
-                width,
-            } => {
-                let img = ImageShape {
-                    channels,
-                    height,
-                    width,
-                };
-                if img.dim() != shape.len() {
-                    return bad(format!(
-                        "{channels}x{height}x{width} does not hold its input of {shape}"
-                    ));
-                }
-                Shape::Image(img)
-            }
-            LayerSpec::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                ..
-            } => {
-                let img = match image(shape) {
-                    Ok(i) => i,
-                    Err(m) => return bad(m),
-                };
-                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
-                    return bad(m);
-                }
-                match spec.conv2d_shape(img).and_then(|g| g.checked_out_size()) {
-                    Some([h, w]) => Shape::Image(ImageShape {
-                        channels: out_channels,
-                        height: h,
-                        width: w,
-                    }),
-                    None => {
-                        return bad(format!(
-                            "a {}x{} kernel does not fit its padded input of {shape}",
-                            kernel.0[0], kernel.0[1]
-                        ))
-                    }
-                }
-            }
-            LayerSpec::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                ..
-            } => {
-                let img = match image(shape) {
-                    Ok(i) => i,
-                    Err(m) => return bad(m),
-                };
-                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
-                    return bad(m);
-                }
-                if (0..2).any(|i| output_padding.0[i] >= stride.0[i]) {
-                    return bad(format!(
-                        "output padding {:?} must be smaller than the stride {:?}",
-                        output_padding.0, stride.0
-                    ));
-                }
-                match spec
-                    .conv_transpose2d_shape(img)
-                    .and_then(|g| g.checked_out_size())
-                {
-                    Some([h, w]) => Shape::Image(ImageShape {
-                        channels: out_channels,
-                        height: h,
-                        width: w,
-                    }),
-                    None => return bad(format!("the padding {:?} leaves no output", padding.0)),
-                }
-            }
-        };
-        if shape.len() > 1 << 20 {
-            return bad(format!(
-                "its output of {shape} is too large (over 2^20 values)"
-            ));
-        }
-        out.push(shape);
-    }
-    Ok(out)
-}
-
-impl LayerSpec {
-    /// This layer's convolution over one `input` image, if it is a Conv2d.
-    pub fn conv2d_shape(&self, input: ImageShape) -> Option<Conv2dShape> {
-        match *self {
-            LayerSpec::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                ..
-            } => Some(Conv2dShape {
-                batch: 1,
-                in_channels: input.channels,
-                in_size: [input.height, input.width],
-                out_channels,
-                kernel: kernel.0,
-                stride: stride.0,
-                padding: padding.0,
-            }),
-            _ => None,
-        }
-    }
-
-    /// This layer's transposed convolution over one `input` image, if it is one.
-    pub fn conv_transpose2d_shape(&self, input: ImageShape) -> Option<ConvTranspose2dShape> {
-        match *self {
-            LayerSpec::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                ..
-            } => Some(ConvTranspose2dShape {
-                batch: 1,
-                in_channels: input.channels,
-                in_size: [input.height, input.width],
-                out_channels,
-                kernel: kernel.0,
-                stride: stride.0,
-                padding: padding.0,
-                output_padding: output_padding.0,
-            }),
-            _ => None,
-        }
-    }
-}
-
-fn check_conv_settings(
-    out_channels: usize,
-    kernel: Pair,
-    stride: Pair,
-    padding: Pair,
-) -> Result<(), String> {
-    if !(1..=4096).contains(&out_channels) {
-        return Err(format!(
-            "{out_channels} output channels is out of range: use 1 to 4096"
-        ));
-    }
-    if kernel.0.iter().any(|k| !(1..=32).contains(k)) {
-        return Err(format!(
-            "kernel {:?} is out of range: use 1 to 32",
-            kernel.0
-        ));
-    }
-    if stride.0.iter().any(|s| !(1..=16).contains(s)) {
-        return Err(format!(
-            "stride {:?} is out of range: use 1 to 16",
-            stride.0
-        ));
-    }
-    if padding.0.iter().zip(kernel.0).any(|(&p, k)| p >= k) {
-        return Err(format!(
-            "padding {:?} must be smaller than the kernel {:?}",
-            padding.0, kernel.0
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -531,6 +334,12 @@ impl VaeConfig {
 
     /// Checks every setting; the message names the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.plan().map(drop)
+    }
+
+    /// `validate`, keeping what it resolved: every layer of both stacks
+    /// against its input shape, which is what a model is built from.
+    pub fn plan(&self) -> Result<ModelPlan, ConfigError> {
         let bad = |what: String| Err(ConfigError(what));
         // The ranges a person may set live in one table (a u32 seed is
         // always in range).
@@ -546,9 +355,9 @@ impl VaeConfig {
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
-        layer_shapes(Shape::Image(img), &self.encoder, "encoder")?;
-        let shapes = layer_shapes(Shape::Flat(self.latent), &self.decoder, "decoder")?;
-        let last = *shapes.last().unwrap();
+        let encoder = plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
+        let decoder = plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        let last = decoder.last().unwrap().out;
         let last_act = self
             .decoder
             .iter()
@@ -571,7 +380,7 @@ impl VaeConfig {
                 img.dim()
             ));
         }
-        Ok(())
+        Ok(ModelPlan { encoder, decoder })
     }
 }
 
