@@ -21,11 +21,11 @@ test: deps
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
-	cargo test --release
 	# JavaScript: ESLint, the type check of the JSDoc types, the README's API section against the manifest.
 	npx eslint .
 	npx tsc -p tsconfig.json
 	node www/tools/readme-api.mjs --check
+	cargo test --release
 	# Browser tests: Playwright drives headless Chromium against the release build.
 	# One browser at a time: two Chromiums on 2 cores make the long-task check flaky.
 	trunk build --release --offline

@@ -7,9 +7,11 @@
 //! prefixed `d` (`dW` is the gradient of the loss with respect to `W`).
 //!
 //! Modules: `backend` (the op trait) with its two implementations `cpu` and
-//! `gpu`; `nn` (layers over it); `config` and `vae` (the model); `settings` (what a person may set:
-//! presets, ranges, overrides); `error` (error kinds for the surfaces); `train` (the
-//! step loop and metrics); `checkpoint`; `data`; `rng`; `web` (wasm surface).
+//! `gpu`; `nn` (layers over it, and `nn::plan`, which turns a layer spec into
+//! a layer); `config` and `vae` (the model); `settings` (what a person may
+//! set: presets, ranges, overrides); `error` (error kinds for the surfaces);
+//! `train` (the step loop and metrics); `checkpoint`; `data`; `rng`; `web`
+//! (the wasm surface).
 
 pub mod backend;
 pub mod checkpoint;
