@@ -27,8 +27,18 @@ impl ImageShape {
         width: 32,
     };
 
+    /// Values per image, `C * H * W`, for a shape already checked (a
+    /// validated config's, or one [`ImageShape::checked_dim`] accepted).
     pub fn dim(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    /// `C * H * W`, or `None` if it overflows `usize` (32 bits in wasm):
+    /// shapes from a file or a JSON config go through this first.
+    pub fn checked_dim(&self) -> Option<usize> {
+        self.channels
+            .checked_mul(self.height)?
+            .checked_mul(self.width)
     }
 }
 
@@ -146,6 +156,14 @@ impl Shape {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// [`Shape::len`], or `None` if it overflows `usize`.
+    pub fn checked_len(&self) -> Option<usize> {
+        match self {
+            Shape::Flat(n) => Some(*n),
+            Shape::Image(i) => i.checked_dim(),
+        }
+    }
 }
 
 impl fmt::Display for Shape {
@@ -197,7 +215,7 @@ pub fn layer_shapes(
                     height,
                     width,
                 };
-                if img.dim() != shape.len() {
+                if img.checked_dim() != Some(shape.len()) {
                     return bad(format!(
                         "{channels}x{height}x{width} does not hold its input of {shape}"
                     ));
@@ -266,7 +284,7 @@ pub fn layer_shapes(
                 }
             }
         };
-        if shape.len() > 1 << 20 {
+        if shape.checked_len().is_none_or(|n| n > 1 << 20) {
             return bad(format!(
                 "its output of {shape} is too large (over 2^20 values)"
             ));
@@ -539,15 +557,29 @@ impl VaeConfig {
         l.beta.check_f32(self.beta)?;
         l.lr.check_f32(self.adam.lr)?;
         l.batch.check(self.batch as f64)?;
+        let adam = &crate::settings::ADAM_LIMITS;
+        adam.beta1.check_f32(self.adam.beta1)?;
+        adam.beta2.check_f32(self.adam.beta2)?;
+        adam.eps.check_f32(self.adam.eps)?;
         let img = self.image;
-        if img.dim() == 0 || img.channels > 4 || img.height > 256 || img.width > 256 {
+        // Each side first: their product cannot overflow then.
+        let sides = [img.channels, img.height, img.width];
+        if sides.contains(&0) || img.channels > 4 || img.height > 256 || img.width > 256 {
             return bad(format!("image shape {img:?} is not supported"));
         }
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
-        layer_shapes(Shape::Image(img), &self.encoder, "encoder")?;
+        for (what, n) in [("encoder", self.encoder.len()), ("decoder", self.decoder.len())] {
+            if n > MAX_LAYERS {
+                return bad(format!(
+                    "the {what} has {n} layers; a model may have at most {MAX_LAYERS} per stack"
+                ));
+            }
+        }
+        let encoder = layer_shapes(Shape::Image(img), &self.encoder, "encoder")?;
         let shapes = layer_shapes(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        self.check_size(&encoder, &shapes)?;
         let last = *shapes.last().unwrap();
         let last_act = self
             .decoder
@@ -570,6 +602,106 @@ impl VaeConfig {
                 "the decoder's last layer must output {} logits with no activation",
                 img.dim()
             ));
+        }
+        Ok(())
+    }
+}
+
+/// The most parameters a model may have: 64 Mi (67,108,864), 256 MiB as
+/// `f32`, about 30 times the largest preset (`cifar`, 2.2 M). Training needs
+/// four such buffers (parameters, gradients, Adam's two moments), so the cap
+/// keeps a model within 1 GiB; a checkpoint whose config asks for more is
+/// refused before anything is allocated.
+pub const MAX_PARAMETERS: u64 = 1 << 26;
+
+/// The most activation values a model may hold for one batch: every layer's
+/// output for `batch` images, 2^28 (1 GiB as `f32`), about 9 times the
+/// largest preset at the largest batch (`cifar` at 1024, 29 M).
+pub const MAX_ACTIVATIONS: u64 = 1 << 28;
+
+/// The most layers in the encoder, and in the decoder (the presets have 5).
+pub const MAX_LAYERS: usize = 64;
+
+/// Parameters of `spec` over its per-sample `input`, PyTorch's weight and
+/// bias, in `u64` (overflow on 32-bit wasm cannot wrap it); `None` if even
+/// that overflows.
+fn layer_parameters(spec: &LayerSpec, input: Shape) -> Option<u64> {
+    let n = |v: usize| v as u64;
+    let conv = |cin: usize, cout: usize, k: Pair| {
+        n(cin)
+            .checked_mul(n(cout))?
+            .checked_mul(n(k.0[0]))?
+            .checked_mul(n(k.0[1]))?
+            .checked_add(n(cout))
+    };
+    let channels = match input {
+        Shape::Image(i) => i.channels,
+        Shape::Flat(_) => 0,
+    };
+    match *spec {
+        LayerSpec::Dense { out, .. } => n(input.checked_len()?)
+            .checked_mul(n(out))?
+            .checked_add(n(out)),
+        LayerSpec::Conv2d {
+            out_channels,
+            kernel,
+            ..
+        }
+        | LayerSpec::ConvTranspose2d {
+            out_channels,
+            kernel,
+            ..
+        } => conv(channels, out_channels, kernel),
+        LayerSpec::Unflatten { .. } => Some(0),
+    }
+}
+
+impl VaeConfig {
+    /// Checks the model's size against [`MAX_PARAMETERS`] and
+    /// [`MAX_ACTIVATIONS`], with checked arithmetic; `encoder` and `decoder`
+    /// are the layers' output shapes.
+    fn check_size(&self, encoder: &[Shape], decoder: &[Shape]) -> Result<(), ConfigError> {
+        let too_big = || {
+            ConfigError(format!(
+                "the model is too large: over {MAX_PARAMETERS} parameters (256 MiB) or \
+                 {MAX_ACTIVATIONS} activation values per batch; use fewer or narrower layers \
+                 or a smaller batch"
+            ))
+        };
+        let latent = self.latent as u64;
+        let hidden = encoder.last().map_or(self.image.dim(), Shape::len) as u64;
+        // The two heads, mu and logvar: `[Z, hidden]` and `[Z]` each.
+        let mut params = Some(2 * (hidden * latent + latent));
+        // mu, logvar, eps and z; the images and the decoded probabilities.
+        let mut values = Some(4 * latent + 2 * self.image.dim() as u64);
+        for (input, specs, outputs) in [
+            (Shape::Image(self.image), &self.encoder, encoder),
+            (Shape::Flat(self.latent), &self.decoder, decoder),
+        ] {
+            let inputs = std::iter::once(input).chain(outputs.iter().copied());
+            for ((spec, input), out) in specs.iter().zip(inputs).zip(outputs) {
+                params = params
+                    .zip(layer_parameters(spec, input))
+                    .and_then(|(a, b)| a.checked_add(b));
+                values = values.and_then(|v| v.checked_add(out.len() as u64));
+            }
+        }
+        let params = params.ok_or_else(too_big)?;
+        let values = values
+            .and_then(|v| v.checked_mul(self.batch as u64))
+            .ok_or_else(too_big)?;
+        if params > MAX_PARAMETERS {
+            return Err(ConfigError(format!(
+                "the model has {params} parameters, over the cap of {MAX_PARAMETERS} \
+                 (64 Mi, 256 MiB as f32); use fewer or narrower layers"
+            )));
+        }
+        if values > MAX_ACTIVATIONS {
+            return Err(ConfigError(format!(
+                "the model's activations for a batch of {} are {values} values, over the cap \
+                 of {MAX_ACTIVATIONS} (1 GiB as f32); use a smaller batch or narrower layers",
+                self.batch
+            )));
         }
         Ok(())
     }
