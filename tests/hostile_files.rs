@@ -4,7 +4,7 @@
 //!
 //! Without the size caps in `VaeConfig::validate`, the first test's 1 KB file
 //! makes `checkpoint::from_bytes` allocate `vec![0.0; 30 G]` (120 GB) and the
-//! test process aborts ("memory allocation of 120259084288 bytes failed",
+//! test process aborts ("memory allocation of 120478479392 bytes failed",
 //! SIGABRT), exactly as `vae eval --checkpoint` did (exit 134).
 
 use safetensors::tensor::{Dtype, TensorView};
