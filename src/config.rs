@@ -570,7 +570,10 @@ impl VaeConfig {
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
-        for (what, n) in [("encoder", self.encoder.len()), ("decoder", self.decoder.len())] {
+        for (what, n) in [
+            ("encoder", self.encoder.len()),
+            ("decoder", self.decoder.len()),
+        ] {
             if n > MAX_LAYERS {
                 return bad(format!(
                     "the {what} has {n} layers; a model may have at most {MAX_LAYERS} per stack"
@@ -615,9 +618,16 @@ impl VaeConfig {
 pub const MAX_PARAMETERS: u64 = 1 << 26;
 
 /// The most activation values a model may hold for one batch: every layer's
-/// output for `batch` images, 2^28 (1 GiB as `f32`), about 9 times the
-/// largest preset at the largest batch (`cifar` at 1024, 29 M).
+/// output, the images, the decoded probabilities and the latent codes, for
+/// `batch` images: 2^28 (1 GiB as `f32`), about 7 times the largest preset
+/// at the largest batch (`cifar` at 1024, 39 M).
 pub const MAX_ACTIVATIONS: u64 = 1 << 28;
+
+/// The most values a convolution may unfold one image into (its im2col
+/// matrix, `Ci KH KW x OH OW`; for a transposed one `Co KH KW x H W`), which
+/// both backends hold as scratch at least one image at a time: 2^24 (64 MiB
+/// as `f32`), about 500 times the largest preset's (`conv`, 25 K).
+pub const MAX_UNFOLDED: u64 = 1 << 24;
 
 /// The most layers in the encoder, and in the decoder (the presets have 5).
 pub const MAX_LAYERS: usize = 64;
@@ -656,9 +666,31 @@ fn layer_parameters(spec: &LayerSpec, input: Shape) -> Option<u64> {
     }
 }
 
+/// The im2col matrix of one image for a convolution (`None` on overflow);
+/// 0 for other layers.
+fn unfolded_len(spec: &LayerSpec, input: Shape, out: Shape) -> Option<u64> {
+    let (patch_channels, positions) = match (spec, input, out) {
+        (LayerSpec::Conv2d { .. }, Shape::Image(i), Shape::Image(o)) => {
+            (i.channels, o.height.checked_mul(o.width)?)
+        }
+        (LayerSpec::ConvTranspose2d { out_channels, .. }, Shape::Image(i), _) => {
+            (*out_channels, i.height.checked_mul(i.width)?)
+        }
+        _ => return Some(0),
+    };
+    let (LayerSpec::Conv2d { kernel, .. } | LayerSpec::ConvTranspose2d { kernel, .. }) = spec
+    else {
+        return Some(0);
+    };
+    (patch_channels as u64)
+        .checked_mul(kernel.0[0] as u64)?
+        .checked_mul(kernel.0[1] as u64)?
+        .checked_mul(positions as u64)
+}
+
 impl VaeConfig {
-    /// Checks the model's size against [`MAX_PARAMETERS`] and
-    /// [`MAX_ACTIVATIONS`], with checked arithmetic; `encoder` and `decoder`
+    /// Checks the model's size against [`MAX_PARAMETERS`],
+    /// [`MAX_ACTIVATIONS`] and [`MAX_UNFOLDED`], with checked arithmetic; `encoder` and `decoder`
     /// are the layers' output shapes.
     fn check_size(&self, encoder: &[Shape], decoder: &[Shape]) -> Result<(), ConfigError> {
         let too_big = || {
@@ -674,12 +706,23 @@ impl VaeConfig {
         let mut params = Some(2 * (hidden * latent + latent));
         // mu, logvar, eps and z; the images and the decoded probabilities.
         let mut values = Some(4 * latent + 2 * self.image.dim() as u64);
-        for (input, specs, outputs) in [
-            (Shape::Image(self.image), &self.encoder, encoder),
-            (Shape::Flat(self.latent), &self.decoder, decoder),
+        for (what, input, specs, outputs) in [
+            ("encoder", Shape::Image(self.image), &self.encoder, encoder),
+            ("decoder", Shape::Flat(self.latent), &self.decoder, decoder),
         ] {
             let inputs = std::iter::once(input).chain(outputs.iter().copied());
-            for ((spec, input), out) in specs.iter().zip(inputs).zip(outputs) {
+            let layers = specs.iter().zip(inputs).zip(outputs).enumerate();
+            for (i, ((spec, input), out)) in layers {
+                let unfolded = unfolded_len(spec, input, *out);
+                if unfolded.is_none_or(|u| u > MAX_UNFOLDED) {
+                    return Err(ConfigError(format!(
+                        "{what} layer {} ({}) unfolds one image into {} values, over the cap \
+                         of {MAX_UNFOLDED} (64 MiB as f32); use fewer channels or a smaller kernel",
+                        i + 1,
+                        spec.kind(),
+                        unfolded.map_or("too many".to_string(), |u| u.to_string())
+                    )));
+                }
                 params = params
                     .zip(layer_parameters(spec, input))
                     .and_then(|(a, b)| a.checked_add(b));

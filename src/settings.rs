@@ -105,8 +105,16 @@ impl Range {
     fn out_of_range(&self, v: impl std::fmt::Display) -> ConfigError {
         let (name, lo, hi) = (self.name, self.min, self.max);
         ConfigError(if self.open_min || self.open_max {
-            let lo = if self.open_min { "more than" } else { "at least" };
-            let hi = if self.open_max { "less than" } else { "at most" };
+            let lo = if self.open_min {
+                "more than"
+            } else {
+                "at least"
+            };
+            let hi = if self.open_max {
+                "less than"
+            } else {
+                "at most"
+            };
             format!(
                 "{name} {v} is out of range: use {lo} {} and {hi} {}",
                 self.min, self.max

@@ -13,6 +13,7 @@
 //! A crashing input found here is kept under tests/regressions/ and loaded
 //! by tests/regressions.rs.
 
+use pollster::block_on;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::{json, Map, Value};
@@ -20,9 +21,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use vae_playground::checkpoint;
 use vae_playground::config::{VaeConfig, MAX_PARAMETERS, PRESETS};
-use vae_playground::data::{self, idx, ImageStream, Images};
-use pollster::block_on;
 use vae_playground::cpu::CpuBackend;
+use vae_playground::data::{self, idx, ImageStream, Images};
 use vae_playground::settings::{ConfigOverrides, HyperOverrides};
 use vae_playground::train::Trainer;
 use vae_playground::vae::param_table;
@@ -123,16 +123,36 @@ fn kind_of(msg: &str) -> String {
 /// One change to a file's bytes. Positions are taken modulo the length.
 #[derive(Clone, Debug)]
 enum ByteEdit {
-    Flip { at: usize, bit: u8 },
-    Set { at: usize, byte: u8 },
-    Truncate { at: usize },
+    Flip {
+        at: usize,
+        bit: u8,
+    },
+    Set {
+        at: usize,
+        byte: u8,
+    },
+    Truncate {
+        at: usize,
+    },
     Append(Vec<u8>),
     /// Overwrites four bytes with a big-endian u32 (an IDX dimension).
-    SpliceU32 { at: usize, value: u32 },
+    SpliceU32 {
+        at: usize,
+        value: u32,
+    },
     /// Overwrites eight bytes with a little-endian u64 (a safetensors length).
-    SpliceU64 { at: usize, value: u64 },
-    Remove { at: usize, len: usize },
-    Duplicate { at: usize, len: usize },
+    SpliceU64 {
+        at: usize,
+        value: u64,
+    },
+    Remove {
+        at: usize,
+        len: usize,
+    },
+    Duplicate {
+        at: usize,
+        len: usize,
+    },
 }
 
 fn big_u32() -> impl Strategy<Value = u32> {
@@ -323,32 +343,51 @@ fn check_idx(bytes: &[u8], cuts: &[usize]) -> Result<String, TestCaseError> {
 /// The variant's name: `Truncated`, `BadMagic`, ...
 fn data_kind(e: &data::DataError) -> String {
     let debug = format!("{e:?}");
-    debug.split([' ', '{', '(']).next().unwrap_or_default().to_string()
+    debug
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
 fn idx_mutated_files() {
-    let strategy = || (
-        mutated(idx_images_or_labels()),
-        proptest::collection::vec(0usize..200, 0..6),
+    let strategy = || {
+        (
+            mutated(idx_images_or_labels()),
+            proptest::collection::vec(0usize..200, 0..6),
+        )
+    };
+    let tally = fuzz(
+        "IDX, mutated files",
+        strategy,
+        |((base, edits), mut cuts)| {
+            let bytes = edited(base, &edits);
+            cuts.sort_unstable();
+            check_idx(&bytes, &cuts)
+        },
     );
-    let tally = fuzz("IDX, mutated files", strategy, |((base, edits), mut cuts)| {
-        let bytes = edited(base, &edits);
-        cuts.sort_unstable();
-        check_idx(&bytes, &cuts)
-    });
     // Past the magic: accepted files, and each length and header check.
-    for outcome in ["ok, 3-d", "ok, 1-d", "Truncated", "Trailing", "BadMagic", "ZeroDim"] {
+    for outcome in [
+        "ok, 3-d",
+        "ok, 1-d",
+        "Truncated",
+        "Trailing",
+        "BadMagic",
+        "ZeroDim",
+    ] {
         assert!(count(&tally, outcome) > 0, "no case ended in {outcome}");
     }
 }
 
 #[test]
 fn idx_raw_bytes() {
-    let strategy = || (
-        proptest::collection::vec(any::<u8>(), 0..64),
-        proptest::collection::vec(0usize..64, 0..4),
-    );
+    let strategy = || {
+        (
+            proptest::collection::vec(any::<u8>(), 0..64),
+            proptest::collection::vec(0usize..64, 0..4),
+        )
+    };
     let tally = fuzz("IDX, raw bytes", strategy, |(bytes, mut cuts)| {
         cuts.sort_unstable();
         check_idx(&bytes, &cuts)?;
@@ -372,25 +411,31 @@ fn mnist_from_mutated_files() {
         )
     };
     let strategy = || (place(), place(), 0usize..4);
-    let tally = fuzz("MNIST, four files, two mutated", strategy, |((a, ea), (b, eb), pick)| {
-        let images = idx::encode_idx(&[2, 3, 3], &[7; 18]);
-        let labels = idx::encode_idx(&[2], &[1, 9]);
-        let mut files = [images.clone(), labels.clone(), images, labels];
-        let (i, j) = (pick, (pick + 1) % 4);
-        files[i] = edited(a.unwrap_or_else(|| files[i].clone()), &ea);
-        files[j] = edited(b.unwrap_or_else(|| files[j].clone()), &eb);
-        Ok(match data::Mnist::from_bytes(&files[0], &files[1], &files[2], &files[3]) {
-            Ok(m) => {
-                prop_assert_eq!(m.train.count, m.train_labels.len());
-                prop_assert_eq!(m.test.count, m.test_labels.len());
-                "ok".to_string()
-            }
-            Err(e) => {
-                says_something(&e)?;
-                data_kind(&e)
-            }
-        })
-    });
+    let tally = fuzz(
+        "MNIST, four files, two mutated",
+        strategy,
+        |((a, ea), (b, eb), pick)| {
+            let images = idx::encode_idx(&[2, 3, 3], &[7; 18]);
+            let labels = idx::encode_idx(&[2], &[1, 9]);
+            let mut files = [images.clone(), labels.clone(), images, labels];
+            let (i, j) = (pick, (pick + 1) % 4);
+            files[i] = edited(a.unwrap_or_else(|| files[i].clone()), &ea);
+            files[j] = edited(b.unwrap_or_else(|| files[j].clone()), &eb);
+            Ok(
+                match data::Mnist::from_bytes(&files[0], &files[1], &files[2], &files[3]) {
+                    Ok(m) => {
+                        prop_assert_eq!(m.train.count, m.train_labels.len());
+                        prop_assert_eq!(m.test.count, m.test_labels.len());
+                        "ok".to_string()
+                    }
+                    Err(e) => {
+                        says_something(&e)?;
+                        data_kind(&e)
+                    }
+                },
+            )
+        },
+    );
     for outcome in ["ok", "CountMismatch", "WrongNdim", "BadLabel"] {
         assert!(count(&tally, outcome) > 0, "no case ended in {outcome}");
     }
@@ -455,26 +500,63 @@ fn json_layer() -> impl Strategy<Value = Value> {
 #[derive(Clone, Debug)]
 enum JsonEdit {
     /// Replaces the field at `path` (indices taken modulo the choices).
-    Set { path: usize, value: Value },
+    Set {
+        path: usize,
+        value: Value,
+    },
     /// Replaces one number of one layer (a field picked by `field`).
-    SetLayerField { stack: bool, layer: usize, field: usize, value: Value },
-    Insert { stack: bool, at: usize, layer: Value },
-    Remove { stack: bool, at: usize },
+    SetLayerField {
+        stack: bool,
+        layer: usize,
+        field: usize,
+        value: Value,
+    },
+    Insert {
+        stack: bool,
+        at: usize,
+        layer: Value,
+    },
+    Remove {
+        stack: bool,
+        at: usize,
+    },
     /// Repeats a layer `times` times (past the layer cap, sometimes).
-    Repeat { stack: bool, at: usize, times: usize },
+    Repeat {
+        stack: bool,
+        at: usize,
+        times: usize,
+    },
     /// Adds an unknown key (VaeConfig ignores it; overrides refuse it).
     Unknown,
     /// Sets every hidden dense layer to `width`, a first convolution to
     /// `channels` and the batch to `batch`: models near and over the size
     /// caps.
-    Widen { width: u64, channels: u64, batch: u64 },
+    Widen {
+        width: u64,
+        channels: u64,
+        batch: u64,
+    },
 }
 
 const FIELDS: &[&[&str]] = &[
-    &["latent"], &["batch"], &["beta"], &["seed"], &["recon"], &["binarize"], &["preset"],
-    &["image", "channels"], &["image", "height"], &["image", "width"], &["image"],
-    &["adam", "lr"], &["adam", "beta1"], &["adam", "beta2"], &["adam", "eps"], &["adam"],
-    &["encoder"], &["decoder"],
+    &["latent"],
+    &["batch"],
+    &["beta"],
+    &["seed"],
+    &["recon"],
+    &["binarize"],
+    &["preset"],
+    &["image", "channels"],
+    &["image", "height"],
+    &["image", "width"],
+    &["image"],
+    &["adam", "lr"],
+    &["adam", "beta1"],
+    &["adam", "beta2"],
+    &["adam", "eps"],
+    &["adam"],
+    &["encoder"],
+    &["decoder"],
 ];
 
 fn json_edit() -> impl Strategy<Value = JsonEdit> {
@@ -498,7 +580,8 @@ fn json_edit() -> impl Strategy<Value = JsonEdit> {
 }
 
 fn stack(v: &mut Value, encoder: bool) -> Option<&mut Vec<Value>> {
-    v.get_mut(if encoder { "encoder" } else { "decoder" })?.as_array_mut()
+    v.get_mut(if encoder { "encoder" } else { "decoder" })?
+        .as_array_mut()
 }
 
 fn apply_json(v: &mut Value, edit: &JsonEdit) {
@@ -516,7 +599,12 @@ fn apply_json(v: &mut Value, edit: &JsonEdit) {
                 obj.insert(path[path.len() - 1].to_string(), value.clone());
             }
         }
-        JsonEdit::SetLayerField { stack: s, layer, field, value } => {
+        JsonEdit::SetLayerField {
+            stack: s,
+            layer,
+            field,
+            value,
+        } => {
             let Some(layers) = stack(v, *s) else { return };
             let n = layers.len();
             let Some(Value::Object(obj)) = layers.get_mut(layer % n.max(1)) else {
@@ -527,7 +615,11 @@ fn apply_json(v: &mut Value, edit: &JsonEdit) {
                 obj.insert(k.clone(), value.clone());
             }
         }
-        JsonEdit::Insert { stack: s, at, layer } => {
+        JsonEdit::Insert {
+            stack: s,
+            at,
+            layer,
+        } => {
             if let Some(layers) = stack(v, *s) {
                 let at = at % (layers.len() + 1);
                 layers.insert(at, layer.clone());
@@ -541,7 +633,11 @@ fn apply_json(v: &mut Value, edit: &JsonEdit) {
                 }
             }
         }
-        JsonEdit::Repeat { stack: s, at, times } => {
+        JsonEdit::Repeat {
+            stack: s,
+            at,
+            times,
+        } => {
             if let Some(layers) = stack(v, *s) {
                 if !layers.is_empty() {
                     let at = at % layers.len();
@@ -560,7 +656,9 @@ fn apply_json(v: &mut Value, edit: &JsonEdit) {
             let Some(obj) = v.as_object_mut() else { return };
             obj.insert("batch".into(), json!(batch));
             for encoder in [true, false] {
-                let Some(layers) = stack(v, encoder) else { return };
+                let Some(layers) = stack(v, encoder) else {
+                    return;
+                };
                 let last = layers.len().saturating_sub(1);
                 for (i, l) in layers.iter_mut().enumerate() {
                     let Some(l) = l.as_object_mut() else { continue };
@@ -586,9 +684,8 @@ fn apply_json(v: &mut Value, edit: &JsonEdit) {
 }
 
 fn preset_json() -> impl Strategy<Value = Value> {
-    (0..PRESETS.len()).prop_map(|i| {
-        serde_json::to_value(VaeConfig::preset(PRESETS[i]).unwrap()).unwrap()
-    })
+    (0..PRESETS.len())
+        .prop_map(|i| serde_json::to_value(VaeConfig::preset(PRESETS[i]).unwrap()).unwrap())
 }
 
 fn mutated_config_json() -> impl Strategy<Value = Value> {
@@ -614,7 +711,10 @@ fn check_config(json: &[u8]) -> Result<String, TestCaseError> {
         Ok(()) => {
             let table = param_table(&c);
             prop_assert!(table.total as u64 <= MAX_PARAMETERS);
-            prop_assert!(table.entries.iter().all(|e| e.offset + e.len() <= table.total));
+            prop_assert!(table
+                .entries
+                .iter()
+                .all(|e| e.offset + e.len() <= table.total));
             let again: VaeConfig =
                 serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
             prop_assert_eq!(&again, &c);
@@ -629,9 +729,11 @@ fn check_config(json: &[u8]) -> Result<String, TestCaseError> {
 
 #[test]
 fn config_json_mutated() {
-    let tally = fuzz("VaeConfig JSON, mutated presets", mutated_config_json, |v| {
-        check_config(v.to_string().as_bytes())
-    });
+    let tally = fuzz(
+        "VaeConfig JSON, mutated presets",
+        mutated_config_json,
+        |v| check_config(v.to_string().as_bytes()),
+    );
     // Past serde: accepted configs and the deep checks (layer geometry,
     // the size caps, Adam's ranges).
     for outcome in [
@@ -660,55 +762,77 @@ fn config_json_text_mutated() {
 #[test]
 fn overrides_json() {
     const KEYS: [&str; 9] = [
-        "latent", "beta", "lr", "batch", "recon", "seed", "binarize", "preset", "latentDim",
+        "latent",
+        "beta",
+        "lr",
+        "batch",
+        "recon",
+        "seed",
+        "binarize",
+        "preset",
+        "latentDim",
     ];
-    let strategy = || (
-        prop_oneof![
-            8 => (0..PRESETS.len()).prop_map(|i| Value::from(PRESETS[i])),
-            1 => json_value(),
-        ],
-        proptest::collection::vec((0usize..9, json_value()), 0..6),
-        proptest::collection::vec((0usize..3, json_value()), 0..3),
-    );
-    let tally = fuzz("ConfigOverrides / HyperOverrides JSON", strategy, |(preset, fields, hyper)| {
-        let mut obj = Map::new();
-        obj.insert("preset".into(), preset);
-        for (k, v) in &fields {
-            obj.insert(KEYS[*k].into(), v.clone());
-        }
-        let text = Value::Object(obj).to_string();
-        let outcome = match serde_json::from_str::<ConfigOverrides>(&text) {
-            Ok(o) => match o.resolve() {
-                Ok(c) => {
-                    c.validate().map_err(|e| TestCaseError::fail(e.0))?;
-                    if let Some(latent) = o.latent {
-                        prop_assert_eq!(c.latent as f64, latent);
+    let strategy = || {
+        (
+            prop_oneof![
+                8 => (0..PRESETS.len()).prop_map(|i| Value::from(PRESETS[i])),
+                1 => json_value(),
+            ],
+            proptest::collection::vec((0usize..9, json_value()), 0..6),
+            proptest::collection::vec((0usize..3, json_value()), 0..3),
+        )
+    };
+    let tally = fuzz(
+        "ConfigOverrides / HyperOverrides JSON",
+        strategy,
+        |(preset, fields, hyper)| {
+            let mut obj = Map::new();
+            obj.insert("preset".into(), preset);
+            for (k, v) in &fields {
+                obj.insert(KEYS[*k].into(), v.clone());
+            }
+            let text = Value::Object(obj).to_string();
+            let outcome = match serde_json::from_str::<ConfigOverrides>(&text) {
+                Ok(o) => match o.resolve() {
+                    Ok(c) => {
+                        c.validate().map_err(|e| TestCaseError::fail(e.0))?;
+                        if let Some(latent) = o.latent {
+                            prop_assert_eq!(c.latent as f64, latent);
+                        }
+                        if let Some(seed) = o.seed {
+                            prop_assert_eq!(c.seed as f64, seed);
+                        }
+                        "ok".to_string()
                     }
-                    if let Some(seed) = o.seed {
-                        prop_assert_eq!(c.seed as f64, seed);
+                    Err(e) => {
+                        says_something(&e)?;
+                        kind_of(&e.0)
                     }
-                    "ok".to_string()
-                }
+                },
                 Err(e) => {
                     says_something(&e)?;
-                    kind_of(&e.0)
+                    "serde".to_string()
                 }
-            },
-            Err(e) => {
-                says_something(&e)?;
-                "serde".to_string()
+            };
+            let mut obj = Map::new();
+            for (k, v) in &hyper {
+                obj.insert(["beta", "lr", "batch"][*k].into(), v.clone());
             }
-        };
-        let mut obj = Map::new();
-        for (k, v) in &hyper {
-            obj.insert(["beta", "lr", "batch"][*k].into(), v.clone());
-        }
-        if let Err(e) = serde_json::from_value::<HyperOverrides>(Value::Object(obj)) {
-            says_something(&e)?;
-        }
-        Ok(outcome)
-    });
-    for outcome in ["ok", "serde", "latent size", "batch size", "seed", "beta", "learning rate"] {
+            if let Err(e) = serde_json::from_value::<HyperOverrides>(Value::Object(obj)) {
+                says_something(&e)?;
+            }
+            Ok(outcome)
+        },
+    );
+    for outcome in [
+        "ok",
+        "serde",
+        "latent size",
+        "batch size",
+        "seed",
+        "beta",
+        "learning rate",
+    ] {
         assert!(count(&tally, outcome) > 0, "no case ended in {outcome}");
     }
 }
@@ -779,23 +903,49 @@ fn join(header: &Map<String, Value>, data: &[u8]) -> Vec<u8> {
 /// One change to a checkpoint's header or data.
 #[derive(Clone, Debug)]
 enum HeaderEdit {
-    Dtype { tensor: usize, dtype: &'static str },
-    Shape { tensor: usize, shape: Vec<u64> },
+    Dtype {
+        tensor: usize,
+        dtype: &'static str,
+    },
+    Shape {
+        tensor: usize,
+        shape: Vec<u64>,
+    },
     /// One dimension only, so the rest of the shape stays plausible.
-    Dim { tensor: usize, dim: usize, value: u64 },
-    Offsets { tensor: usize, offsets: [u64; 2] },
-    Remove { tensor: usize },
-    Rename { tensor: usize, name: &'static str },
-    Copy { tensor: usize, name: &'static str },
+    Dim {
+        tensor: usize,
+        dim: usize,
+        value: u64,
+    },
+    Offsets {
+        tensor: usize,
+        offsets: [u64; 2],
+    },
+    Remove {
+        tensor: usize,
+    },
+    Rename {
+        tensor: usize,
+        name: &'static str,
+    },
+    Copy {
+        tensor: usize,
+        name: &'static str,
+    },
     /// Mutates the model config in the metadata.
     Config(JsonEdit),
     ConfigText(&'static str),
     Format(&'static str),
     MetadataNotString,
     /// Data shorter or longer than the header says.
-    DataLen { delta: i64 },
+    DataLen {
+        delta: i64,
+    },
     /// A tensor's bytes become NaN or infinity.
-    NonFinite { at: usize, value: u32 },
+    NonFinite {
+        at: usize,
+        value: u32,
+    },
     /// Lays the tensors out again, in order, from their (possibly mutated)
     /// shapes and dtypes, and sizes the data to match: valid framing, so the
     /// loader's own checks see the mutation.
@@ -805,8 +955,12 @@ enum HeaderEdit {
 fn header_edit() -> impl Strategy<Value = HeaderEdit> {
     let t = 0usize..16;
     let name = prop_oneof![
-        Just("encoder.fc1.weight"), Just("decoder.fc9.bias"), Just("__metadata__"), Just(""),
-        Just("encoder.conv1.weight"), Just("x"),
+        Just("encoder.fc1.weight"),
+        Just("decoder.fc9.bias"),
+        Just("__metadata__"),
+        Just(""),
+        Just("encoder.conv1.weight"),
+        Just("x"),
     ];
     prop_oneof![
         2 => (t.clone(), prop_oneof![
@@ -970,14 +1124,24 @@ fn checkpoint_mutated_bytes() {
     let tally = fuzz("checkpoint, mutated bytes", strategy, |(conv, edits)| {
         check_checkpoint(&edited(small_checkpoint(conv), &edits))
     });
-    for outcome in ["ok", "not a valid safetensors", "the model config", "tensor"] {
+    for outcome in [
+        "ok",
+        "not a valid safetensors",
+        "the model config",
+        "tensor",
+    ] {
         assert!(count(&tally, outcome) > 0, "no case ended in {outcome}");
     }
 }
 
 #[test]
 fn checkpoint_mutated_header() {
-    let strategy = || (any::<bool>(), proptest::collection::vec(header_edit(), 1..4));
+    let strategy = || {
+        (
+            any::<bool>(),
+            proptest::collection::vec(header_edit(), 1..4),
+        )
+    };
     let tally = fuzz("checkpoint, mutated header", strategy, |(conv, edits)| {
         let (mut header, mut data) = split(&small_checkpoint(conv));
         for e in &edits {
@@ -1030,35 +1194,40 @@ fn mutated_small_config() -> impl Strategy<Value = Value> {
 fn configs_that_validate_build_a_model_that_trains() {
     // What a checkpoint's config leads to: a validated config must build,
     // train a step, sample and save without a panic.
-    let tally = fuzz("small configs, mutated, built on the CPU", mutated_small_config, |v| {
-        let Ok(mut c) = serde_json::from_value::<VaeConfig>(v) else {
-            return Ok("serde".to_string());
-        };
-        if let Err(e) = c.validate() {
-            says_something(&e)?;
-            return Ok("invalid".to_string());
-        }
-        let table = param_table(&c);
-        if table.total > 100_000 || c.image.dim() > 4096 {
-            return Ok("valid, too big to train here".to_string());
-        }
-        c.batch = c.batch.min(3);
-        let dim = c.image.dim();
-        let mut t = Trainer::new(CpuBackend::new(), c.clone()).map_err(|e| TestCaseError::fail(e.0))?;
-        let pixels: Vec<u8> = (0..4 * dim).map(|i| (i * 37 % 256) as u8).collect();
-        t.set_train_images(&pixels, 4);
-        t.set_test_images(&pixels, 4);
-        t.step();
-        let m = block_on(t.take_metrics()).unwrap();
-        prop_assert_eq!(m.images, c.batch);
-        prop_assert_eq!(block_on(t.sample(2, 1, 2)).unwrap().len(), 2 * dim);
-        let params = block_on(t.read_params()).unwrap();
-        if params.iter().all(|v| v.is_finite()) {
-            let bytes = checkpoint::to_bytes(&c, &t.vae.table, &params).unwrap();
-            prop_assert_eq!(checkpoint::from_bytes(&bytes).unwrap().params, params);
-        }
-        Ok("valid, trained".to_string())
-    });
+    let tally = fuzz(
+        "small configs, mutated, built on the CPU",
+        mutated_small_config,
+        |v| {
+            let Ok(mut c) = serde_json::from_value::<VaeConfig>(v) else {
+                return Ok("serde".to_string());
+            };
+            if let Err(e) = c.validate() {
+                says_something(&e)?;
+                return Ok("invalid".to_string());
+            }
+            let table = param_table(&c);
+            if table.total > 100_000 || c.image.dim() > 4096 {
+                return Ok("valid, too big to train here".to_string());
+            }
+            c.batch = c.batch.min(3);
+            let dim = c.image.dim();
+            let mut t =
+                Trainer::new(CpuBackend::new(), c.clone()).map_err(|e| TestCaseError::fail(e.0))?;
+            let pixels: Vec<u8> = (0..4 * dim).map(|i| (i * 37 % 256) as u8).collect();
+            t.set_train_images(&pixels, 4);
+            t.set_test_images(&pixels, 4);
+            t.step();
+            let m = block_on(t.take_metrics()).unwrap();
+            prop_assert_eq!(m.images, c.batch);
+            prop_assert_eq!(block_on(t.sample(2, 1, 2)).unwrap().len(), 2 * dim);
+            let params = block_on(t.read_params()).unwrap();
+            if params.iter().all(|v| v.is_finite()) {
+                let bytes = checkpoint::to_bytes(&c, &t.vae.table, &params).unwrap();
+                prop_assert_eq!(checkpoint::from_bytes(&bytes).unwrap().params, params);
+            }
+            Ok("valid, trained".to_string())
+        },
+    );
     assert!(count(&tally, "valid, trained") > 500, "{tally:?}");
 }
 
@@ -1074,7 +1243,10 @@ fn the_unmutated_bases_are_accepted() {
     }
     for p in PRESETS {
         let json = serde_json::to_string(&VaeConfig::preset(p).unwrap()).unwrap();
-        assert!(serde_json::from_str::<VaeConfig>(&json).unwrap().validate().is_ok());
+        assert!(serde_json::from_str::<VaeConfig>(&json)
+            .unwrap()
+            .validate()
+            .is_ok());
     }
     let images = idx::encode_idx(&[2, 3, 3], &[7; 18]);
     assert_eq!(Images::from_idx(&images).unwrap().count, 2);

@@ -178,7 +178,9 @@ impl Session {
         // Checked: on 32-bit wasm a huge count could wrap to the length.
         let need = count.checked_mul(dim);
         if count == 0 || need != Some(pixels.len()) {
-            let need = need.map_or("more bytes than memory can hold".to_string(), |n| format!("{n} bytes"));
+            let need = need.map_or("more bytes than memory can hold".to_string(), |n| {
+                format!("{n} bytes")
+            });
             return Err(Error::new(
                 ErrorKind::BadFile,
                 format!(
