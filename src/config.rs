@@ -1,7 +1,8 @@
 //! `VaeConfig`: everything that defines a model and its training, the presets,
 //! and validation with messages that name the setting and the allowed range.
 
-use crate::backend::{Activation, Conv2dShape, ConvTranspose2dShape, Recon};
+use crate::backend::{Activation, Recon};
+use crate::nn::plan::{plan_stack, LayerPlan, ModelPlan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -128,7 +129,8 @@ impl LayerSpec {
         }
     }
 
-    fn kind(&self) -> &'static str {
+    /// The `type` tag of the layer in JSON.
+    pub fn kind(&self) -> &'static str {
         match self {
             LayerSpec::Dense { .. } => "dense",
             LayerSpec::Conv2d { .. } => "conv2d",
@@ -173,205 +175,6 @@ impl fmt::Display for Shape {
             Shape::Image(i) => write!(f, "{}x{}x{} (CxHxW)", i.channels, i.height, i.width),
         }
     }
-}
-
-/// Each layer's output shape, starting from `input`; the error names the
-/// stack (`what`) and the layer (1-based) that does not fit.
-pub fn layer_shapes(
-    input: Shape,
-    specs: &[LayerSpec],
-    what: &str,
-) -> Result<Vec<Shape>, ConfigError> {
-    let mut shape = input;
-    let mut out = Vec::with_capacity(specs.len());
-    for (i, spec) in specs.iter().enumerate() {
-        let bad = |msg: String| {
-            Err(ConfigError(format!(
-                "{what} layer {} ({}): {msg}",
-                i + 1,
-                spec.kind()
-            )))
-        };
-        let image = |shape: Shape| match shape {
-            Shape::Image(img) => Ok(img),
-            Shape::Flat(n) => Err(format!(
-                "its input is {n} flat features; put an unflatten layer before it"
-            )),
-        };
-        shape = match *spec {
-            LayerSpec::Dense { out, .. } => {
-                if !(1..=65_536).contains(&out) {
-                    return bad(format!("width {out} is out of range: use 1 to 65536"));
-                }
-                Shape::Flat(out)
-            }
-            LayerSpec::Unflatten {
-                channels,
-                height,
-                width,
-            } => {
-                let img = ImageShape {
-                    channels,
-                    height,
-                    width,
-                };
-                if img.checked_dim() != Some(shape.len()) {
-                    return bad(format!(
-                        "{channels}x{height}x{width} does not hold its input of {shape}"
-                    ));
-                }
-                Shape::Image(img)
-            }
-            LayerSpec::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                ..
-            } => {
-                let img = match image(shape) {
-                    Ok(i) => i,
-                    Err(m) => return bad(m),
-                };
-                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
-                    return bad(m);
-                }
-                match spec.conv2d_shape(img).and_then(|g| g.checked_out_size()) {
-                    Some([h, w]) => Shape::Image(ImageShape {
-                        channels: out_channels,
-                        height: h,
-                        width: w,
-                    }),
-                    None => {
-                        return bad(format!(
-                            "a {}x{} kernel does not fit its padded input of {shape}",
-                            kernel.0[0], kernel.0[1]
-                        ))
-                    }
-                }
-            }
-            LayerSpec::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                ..
-            } => {
-                let img = match image(shape) {
-                    Ok(i) => i,
-                    Err(m) => return bad(m),
-                };
-                if let Err(m) = check_conv_settings(out_channels, kernel, stride, padding) {
-                    return bad(m);
-                }
-                if (0..2).any(|i| output_padding.0[i] >= stride.0[i]) {
-                    return bad(format!(
-                        "output padding {:?} must be smaller than the stride {:?}",
-                        output_padding.0, stride.0
-                    ));
-                }
-                match spec
-                    .conv_transpose2d_shape(img)
-                    .and_then(|g| g.checked_out_size())
-                {
-                    Some([h, w]) => Shape::Image(ImageShape {
-                        channels: out_channels,
-                        height: h,
-                        width: w,
-                    }),
-                    None => return bad(format!("the padding {:?} leaves no output", padding.0)),
-                }
-            }
-        };
-        if shape.checked_len().is_none_or(|n| n > 1 << 20) {
-            return bad(format!(
-                "its output of {shape} is too large (over 2^20 values)"
-            ));
-        }
-        out.push(shape);
-    }
-    Ok(out)
-}
-
-impl LayerSpec {
-    /// This layer's convolution over one `input` image, if it is a Conv2d.
-    pub fn conv2d_shape(&self, input: ImageShape) -> Option<Conv2dShape> {
-        match *self {
-            LayerSpec::Conv2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                ..
-            } => Some(Conv2dShape {
-                batch: 1,
-                in_channels: input.channels,
-                in_size: [input.height, input.width],
-                out_channels,
-                kernel: kernel.0,
-                stride: stride.0,
-                padding: padding.0,
-            }),
-            _ => None,
-        }
-    }
-
-    /// This layer's transposed convolution over one `input` image, if it is one.
-    pub fn conv_transpose2d_shape(&self, input: ImageShape) -> Option<ConvTranspose2dShape> {
-        match *self {
-            LayerSpec::ConvTranspose2d {
-                out_channels,
-                kernel,
-                stride,
-                padding,
-                output_padding,
-                ..
-            } => Some(ConvTranspose2dShape {
-                batch: 1,
-                in_channels: input.channels,
-                in_size: [input.height, input.width],
-                out_channels,
-                kernel: kernel.0,
-                stride: stride.0,
-                padding: padding.0,
-                output_padding: output_padding.0,
-            }),
-            _ => None,
-        }
-    }
-}
-
-fn check_conv_settings(
-    out_channels: usize,
-    kernel: Pair,
-    stride: Pair,
-    padding: Pair,
-) -> Result<(), String> {
-    if !(1..=4096).contains(&out_channels) {
-        return Err(format!(
-            "{out_channels} output channels is out of range: use 1 to 4096"
-        ));
-    }
-    if kernel.0.iter().any(|k| !(1..=32).contains(k)) {
-        return Err(format!(
-            "kernel {:?} is out of range: use 1 to 32",
-            kernel.0
-        ));
-    }
-    if stride.0.iter().any(|s| !(1..=16).contains(s)) {
-        return Err(format!(
-            "stride {:?} is out of range: use 1 to 16",
-            stride.0
-        ));
-    }
-    if padding.0.iter().zip(kernel.0).any(|(&p, k)| p >= k) {
-        return Err(format!(
-            "padding {:?} must be smaller than the kernel {:?}",
-            padding.0, kernel.0
-        ));
-    }
-    Ok(())
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -549,6 +352,12 @@ impl VaeConfig {
 
     /// Checks every setting; the message names the first bad one.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.plan().map(drop)
+    }
+
+    /// `validate`, keeping what it resolved: every layer of both stacks
+    /// against its input shape, which is what a model is built from.
+    pub fn plan(&self) -> Result<ModelPlan, ConfigError> {
         let bad = |what: String| Err(ConfigError(what));
         // The ranges a person may set live in one table (a u32 seed is
         // always in range).
@@ -580,10 +389,10 @@ impl VaeConfig {
                 ));
             }
         }
-        let encoder = layer_shapes(Shape::Image(img), &self.encoder, "encoder")?;
-        let shapes = layer_shapes(Shape::Flat(self.latent), &self.decoder, "decoder")?;
-        self.check_size(&encoder, &shapes)?;
-        let last = *shapes.last().unwrap();
+        let encoder = plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
+        let decoder = plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        self.check_size(&encoder, &decoder)?;
+        let last = decoder.last().unwrap().out;
         let last_act = self
             .decoder
             .iter()
@@ -606,7 +415,7 @@ impl VaeConfig {
                 img.dim()
             ));
         }
-        Ok(())
+        Ok(ModelPlan { encoder, decoder })
     }
 }
 
@@ -632,67 +441,12 @@ pub const MAX_UNFOLDED: u64 = 1 << 24;
 /// The most layers in the encoder, and in the decoder (the presets have 5).
 pub const MAX_LAYERS: usize = 64;
 
-/// Parameters of `spec` over its per-sample `input`, PyTorch's weight and
-/// bias, in `u64` (overflow on 32-bit wasm cannot wrap it); `None` if even
-/// that overflows.
-fn layer_parameters(spec: &LayerSpec, input: Shape) -> Option<u64> {
-    let n = |v: usize| v as u64;
-    let conv = |cin: usize, cout: usize, k: Pair| {
-        n(cin)
-            .checked_mul(n(cout))?
-            .checked_mul(n(k.0[0]))?
-            .checked_mul(n(k.0[1]))?
-            .checked_add(n(cout))
-    };
-    let channels = match input {
-        Shape::Image(i) => i.channels,
-        Shape::Flat(_) => 0,
-    };
-    match *spec {
-        LayerSpec::Dense { out, .. } => n(input.checked_len()?)
-            .checked_mul(n(out))?
-            .checked_add(n(out)),
-        LayerSpec::Conv2d {
-            out_channels,
-            kernel,
-            ..
-        }
-        | LayerSpec::ConvTranspose2d {
-            out_channels,
-            kernel,
-            ..
-        } => conv(channels, out_channels, kernel),
-        LayerSpec::Unflatten { .. } => Some(0),
-    }
-}
-
-/// The im2col matrix of one image for a convolution (`None` on overflow);
-/// 0 for other layers.
-fn unfolded_len(spec: &LayerSpec, input: Shape, out: Shape) -> Option<u64> {
-    let (patch_channels, positions) = match (spec, input, out) {
-        (LayerSpec::Conv2d { .. }, Shape::Image(i), Shape::Image(o)) => {
-            (i.channels, o.height.checked_mul(o.width)?)
-        }
-        (LayerSpec::ConvTranspose2d { out_channels, .. }, Shape::Image(i), _) => {
-            (*out_channels, i.height.checked_mul(i.width)?)
-        }
-        _ => return Some(0),
-    };
-    let (LayerSpec::Conv2d { kernel, .. } | LayerSpec::ConvTranspose2d { kernel, .. }) = spec
-    else {
-        return Some(0);
-    };
-    (patch_channels as u64)
-        .checked_mul(kernel.0[0] as u64)?
-        .checked_mul(kernel.0[1] as u64)?
-        .checked_mul(positions as u64)
-}
-
 impl VaeConfig {
     /// Checks the model's size against [`MAX_PARAMETERS`],
-    /// [`MAX_ACTIVATIONS`] and [`MAX_UNFOLDED`], with checked arithmetic; `encoder` and `decoder`
-    /// are the layers' output shapes.
-    fn check_size(&self, encoder: &[Shape], decoder: &[Shape]) -> Result<(), ConfigError> {
+    /// [`MAX_ACTIVATIONS`] and [`MAX_UNFOLDED`], with checked arithmetic
+    /// (no product can wrap on 32-bit wasm): `encoder` and `decoder` are the
+    /// resolved stacks.
+    fn check_size(&self, encoder: &[LayerPlan], decoder: &[LayerPlan]) -> Result<(), ConfigError> {
         let too_big = || {
             ConfigError(format!(
                 "the model is too large: over {MAX_PARAMETERS} parameters (256 MiB) or \
@@ -701,19 +455,17 @@ impl VaeConfig {
             ))
         };
         let latent = self.latent as u64;
-        let hidden = encoder.last().map_or(self.image.dim(), Shape::len) as u64;
+        let hidden = encoder.last().map_or(self.image.dim(), |l| l.out.len()) as u64;
         // The two heads, mu and logvar: `[Z, hidden]` and `[Z]` each.
         let mut params = Some(2 * (hidden * latent + latent));
         // mu, logvar, eps and z; the images and the decoded probabilities.
         let mut values = Some(4 * latent + 2 * self.image.dim() as u64);
-        for (what, input, specs, outputs) in [
-            ("encoder", Shape::Image(self.image), &self.encoder, encoder),
-            ("decoder", Shape::Flat(self.latent), &self.decoder, decoder),
+        for (what, specs, plans) in [
+            ("encoder", &self.encoder, encoder),
+            ("decoder", &self.decoder, decoder),
         ] {
-            let inputs = std::iter::once(input).chain(outputs.iter().copied());
-            let layers = specs.iter().zip(inputs).zip(outputs).enumerate();
-            for (i, ((spec, input), out)) in layers {
-                let unfolded = unfolded_len(spec, input, *out);
+            for (i, (spec, plan)) in specs.iter().zip(plans).enumerate() {
+                let unfolded = plan.geometry.unfolded_len();
                 if unfolded.is_none_or(|u| u > MAX_UNFOLDED) {
                     return Err(ConfigError(format!(
                         "{what} layer {} ({}) unfolds one image into {} values, over the cap \
@@ -724,9 +476,9 @@ impl VaeConfig {
                     )));
                 }
                 params = params
-                    .zip(layer_parameters(spec, input))
+                    .zip(plan.geometry.param_count())
                     .and_then(|(a, b)| a.checked_add(b));
-                values = values.and_then(|v| v.checked_add(out.len() as u64));
+                values = values.and_then(|v| v.checked_add(plan.out.len() as u64));
             }
         }
         let params = params.ok_or_else(too_big)?;

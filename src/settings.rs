@@ -258,20 +258,53 @@ pub fn presets() -> Vec<PresetInfo> {
 }
 
 /// A preset and the settings that replace its values: the settings object
-/// of `Session.create` and the flags of `vae train`. Unknown keys are an
-/// error. Numbers are `f64` (JavaScript's numbers), checked for range and
-/// wholeness against [`LIMITS`] in [`ConfigOverrides::resolve`].
+/// of `Session.create` and the flags of `vae train` (clap derives them from
+/// this struct natively). Unknown keys are an error. Numbers are `f64`
+/// (JavaScript's numbers), checked for range and wholeness against
+/// [`LIMITS`] in [`ConfigOverrides::resolve`], so the CLI and the page get
+/// the same messages.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::Args))]
 #[serde(deny_unknown_fields)]
 pub struct ConfigOverrides {
+    /// The model to start from (see the list of presets below)
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "P"))]
     pub preset: String,
+    /// Latent size Z (a whole number)
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "Z"))]
     pub latent: Option<f64>,
+    /// Weight of the KL term (1 is the plain ELBO)
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "B"))]
     pub beta: Option<f64>,
+    /// Adam's learning rate
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "LR"))]
     pub lr: Option<f64>,
+    /// Images per training step
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "N"))]
     pub batch: Option<f64>,
+    /// Reconstruction loss: bce or gaussian
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        arg(long, value_name = "KIND", value_parser = parse_recon)
+    )]
     pub recon: Option<Recon>,
+    /// Seed of the initial weights, the shuffles and the noise
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "S"))]
     pub seed: Option<f64>,
+    /// Resample binary pixels each time an image is drawn (`--binarize` alone
+    /// means true)
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")
+    )]
     pub binarize: Option<bool>,
+}
+
+/// A reconstruction loss named as in JSON (through `Recon`'s serde names).
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_recon(s: &str) -> Result<Recon, String> {
+    use serde::de::{value::Error, IntoDeserializer};
+    Recon::deserialize(IntoDeserializer::<Error>::into_deserializer(s)).map_err(|e| e.to_string())
 }
 
 impl ConfigOverrides {
@@ -311,6 +344,15 @@ impl ConfigOverrides {
 pub struct HyperOverrides {
     pub beta: Option<f64>,
     pub lr: Option<f64>,
+}
+
+/// The presets, one a line, for `--help`.
+pub fn presets_help() -> String {
+    let lines: Vec<String> = presets()
+        .iter()
+        .map(|p| format!("  {:<10} {}: {}", p.name, p.label, p.description))
+        .collect();
+    format!("Presets:\n{}", lines.join("\n"))
 }
 
 /// The presets' names, in menu order.

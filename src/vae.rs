@@ -5,10 +5,12 @@
 //! All parameters live in one flat buffer described by a [`ParamTable`], with
 //! PyTorch's names and layouts (`encoder.fc1.weight` is `[out, in]`).
 
-use crate::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise, View};
-use crate::config::{layer_shapes, ConfigError, LayerSpec, Shape, VaeConfig};
-use crate::nn::{Conv2d, ConvTranspose2d, Dense, Layer, Stack};
+use crate::backend::{Activation, Backend, Noise, View};
+use crate::config::{ConfigError, Shape, VaeConfig};
+use crate::nn::plan::{Geometry, LayerPlan, ModelPlan, ParamViews};
+use crate::nn::{Dense, Layer, Stack};
 use crate::rng;
+use std::collections::HashMap;
 
 /// Name, shape and place of one parameter tensor in the flat buffer.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,71 +102,68 @@ pub struct Vae {
     pub probs: View,
 }
 
-/// Offsets and lengths of one dense layer's weight and bias in the flat buffer.
+/// A planned layer and where its parameters live in the flat buffer.
 #[derive(Clone, Copy, Debug)]
-struct DenseSpan {
-    input: usize,
-    out: usize,
-    act: Activation,
-    weight: (usize, usize),
-    bias: (usize, usize),
+struct Placed {
+    plan: LayerPlan,
+    /// Offset and length of the weight and of the bias; `None` for a layer
+    /// without parameters.
+    spans: Option<[(usize, usize); 2]>,
 }
 
-/// One layer of a stack as laid out in the flat buffer.
-#[derive(Clone, Copy, Debug)]
-enum Span {
-    Dense(DenseSpan),
-    Conv2d {
-        shape: Conv2dShape,
-        act: Activation,
-        weight: (usize, usize),
-        bias: (usize, usize),
-    },
-    ConvTranspose2d {
-        shape: ConvTranspose2dShape,
-        act: Activation,
-        weight: (usize, usize),
-        bias: (usize, usize),
-    },
-    /// A change of view only: no layer, no parameters.
-    Unflatten,
+impl Placed {
+    /// Registers `plan`'s tensors as `name.weight` and `name.bias`.
+    fn new(table: &mut ParamTable, name: &str, plan: LayerPlan) -> Placed {
+        let spans = plan.geometry.params().map(|p| {
+            [
+                table.push(format!("{name}.weight"), p.weight, p.init_bound),
+                table.push(format!("{name}.bias"), p.bias, p.init_bound),
+            ]
+        });
+        Placed { plan, spans }
+    }
+
+    /// The runtime layer over its place in `flat`; `None` for a layer
+    /// without parameters (a change of view only).
+    fn layer(&self, flat: &FlatBuffers) -> Option<Layer> {
+        let [w, b] = self.spans?;
+        self.plan.geometry.layer(ParamViews {
+            weight: flat.params.slice(w.0, w.1),
+            bias: flat.params.slice(b.0, b.1),
+            dweight: flat.grads.slice(w.0, w.1),
+            dbias: flat.grads.slice(b.0, b.1),
+        })
+    }
 }
 
 /// Where every parameter of a config lives; computed without a backend so
 /// checkpoints can be checked before any model is touched.
 struct Layout {
     table: ParamTable,
-    encoder: Vec<Span>,
-    mu: DenseSpan,
-    logvar: DenseSpan,
-    decoder: Vec<Span>,
+    encoder: Vec<Placed>,
+    mu: Placed,
+    logvar: Placed,
+    decoder: Vec<Placed>,
 }
 
 impl Layout {
-    /// `config` must be valid (`VaeConfig::validate`).
-    fn new(config: &VaeConfig) -> Layout {
-        let mut table = ParamTable::default();
-        let input = Shape::Image(config.image);
-        let encoder = stack_params(&mut table, "encoder", input, &config.encoder);
-        let shapes = layer_shapes(input, &config.encoder, "encoder").expect("a valid config");
-        let hidden = shapes.last().map_or(config.image.dim(), Shape::len);
-        let head = |table: &mut ParamTable, name: &str| {
-            dense_params(
-                table,
-                &format!("encoder.{name}"),
-                hidden,
-                config.latent,
-                Activation::Identity,
-            )
+    /// Places the parameters of `plan`, the plan of `config`.
+    fn new(config: &VaeConfig, plan: &ModelPlan) -> Layout {
+        let (encoder, decoder) = (&plan.encoder, &plan.decoder);
+        let hidden = encoder.last().map_or(config.image.dim(), |l| l.out.len());
+        let head = LayerPlan {
+            geometry: Geometry::Dense {
+                input: hidden,
+                out: config.latent,
+            },
+            act: Activation::Identity,
+            out: Shape::Flat(config.latent),
         };
-        let mu = head(&mut table, "fc_mu");
-        let logvar = head(&mut table, "fc_logvar");
-        let decoder = stack_params(
-            &mut table,
-            "decoder",
-            Shape::Flat(config.latent),
-            &config.decoder,
-        );
+        let mut table = ParamTable::default();
+        let encoder = place_stack(&mut table, "encoder", encoder);
+        let mu = Placed::new(&mut table, "encoder.fc_mu", head);
+        let logvar = Placed::new(&mut table, "encoder.fc_logvar", head);
+        let decoder = place_stack(&mut table, "decoder", decoder);
         Layout {
             table,
             encoder,
@@ -175,114 +174,37 @@ impl Layout {
     }
 }
 
-/// Registers the layers of `specs` with PyTorch-style names, numbered per
+/// Registers the layers of a stack with PyTorch-style names, numbered per
 /// kind: `prefix.fcN` (dense), `prefix.convN` (Conv2d), `prefix.deconvN`
 /// (ConvTranspose2d).
-fn stack_params(
-    table: &mut ParamTable,
-    prefix: &str,
-    input: Shape,
-    specs: &[LayerSpec],
-) -> Vec<Span> {
-    let shapes = layer_shapes(input, specs, prefix).expect("a valid config");
-    let (mut fc, mut conv, mut deconv) = (0, 0, 0);
-    let mut shape = input;
-    let mut spans = Vec::new();
-    for (spec, &out_shape) in specs.iter().zip(&shapes) {
-        let image = match shape {
-            Shape::Image(i) => Some(i),
-            Shape::Flat(_) => None,
+fn place_stack(table: &mut ParamTable, prefix: &str, plans: &[LayerPlan]) -> Vec<Placed> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    let mut placed = Vec::with_capacity(plans.len());
+    for &plan in plans {
+        let name = match plan.geometry.params() {
+            Some(p) => {
+                let n = counts.entry(p.kind).or_default();
+                *n += 1;
+                format!("{prefix}.{}{n}", p.kind)
+            }
+            None => String::new(),
         };
-        let span = match *spec {
-            LayerSpec::Dense { out, act } => {
-                fc += 1;
-                Span::Dense(dense_params(
-                    table,
-                    &format!("{prefix}.fc{fc}"),
-                    shape.len(),
-                    out,
-                    act,
-                ))
-            }
-            LayerSpec::Unflatten { .. } => Span::Unflatten,
-            LayerSpec::Conv2d {
-                out_channels, act, ..
-            } => {
-                conv += 1;
-                let img = image.expect("a valid config");
-                let g = spec.conv2d_shape(img).expect("a Conv2d spec");
-                let name = format!("{prefix}.conv{conv}");
-                let bound = 1.0 / (g.patch_len() as f32).sqrt();
-                let [kh, kw] = g.kernel;
-                Span::Conv2d {
-                    shape: g,
-                    act,
-                    weight: table.push(
-                        format!("{name}.weight"),
-                        vec![out_channels, img.channels, kh, kw],
-                        bound,
-                    ),
-                    bias: table.push(format!("{name}.bias"), vec![out_channels], bound),
-                }
-            }
-            LayerSpec::ConvTranspose2d {
-                out_channels, act, ..
-            } => {
-                deconv += 1;
-                let img = image.expect("a valid config");
-                let g = spec
-                    .conv_transpose2d_shape(img)
-                    .expect("a ConvTranspose2d spec");
-                let name = format!("{prefix}.deconv{deconv}");
-                let [kh, kw] = g.kernel;
-                // PyTorch's fan_in for ConvTranspose2d: weight.size(1) * KH * KW.
-                let bound = 1.0 / ((out_channels * kh * kw) as f32).sqrt();
-                Span::ConvTranspose2d {
-                    shape: g,
-                    act,
-                    weight: table.push(
-                        format!("{name}.weight"),
-                        vec![img.channels, out_channels, kh, kw],
-                        bound,
-                    ),
-                    bias: table.push(format!("{name}.bias"), vec![out_channels], bound),
-                }
-            }
-        };
-        spans.push(span);
-        shape = out_shape;
+        placed.push(Placed::new(table, &name, plan));
     }
-    spans
-}
-
-/// Registers `name.weight [out, in]` and `name.bias [out]`.
-fn dense_params(
-    table: &mut ParamTable,
-    name: &str,
-    input: usize,
-    out: usize,
-    act: Activation,
-) -> DenseSpan {
-    let bound = 1.0 / (input as f32).sqrt();
-    let weight = table.push(format!("{name}.weight"), vec![out, input], bound);
-    let bias = table.push(format!("{name}.bias"), vec![out], bound);
-    DenseSpan {
-        input,
-        out,
-        act,
-        weight,
-        bias,
-    }
+    placed
 }
 
 /// The parameter table of a config: names, shapes and offsets.
+///
+/// Panics on an invalid config (`VaeConfig::validate`).
 pub fn param_table(config: &VaeConfig) -> ParamTable {
-    Layout::new(config).table
+    let plan = config.plan().expect("a valid config");
+    Layout::new(config, &plan).table
 }
 
 impl Vae {
     pub fn new<B: Backend>(be: &mut B, config: VaeConfig) -> Result<Vae, ConfigError> {
-        config.validate()?;
+        let plan = config.plan()?;
         let dim = config.image.dim();
         let zdim = config.latent;
         let rows = config.batch;
@@ -293,7 +215,7 @@ impl Vae {
             mu,
             logvar,
             decoder,
-        } = Layout::new(&config);
+        } = Layout::new(&config, &plan);
         let flat = FlatBuffers {
             params: be.alloc(table.total, "params"),
             grads: be.alloc(table.total, "grads"),
@@ -302,65 +224,29 @@ impl Vae {
         };
         be.write(flat.params, &table.init_values(config.seed));
 
-        let make_dense = |s: &DenseSpan| Dense {
-            in_features: s.input,
-            out_features: s.out,
-            weight: flat.params.slice(s.weight.0, s.weight.1),
-            bias: flat.params.slice(s.bias.0, s.bias.1),
-            dweight: flat.grads.slice(s.weight.0, s.weight.1),
-            dbias: flat.grads.slice(s.bias.0, s.bias.1),
-        };
-        let param = |span: (usize, usize)| flat.params.slice(span.0, span.1);
-        let grad = |span: (usize, usize)| flat.grads.slice(span.0, span.1);
-        let to_layers = |spans: &[Span]| {
+        // Each layer, then its non-linearity as a layer of its own.
+        let to_layers = |placed: &[Placed]| {
             let mut layers = Vec::new();
-            for s in spans {
-                let (layer, act) = match *s {
-                    Span::Dense(d) => (Layer::Dense(make_dense(&d)), d.act),
-                    Span::Conv2d {
-                        shape,
-                        act,
-                        weight,
-                        bias,
-                    } => (
-                        Layer::Conv2d(Conv2d {
-                            shape,
-                            weight: param(weight),
-                            bias: param(bias),
-                            dweight: grad(weight),
-                            dbias: grad(bias),
-                        }),
-                        act,
-                    ),
-                    Span::ConvTranspose2d {
-                        shape,
-                        act,
-                        weight,
-                        bias,
-                    } => (
-                        Layer::ConvTranspose2d(ConvTranspose2d {
-                            shape,
-                            weight: param(weight),
-                            bias: param(bias),
-                            dweight: grad(weight),
-                            dbias: grad(bias),
-                        }),
-                        act,
-                    ),
-                    Span::Unflatten => continue,
+            for p in placed {
+                let Some(layer) = p.layer(&flat) else {
+                    continue;
                 };
                 let width = layer.out_len();
                 layers.push(layer);
-                if act != Activation::Identity {
-                    layers.push(Layer::Act(act, width));
+                if p.plan.act != Activation::Identity {
+                    layers.push(Layer::Act(p.plan.act, width));
                 }
             }
             layers
         };
+        let head = |p: &Placed| match p.layer(&flat) {
+            Some(Layer::Dense(d)) => d,
+            other => unreachable!("a head is dense, not {other:?}"),
+        };
         let encoder = Stack::new(be, to_layers(&encoder), rows, "encoder");
         let decoder = Stack::new(be, to_layers(&decoder), rows, "decoder");
-        let head_mu = make_dense(&mu);
-        let head_logvar = make_dense(&logvar);
+        let head_mu = head(&mu);
+        let head_logvar = head(&logvar);
 
         let mut alloc = |n: usize, label: &str| be.alloc(n, label);
         Ok(Vae {

@@ -2,12 +2,14 @@
 //! colour data set made here: it learns on the CPU, and a few training steps
 //! agree between the GPU and the CPU.
 
+mod common;
+
+use common::gpu::{assert_steps_agree, new_gpu};
 use pollster::block_on;
 use vae_playground::backend::Backend;
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data::synthetic::colour_blobs;
-use vae_playground::gpu::GpuBackend;
 use vae_playground::train::Trainer;
 
 fn trainer<B: Backend>(be: B, config: VaeConfig) -> Trainer<B> {
@@ -46,41 +48,8 @@ fn cifar_preset_learns_synthetic_colour_images() {
 fn cifar_steps_match_between_gpu_and_cpu() {
     let mut config = VaeConfig::preset("cifar").unwrap();
     config.batch = 4;
-    let gpu = GpuBackend::new_blocking()
-        .expect("a GPU adapter (lavapipe: apt-get install mesa-vulkan-drivers)");
-    let mut g = trainer(gpu, config.clone());
-    let mut c = trainer(CpuBackend::new(), config.clone());
-    let p0 = block_on(c.read_params()).unwrap();
-    assert_eq!(block_on(g.read_params()).unwrap(), p0);
-    for _ in 0..3 {
-        g.step();
-        c.step();
-    }
-    let (mg, mc) = (
-        block_on(g.take_metrics()).unwrap(),
-        block_on(c.take_metrics()).unwrap(),
-    );
-    let (pg, pc) = (
-        block_on(g.read_params()).unwrap(),
-        block_on(c.read_params()).unwrap(),
-    );
-    let lr = config.adam.lr;
-    let diffs: Vec<f32> = pg.iter().zip(&pc).map(|(a, b)| (a - b).abs()).collect();
-    let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
-    let over = diffs.iter().filter(|&&d| d >= 0.05 * lr).count();
-    eprintln!(
-        "cifar: loss gpu {} cpu {}; mean |diff| {mean}, {over} of {} over 5% of a step",
-        mg.loss,
-        mc.loss,
-        diffs.len()
-    );
-    assert!(
-        (mg.loss - mc.loss).abs() < 1e-4 * mc.loss,
-        "losses {} vs {}",
-        mg.loss,
-        mc.loss
-    );
-    assert!(mean < 1e-3 * lr, "mean parameter difference {mean}");
+    let mut g = trainer(new_gpu(), config.clone());
+    let mut c = trainer(CpuBackend::new(), config);
     // See train_step_gpu_vs_cpu.rs: ReLU kinks within rounding of zero.
-    assert!(over as f64 <= 1e-4 * diffs.len() as f64, "{over} outliers");
+    assert_steps_agree(&mut g, &mut c, 3, 1e-4);
 }

@@ -5,11 +5,11 @@
 
 mod common;
 
-use common::{dot, read, upload};
+use common::{check_fd, conv, deconv, dot, read, upload};
 use vae_playground::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise};
 use vae_playground::config::{ImageShape, LayerSpec, Pair, VaeConfig};
 use vae_playground::cpu::CpuBackend;
-use vae_playground::nn::{Conv2d, ConvTranspose2d};
+use vae_playground::nn::{Conv, ConvGeometry};
 use vae_playground::rng;
 use vae_playground::vae::param_table;
 
@@ -21,22 +21,7 @@ fn values(n: usize, seed: u32, scale: f32) -> Vec<f32> {
 
 /// Central differences of `loss` around `x` against `analytic`, every element.
 fn check(name: &str, x: &[f32], analytic: &[f32], loss: &mut dyn FnMut(&[f32]) -> f64) {
-    assert_eq!(x.len(), analytic.len());
-    let h = 1e-2f32;
-    for i in 0..x.len() {
-        let mut xp = x.to_vec();
-        xp[i] += h;
-        let lp = loss(&xp);
-        xp[i] -= 2.0 * h;
-        let lm = loss(&xp);
-        let fd = (lp - lm) / (2.0 * h as f64);
-        let err = (fd - analytic[i] as f64).abs();
-        assert!(
-            err <= 1e-3 + 1e-3 * fd.abs(),
-            "{name}[{i}]: analytic {} vs finite difference {fd} (err {err})",
-            analytic[i]
-        );
-    }
+    check_fd(name, x, analytic, loss, 1e-2, 1e-3, 1e-3);
 }
 
 /// PyTorch's Conv2d, straight from the definition (f64 sums).
@@ -113,94 +98,48 @@ fn reference_deconv(x: &[f32], w: &[f32], b: &[f32], g: &ConvTranspose2dShape) -
 }
 
 fn conv_shapes() -> Vec<Conv2dShape> {
-    let g = |batch, ci, size, co, kernel, stride, padding| Conv2dShape {
-        batch,
-        in_channels: ci,
-        in_size: size,
-        out_channels: co,
-        kernel,
-        stride,
-        padding,
-    };
     vec![
-        g(2, 3, [5, 7], 4, [3, 2], [2, 1], [1, 0]),
-        g(1, 1, [7, 9], 2, [4, 4], [2, 2], [1, 1]),
-        g(3, 2, [5, 5], 3, [3, 3], [2, 2], [1, 1]),
-        g(1, 2, [4, 6], 1, [1, 1], [1, 1], [0, 0]),
-        g(2, 1, [6, 5], 2, [5, 3], [3, 2], [2, 1]),
+        conv(2, 3, [5, 7], 4, [3, 2], [2, 1], [1, 0]),
+        conv(1, 1, [7, 9], 2, [4, 4], [2, 2], [1, 1]),
+        conv(3, 2, [5, 5], 3, [3, 3], [2, 2], [1, 1]),
+        conv(1, 2, [4, 6], 1, [1, 1], [1, 1], [0, 0]),
+        conv(2, 1, [6, 5], 2, [5, 3], [3, 2], [2, 1]),
     ]
 }
 
 fn deconv_shapes() -> Vec<ConvTranspose2dShape> {
-    let g = |batch, ci, size, co, kernel, stride, padding, op| ConvTranspose2dShape {
-        batch,
-        in_channels: ci,
-        in_size: size,
-        out_channels: co,
-        kernel,
-        stride,
-        padding,
-        output_padding: op,
-    };
     vec![
-        g(2, 3, [3, 4], 2, [3, 2], [2, 1], [1, 0], [1, 0]),
-        g(1, 2, [4, 4], 1, [4, 4], [2, 2], [1, 1], [0, 0]),
-        g(2, 2, [3, 3], 3, [3, 3], [2, 2], [1, 1], [1, 1]),
-        g(1, 1, [5, 3], 2, [2, 3], [3, 2], [0, 1], [2, 1]),
+        deconv(2, 3, [3, 4], 2, [3, 2], [2, 1], [1, 0], [1, 0]),
+        deconv(1, 2, [4, 4], 1, [4, 4], [2, 2], [1, 1], [0, 0]),
+        deconv(2, 2, [3, 3], 3, [3, 3], [2, 2], [1, 1], [1, 1]),
+        deconv(1, 1, [5, 3], 2, [2, 3], [3, 2], [0, 1], [2, 1]),
     ]
 }
 
-/// Runs one Conv2d layer forward and backward; returns (y, dx, dW, db).
-fn run_conv(
-    g: &Conv2dShape,
+/// Runs one convolution layer of geometry `shape` over `rows` samples
+/// forward and backward (`upstream` is dy); returns (y, dx, dW, db).
+fn run<G: ConvGeometry>(
+    shape: G,
+    rows: usize,
     x: &[f32],
     w: &[f32],
     b: &[f32],
     upstream: &[f32],
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
     let mut be = CpuBackend::new();
-    let layer = Conv2d {
-        shape: *g,
+    let layer = Conv {
+        shape,
         weight: upload(&mut be, w),
         bias: upload(&mut be, b),
         dweight: upload(&mut be, &vec![0.0; w.len()]),
         dbias: upload(&mut be, &vec![0.0; b.len()]),
     };
     let xv = upload(&mut be, x);
-    let y = be.alloc(g.batch * g.out_len(), "y");
-    layer.forward(&mut be, xv, y, g.batch);
+    let y = be.alloc(upstream.len(), "y");
+    layer.forward(&mut be, xv, y, rows);
     let dy = upload(&mut be, upstream);
     let dx = be.alloc(x.len(), "dx");
-    layer.backward(&mut be, xv, dy, Some(dx), g.batch);
-    (
-        read(&mut be, y),
-        read(&mut be, dx),
-        read(&mut be, layer.dweight),
-        read(&mut be, layer.dbias),
-    )
-}
-
-fn run_deconv(
-    g: &ConvTranspose2dShape,
-    x: &[f32],
-    w: &[f32],
-    b: &[f32],
-    upstream: &[f32],
-) -> (Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut be = CpuBackend::new();
-    let layer = ConvTranspose2d {
-        shape: *g,
-        weight: upload(&mut be, w),
-        bias: upload(&mut be, b),
-        dweight: upload(&mut be, &vec![0.0; w.len()]),
-        dbias: upload(&mut be, &vec![0.0; b.len()]),
-    };
-    let xv = upload(&mut be, x);
-    let y = be.alloc(g.batch * g.out_len(), "y");
-    layer.forward(&mut be, xv, y, g.batch);
-    let dy = upload(&mut be, upstream);
-    let dx = be.alloc(x.len(), "dx");
-    layer.backward(&mut be, xv, dy, Some(dx), g.batch);
+    layer.backward(&mut be, xv, dy, Some(dx), rows);
     (
         read(&mut be, y),
         read(&mut be, dx),
@@ -227,7 +166,7 @@ fn conv2d_forward_matches_the_definition() {
         let w = values(g.weight_len(), s + 2, 0.5);
         let b = values(g.out_channels, s + 3, 0.5);
         let up = vec![0.0; g.batch * g.out_len()];
-        let (y, ..) = run_conv(g, &x, &w, &b, &up);
+        let (y, ..) = run(*g, g.batch, &x, &w, &b, &up);
         assert_close(&format!("conv2d {g:?}"), &y, &reference_conv(&x, &w, &b, g));
     }
 }
@@ -240,7 +179,7 @@ fn conv_transpose2d_forward_matches_the_definition() {
         let w = values(g.weight_len(), s + 2, 0.5);
         let b = values(g.out_channels, s + 3, 0.5);
         let up = vec![0.0; g.batch * g.out_len()];
-        let (y, ..) = run_deconv(g, &x, &w, &b, &up);
+        let (y, ..) = run(*g, g.batch, &x, &w, &b, &up);
         assert_close(
             &format!("conv_transpose2d {g:?}"),
             &y,
@@ -278,47 +217,55 @@ fn conv_transpose2d_output_sizes_follow_pytorch() {
     assert_eq!(bad.checked_out_size(), None);
 }
 
+/// dx, dW and db of one convolution layer against finite differences of
+/// `sum(up * y)`; `lens` are those of x, w, b and y.
+fn check_layer<G: ConvGeometry + std::fmt::Debug>(
+    name: &str,
+    g: G,
+    rows: usize,
+    [x_len, w_len, b_len, y_len]: [usize; 4],
+    seed: u32,
+) {
+    let x0 = values(x_len, seed + 1, 1.0);
+    let w0 = values(w_len, seed + 2, 0.5);
+    let b0 = values(b_len, seed + 3, 0.5);
+    let up = values(y_len, seed + 4, 1.0);
+    let (_, dx, dw, db) = run(g, rows, &x0, &w0, &b0, &up);
+    let loss = |x: &[f32], w: &[f32], b: &[f32]| dot(&up, &run(g, rows, x, w, b, &up).0);
+    check(&format!("{name} dx {g:?}"), &x0, &dx, &mut |x| {
+        loss(x, &w0, &b0)
+    });
+    check(&format!("{name} dW {g:?}"), &w0, &dw, &mut |w| {
+        loss(&x0, w, &b0)
+    });
+    check(&format!("{name} db {g:?}"), &b0, &db, &mut |b| {
+        loss(&x0, &w0, b)
+    });
+}
+
 #[test]
 fn conv2d_backward_matches_finite_differences() {
-    for (i, g) in conv_shapes().iter().enumerate() {
-        let s = 100 + i as u32 * 10;
-        let x0 = values(g.batch * g.in_len(), s + 1, 1.0);
-        let w0 = values(g.weight_len(), s + 2, 0.5);
-        let b0 = values(g.out_channels, s + 3, 0.5);
-        let up = values(g.batch * g.out_len(), s + 4, 1.0);
-        let (_, dx, dw, db) = run_conv(g, &x0, &w0, &b0, &up);
-        let loss = |x: &[f32], w: &[f32], b: &[f32]| dot(&up, &run_conv(g, x, w, b, &up).0);
-        check(&format!("conv2d dx {g:?}"), &x0, &dx, &mut |x| {
-            loss(x, &w0, &b0)
-        });
-        check(&format!("conv2d dW {g:?}"), &w0, &dw, &mut |w| {
-            loss(&x0, w, &b0)
-        });
-        check(&format!("conv2d db {g:?}"), &b0, &db, &mut |b| {
-            loss(&x0, &w0, b)
-        });
+    for (i, g) in conv_shapes().into_iter().enumerate() {
+        let lens = [
+            g.batch * g.in_len(),
+            g.weight_len(),
+            g.out_channels,
+            g.batch * g.out_len(),
+        ];
+        check_layer("conv2d", g, g.batch, lens, 100 + i as u32 * 10);
     }
 }
 
 #[test]
 fn conv_transpose2d_backward_matches_finite_differences() {
-    for (i, g) in deconv_shapes().iter().enumerate() {
-        let s = 200 + i as u32 * 10;
-        let x0 = values(g.batch * g.in_len(), s + 1, 1.0);
-        let w0 = values(g.weight_len(), s + 2, 0.5);
-        let b0 = values(g.out_channels, s + 3, 0.5);
-        let up = values(g.batch * g.out_len(), s + 4, 1.0);
-        let (_, dx, dw, db) = run_deconv(g, &x0, &w0, &b0, &up);
-        let loss = |x: &[f32], w: &[f32], b: &[f32]| dot(&up, &run_deconv(g, x, w, b, &up).0);
-        check(&format!("deconv dx {g:?}"), &x0, &dx, &mut |x| {
-            loss(x, &w0, &b0)
-        });
-        check(&format!("deconv dW {g:?}"), &w0, &dw, &mut |w| {
-            loss(&x0, w, &b0)
-        });
-        check(&format!("deconv db {g:?}"), &b0, &db, &mut |b| {
-            loss(&x0, &w0, b)
-        });
+    for (i, g) in deconv_shapes().into_iter().enumerate() {
+        let lens = [
+            g.batch * g.in_len(),
+            g.weight_len(),
+            g.out_channels,
+            g.batch * g.out_len(),
+        ];
+        check_layer("deconv", g, g.batch, lens, 200 + i as u32 * 10);
     }
 }
 

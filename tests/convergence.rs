@@ -34,9 +34,9 @@ fn mlp_one_epoch_reaches_130_nats() {
         "test loss after one epoch: {} nats",
         test.loss
     );
-    // The KL term is active (no posterior collapse) and the split adds up.
+    // The KL term is active (no posterior collapse). How loss, recon and KL
+    // add up is checked at a beta other than 1 in trainer_api.rs.
     assert!(test.kl > 5.0, "KL {}", test.kl);
-    assert!((test.recon + test.kl - test.loss).abs() < 1e-6 * test.loss);
 }
 
 /// The `conv` preset (two stride-2 convolutions, dense 256, Z = 16, mirrored

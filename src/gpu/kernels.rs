@@ -22,19 +22,6 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 10] = [
-        Shader::Matmul,
-        Shader::Fill,
-        Shader::Bias,
-        Shader::Activation,
-        Shader::Reparam,
-        Shader::Recon,
-        Shader::Reduce,
-        Shader::Adam,
-        Shader::Gather,
-        Shader::Conv,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Shader::Matmul => "matmul.wgsl",

@@ -1,6 +1,6 @@
 //! Convolutions with PyTorch's layouts: `Conv2d` (weight `[Co, Ci, KH, KW]`)
 //! and `ConvTranspose2d` (weight `[Ci, Co, KH, KW]`), NCHW activations, one
-//! bias per output channel.
+//! bias per output channel. Both are one [`Conv`] layer over their geometry.
 //!
 //! Shape legend: B batch, C channels, H height, W width. A layer's per-sample
 //! input and output are flat `C * H * W` runs, so convolutions chain with
@@ -8,79 +8,91 @@
 
 use crate::backend::{Backend, Conv2dShape, ConvTranspose2dShape, View};
 
-#[derive(Clone, Debug)]
-pub struct Conv2d {
-    /// The geometry; `batch` is ignored (each call passes its row count).
-    pub shape: Conv2dShape,
-    pub weight: View,
-    pub bias: View,
-    pub dweight: View,
-    pub dbias: View,
+/// A convolution's geometry and the three backend ops that run it.
+pub trait ConvGeometry: Copy {
+    /// The same geometry over `rows` samples.
+    fn at(self, rows: usize) -> Self;
+    fn out_channels(&self) -> usize;
+    /// `OH * OW`.
+    fn out_positions(&self) -> usize;
+    fn forward<B: Backend>(self, be: &mut B, x: View, w: View, y: View);
+    fn backward_data<B: Backend>(self, be: &mut B, dy: View, w: View, dx: View);
+    fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View);
 }
 
-impl Conv2d {
-    fn at(&self, rows: usize) -> Conv2dShape {
+impl ConvGeometry for Conv2dShape {
+    fn at(self, rows: usize) -> Self {
         Conv2dShape {
             batch: rows,
-            ..self.shape
+            ..self
         }
     }
-
-    /// x [B, Ci, H, W] -> y [B, Co, OH, OW].
-    pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
-        let g = self.at(rows);
-        be.conv2d_forward(x, self.weight, y, g);
-        be.channel_bias_add(y, self.bias, rows, g.out_channels, g.out_positions());
+    fn out_channels(&self) -> usize {
+        self.out_channels
     }
-
-    /// dW += corr(x, dy), db += sum dy over batch and positions, dx when asked.
-    pub fn backward<B: Backend>(
-        &self,
-        be: &mut B,
-        x: View,
-        dy: View,
-        dx: Option<View>,
-        rows: usize,
-    ) {
-        let g = self.at(rows);
-        be.conv2d_backward_weights(x, dy, self.dweight, g);
-        be.channel_bias_grad(dy, self.dbias, rows, g.out_channels, g.out_positions());
-        if let Some(dx) = dx {
-            be.conv2d_backward_data(dy, self.weight, dx, g);
-        }
+    fn out_positions(&self) -> usize {
+        Conv2dShape::out_positions(self)
+    }
+    fn forward<B: Backend>(self, be: &mut B, x: View, w: View, y: View) {
+        be.conv2d_forward(x, w, y, self);
+    }
+    fn backward_data<B: Backend>(self, be: &mut B, dy: View, w: View, dx: View) {
+        be.conv2d_backward_data(dy, w, dx, self);
+    }
+    fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View) {
+        be.conv2d_backward_weights(x, dy, dw, self);
     }
 }
 
+impl ConvGeometry for ConvTranspose2dShape {
+    fn at(self, rows: usize) -> Self {
+        ConvTranspose2dShape {
+            batch: rows,
+            ..self
+        }
+    }
+    fn out_channels(&self) -> usize {
+        self.out_channels
+    }
+    fn out_positions(&self) -> usize {
+        let [oh, ow] = self.out_size();
+        oh * ow
+    }
+    fn forward<B: Backend>(self, be: &mut B, x: View, w: View, y: View) {
+        be.conv_transpose2d_forward(x, w, y, self);
+    }
+    fn backward_data<B: Backend>(self, be: &mut B, dy: View, w: View, dx: View) {
+        be.conv_transpose2d_backward_data(dy, w, dx, self);
+    }
+    fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View) {
+        be.conv_transpose2d_backward_weights(x, dy, dw, self);
+    }
+}
+
+/// A convolution layer with a bias per output channel.
 #[derive(Clone, Debug)]
-pub struct ConvTranspose2d {
+pub struct Conv<G> {
     /// The geometry; `batch` is ignored (each call passes its row count).
-    pub shape: ConvTranspose2dShape,
+    pub shape: G,
     pub weight: View,
     pub bias: View,
     pub dweight: View,
     pub dbias: View,
 }
 
-impl ConvTranspose2d {
-    fn at(&self, rows: usize) -> ConvTranspose2dShape {
-        ConvTranspose2dShape {
-            batch: rows,
-            ..self.shape
-        }
-    }
+pub type Conv2d = Conv<Conv2dShape>;
+pub type ConvTranspose2d = Conv<ConvTranspose2dShape>;
 
-    fn out_positions(&self) -> usize {
-        let [oh, ow] = self.shape.out_size();
-        oh * ow
-    }
-
+impl<G: ConvGeometry> Conv<G> {
     /// x [B, Ci, H, W] -> y [B, Co, OH, OW].
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
-        let g = self.at(rows);
-        be.conv_transpose2d_forward(x, self.weight, y, g);
-        be.channel_bias_add(y, self.bias, rows, g.out_channels, self.out_positions());
+        let g = self.shape.at(rows);
+        g.forward(be, x, self.weight, y);
+        be.channel_bias_add(y, self.bias, rows, g.out_channels(), g.out_positions());
     }
 
+    /// dW += the weight gradient, db += sum dy over batch and positions, dx
+    /// when asked.
     pub fn backward<B: Backend>(
         &self,
         be: &mut B,
@@ -89,11 +101,11 @@ impl ConvTranspose2d {
         dx: Option<View>,
         rows: usize,
     ) {
-        let g = self.at(rows);
-        be.conv_transpose2d_backward_weights(x, dy, self.dweight, g);
-        be.channel_bias_grad(dy, self.dbias, rows, g.out_channels, self.out_positions());
+        let g = self.shape.at(rows);
+        g.backward_weights(be, x, dy, self.dweight);
+        be.channel_bias_grad(dy, self.dbias, rows, g.out_channels(), g.out_positions());
         if let Some(dx) = dx {
-            be.conv_transpose2d_backward_data(dy, self.weight, dx, g);
+            g.backward_data(be, dy, self.weight, dx);
         }
     }
 }

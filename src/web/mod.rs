@@ -25,10 +25,13 @@ impl From<Error> for JsValue {
     }
 }
 
-/// A settings object from JS; unknown keys are an error.
+/// A settings object from JS; unknown keys are an error. It goes through
+/// `serde_json::Value` because serde-wasm-bindgen reads only the fields a
+/// struct names, so it never sees (nor rejects) an unknown key.
 fn settings_from<T: DeserializeOwned>(value: JsValue) -> Result<T, Error> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|e| Error::invalid(format!("invalid settings: {e}")))
+    let invalid = |e: &dyn std::fmt::Display| Error::invalid(format!("invalid settings: {e}"));
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
+    serde_json::from_value(json).map_err(|e| invalid(&e))
 }
 
 /// The resolved config as the page reads it.

