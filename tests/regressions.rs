@@ -64,3 +64,24 @@ fn every_regression_file_is_refused_with_its_message() {
     }
     assert_eq!(seen, CASES.len(), "a file listed in CASES is missing");
 }
+
+#[test]
+fn the_cli_refuses_each_regression_checkpoint_with_exit_1() {
+    // `vae eval` reads the checkpoint before anything else (data, device):
+    // the 848-byte file once made it allocate 120 GB and abort (exit 134).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    for &(file, want) in CASES.iter().filter(|(f, _)| f.ends_with(".safetensors")) {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
+            .args(["eval", "--backend", "cpu", "--checkpoint"])
+            .arg(dir.join(file))
+            .output()
+            .expect("run vae");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file}: {stderr}");
+        assert!(
+            stderr.contains("cannot load checkpoint"),
+            "{file}: {stderr}"
+        );
+        assert!(stderr.contains(want), "{file}: {stderr}");
+    }
+}
