@@ -120,13 +120,13 @@ pub struct Conv2dShape {
 
 impl Conv2dShape {
     /// `[OH, OW]`, or `None` where the padded input is smaller than the
-    /// kernel or a size is zero.
+    /// kernel, a size is zero or the arithmetic overflows.
     pub fn checked_out_size(&self) -> Option<[usize; 2]> {
         let dim = |i: usize| {
             if self.in_size[i] == 0 || self.kernel[i] == 0 || self.stride[i] == 0 {
                 return None;
             }
-            let padded = self.in_size[i] + 2 * self.padding[i];
+            let padded = self.in_size[i].checked_add(self.padding[i].checked_mul(2)?)?;
             Some(padded.checked_sub(self.kernel[i])? / self.stride[i] + 1)
         };
         Some([dim(0)?, dim(1)?])
@@ -196,8 +196,12 @@ impl ConvTranspose2dShape {
             if self.in_size[i] == 0 || k == 0 || s == 0 || op >= s {
                 return None;
             }
-            let full = (self.in_size[i] - 1) * s + k + op;
-            full.checked_sub(2 * self.padding[i]).filter(|&o| o > 0)
+            let full = (self.in_size[i] - 1)
+                .checked_mul(s)?
+                .checked_add(k)?
+                .checked_add(op)?;
+            full.checked_sub(self.padding[i].checked_mul(2)?)
+                .filter(|&o| o > 0)
         };
         Some([dim(0)?, dim(1)?])
     }

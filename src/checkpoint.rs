@@ -100,8 +100,11 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
         ))
     })?;
 
+    // `validate` capped the model at `MAX_PARAMETERS`, so the table's sums
+    // fit; still, every tensor is checked against the config and the file
+    // before the parameters are allocated.
     let table = param_table(&config);
-    let mut params = vec![0.0f32; table.total];
+    let mut found = Vec::with_capacity(table.entries.len());
     for e in &table.entries {
         let t = tensors
             .tensor(&e.name)
@@ -121,16 +124,17 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
                 e.shape
             ));
         }
-        let dst = &mut params[e.offset..e.offset + e.len()];
-        for (v, b) in dst.iter_mut().zip(t.data().chunks_exact(4)) {
-            *v = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        if let Some(bad) = dst.iter().position(|v| !v.is_finite()) {
+        let want = e.len().checked_mul(4);
+        if want != Some(t.data().len()) {
             return err(format!(
-                "tensor '{}' holds a non-finite value at element {bad}",
-                e.name
+                "tensor '{}' holds {} bytes, its shape {:?} needs {}",
+                e.name,
+                t.data().len(),
+                e.shape,
+                e.len().saturating_mul(4)
             ));
         }
+        found.push(t);
     }
     if tensors.len() != table.entries.len() {
         let known: Vec<&str> = table.entries.iter().map(|e| e.name.as_str()).collect();
@@ -143,6 +147,23 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
             "unexpected tensors for this config: {}",
             extra.join(", ")
         ));
+    }
+    // Every byte is accounted for: the file holds all the parameters.
+    let mut params = Vec::with_capacity(table.total);
+    for (e, t) in table.entries.iter().zip(&found) {
+        let start = params.len();
+        debug_assert_eq!(start, e.offset);
+        params.extend(
+            t.data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        );
+        if let Some(bad) = params[start..].iter().position(|v| !v.is_finite()) {
+            return err(format!(
+                "tensor '{}' holds a non-finite value at element {bad}",
+                e.name
+            ));
+        }
     }
     Ok(Checkpoint { config, params })
 }

@@ -2,7 +2,7 @@
 //! and validation with messages that name the setting and the allowed range.
 
 use crate::backend::{Activation, Recon};
-use crate::nn::plan::{plan_stack, ModelPlan};
+use crate::nn::plan::{plan_stack, LayerPlan, ModelPlan};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -28,8 +28,18 @@ impl ImageShape {
         width: 32,
     };
 
+    /// Values per image, `C * H * W`, for a shape already checked (a
+    /// validated config's, or one [`ImageShape::checked_dim`] accepted).
     pub fn dim(&self) -> usize {
         self.channels * self.height * self.width
+    }
+
+    /// `C * H * W`, or `None` if it overflows `usize` (32 bits in wasm):
+    /// shapes from a file or a JSON config go through this first.
+    pub fn checked_dim(&self) -> Option<usize> {
+        self.channels
+            .checked_mul(self.height)?
+            .checked_mul(self.width)
     }
 }
 
@@ -147,6 +157,14 @@ impl Shape {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// [`Shape::len`], or `None` if it overflows `usize`.
+    pub fn checked_len(&self) -> Option<usize> {
+        match self {
+            Shape::Flat(n) => Some(*n),
+            Shape::Image(i) => i.checked_dim(),
+        }
     }
 }
 
@@ -348,15 +366,32 @@ impl VaeConfig {
         l.beta.check_f32(self.beta)?;
         l.lr.check_f32(self.adam.lr)?;
         l.batch.check(self.batch as f64)?;
+        let adam = &crate::settings::ADAM_LIMITS;
+        adam.beta1.check_f32(self.adam.beta1)?;
+        adam.beta2.check_f32(self.adam.beta2)?;
+        adam.eps.check_f32(self.adam.eps)?;
         let img = self.image;
-        if img.dim() == 0 || img.channels > 4 || img.height > 256 || img.width > 256 {
+        // Each side first: their product cannot overflow then.
+        let sides = [img.channels, img.height, img.width];
+        if sides.contains(&0) || img.channels > 4 || img.height > 256 || img.width > 256 {
             return bad(format!("image shape {img:?} is not supported"));
         }
         if self.encoder.is_empty() || self.decoder.is_empty() {
             return bad("the encoder and the decoder need at least one layer each".into());
         }
+        for (what, n) in [
+            ("encoder", self.encoder.len()),
+            ("decoder", self.decoder.len()),
+        ] {
+            if n > MAX_LAYERS {
+                return bad(format!(
+                    "the {what} has {n} layers; a model may have at most {MAX_LAYERS} per stack"
+                ));
+            }
+        }
         let encoder = plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
         let decoder = plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        self.check_size(&encoder, &decoder)?;
         let last = decoder.last().unwrap().out;
         let last_act = self
             .decoder
@@ -381,6 +416,89 @@ impl VaeConfig {
             ));
         }
         Ok(ModelPlan { encoder, decoder })
+    }
+}
+
+/// The most parameters a model may have: 64 Mi (67,108,864), 256 MiB as
+/// `f32`, about 30 times the largest preset (`cifar`, 2.2 M). Training needs
+/// four such buffers (parameters, gradients, Adam's two moments), so the cap
+/// keeps a model within 1 GiB; a checkpoint whose config asks for more is
+/// refused before anything is allocated.
+pub const MAX_PARAMETERS: u64 = 1 << 26;
+
+/// The most activation values a model may hold for one batch: every layer's
+/// output, the images, the decoded probabilities and the latent codes, for
+/// `batch` images: 2^28 (1 GiB as `f32`), about 7 times the largest preset
+/// at the largest batch (`cifar` at 1024, 39 M).
+pub const MAX_ACTIVATIONS: u64 = 1 << 28;
+
+/// The most values a convolution may unfold one image into (its im2col
+/// matrix, `Ci KH KW x OH OW`; for a transposed one `Co KH KW x H W`), which
+/// both backends hold as scratch at least one image at a time: 2^24 (64 MiB
+/// as `f32`), about 500 times the largest preset's (`conv`, 25 K).
+pub const MAX_UNFOLDED: u64 = 1 << 24;
+
+/// The most layers in the encoder, and in the decoder (the presets have 5).
+pub const MAX_LAYERS: usize = 64;
+
+impl VaeConfig {
+    /// Checks the model's size against [`MAX_PARAMETERS`],
+    /// [`MAX_ACTIVATIONS`] and [`MAX_UNFOLDED`], with checked arithmetic
+    /// (no product can wrap on 32-bit wasm): `encoder` and `decoder` are the
+    /// resolved stacks.
+    fn check_size(&self, encoder: &[LayerPlan], decoder: &[LayerPlan]) -> Result<(), ConfigError> {
+        let too_big = || {
+            ConfigError(format!(
+                "the model is too large: over {MAX_PARAMETERS} parameters (256 MiB) or \
+                 {MAX_ACTIVATIONS} activation values per batch; use fewer or narrower layers \
+                 or a smaller batch"
+            ))
+        };
+        let latent = self.latent as u64;
+        let hidden = encoder.last().map_or(self.image.dim(), |l| l.out.len()) as u64;
+        // The two heads, mu and logvar: `[Z, hidden]` and `[Z]` each.
+        let mut params = Some(2 * (hidden * latent + latent));
+        // mu, logvar, eps and z; the images and the decoded probabilities.
+        let mut values = Some(4 * latent + 2 * self.image.dim() as u64);
+        for (what, specs, plans) in [
+            ("encoder", &self.encoder, encoder),
+            ("decoder", &self.decoder, decoder),
+        ] {
+            for (i, (spec, plan)) in specs.iter().zip(plans).enumerate() {
+                let unfolded = plan.geometry.unfolded_len();
+                if unfolded.is_none_or(|u| u > MAX_UNFOLDED) {
+                    return Err(ConfigError(format!(
+                        "{what} layer {} ({}) unfolds one image into {} values, over the cap \
+                         of {MAX_UNFOLDED} (64 MiB as f32); use fewer channels or a smaller kernel",
+                        i + 1,
+                        spec.kind(),
+                        unfolded.map_or("too many".to_string(), |u| u.to_string())
+                    )));
+                }
+                params = params
+                    .zip(plan.geometry.param_count())
+                    .and_then(|(a, b)| a.checked_add(b));
+                values = values.and_then(|v| v.checked_add(plan.out.len() as u64));
+            }
+        }
+        let params = params.ok_or_else(too_big)?;
+        let values = values
+            .and_then(|v| v.checked_mul(self.batch as u64))
+            .ok_or_else(too_big)?;
+        if params > MAX_PARAMETERS {
+            return Err(ConfigError(format!(
+                "the model has {params} parameters, over the cap of {MAX_PARAMETERS} \
+                 (64 Mi, 256 MiB as f32); use fewer or narrower layers"
+            )));
+        }
+        if values > MAX_ACTIVATIONS {
+            return Err(ConfigError(format!(
+                "the model's activations for a batch of {} are {values} values, over the cap \
+                 of {MAX_ACTIVATIONS} (1 GiB as f32); use a smaller batch or narrower layers",
+                self.batch
+            )));
+        }
+        Ok(())
     }
 }
 

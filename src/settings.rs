@@ -24,6 +24,12 @@ pub struct Range {
     /// A slider over it should be logarithmic.
     #[serde(skip_serializing_if = "is_false")]
     pub log: bool,
+    /// `min` itself is out of range: `min < v`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub open_min: bool,
+    /// `max` itself is out of range: `v < max`.
+    #[serde(skip_serializing_if = "is_false")]
+    pub open_max: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -38,7 +44,30 @@ impl Range {
             max,
             integer: false,
             log: false,
+            open_min: false,
+            open_max: false,
         }
+    }
+
+    const fn open_min(self) -> Range {
+        Range {
+            open_min: true,
+            ..self
+        }
+    }
+
+    const fn open_max(self) -> Range {
+        Range {
+            open_max: true,
+            ..self
+        }
+    }
+
+    /// `lo <= v <= hi`, each end excluded where the range is open there.
+    fn holds<T: PartialOrd>(&self, v: T, lo: T, hi: T) -> bool {
+        let above = if self.open_min { v > lo } else { v >= lo };
+        let below = if self.open_max { v < hi } else { v <= hi };
+        above && below
     }
 
     const fn integer(self) -> Range {
@@ -56,7 +85,7 @@ impl Range {
     /// otherwise a message that names the setting and the range.
     pub fn check(&self, v: f64) -> Result<f64, ConfigError> {
         let whole = !self.integer || v.fract() == 0.0;
-        if v.is_finite() && whole && (self.min..=self.max).contains(&v) {
+        if v.is_finite() && whole && self.holds(v, self.min, self.max) {
             Ok(v)
         } else {
             Err(self.out_of_range(v))
@@ -66,7 +95,7 @@ impl Range {
     /// As [`Range::check`] for a setting stored as `f32`: the bounds are
     /// rounded to `f32` too, so `1e-6` stays in a range that starts at `1e-6`.
     pub fn check_f32(&self, v: f32) -> Result<(), ConfigError> {
-        if v.is_finite() && v >= self.min as f32 && v <= self.max as f32 {
+        if v.is_finite() && self.holds(v, self.min as f32, self.max as f32) {
             Ok(())
         } else {
             Err(self.out_of_range(v))
@@ -75,7 +104,22 @@ impl Range {
 
     fn out_of_range(&self, v: impl std::fmt::Display) -> ConfigError {
         let (name, lo, hi) = (self.name, self.min, self.max);
-        ConfigError(if self.integer {
+        ConfigError(if self.open_min || self.open_max {
+            let lo = if self.open_min {
+                "more than"
+            } else {
+                "at least"
+            };
+            let hi = if self.open_max {
+                "less than"
+            } else {
+                "at most"
+            };
+            format!(
+                "{name} {v} is out of range: use {lo} {} and {hi} {}",
+                self.min, self.max
+            )
+        } else if self.integer {
             format!("{name} {v} is out of range: use a whole number from {lo} to {hi}")
         } else {
             format!("{name} {v} is out of range: use {lo} to {hi}")
@@ -109,6 +153,23 @@ pub const LIMITS: Limits = Limits {
     recon: Choices {
         options: &[Recon::Bce, Recon::Gaussian],
     },
+};
+
+/// Adam's other settings: not on the page, but a checkpoint's or a JSON
+/// config's values are checked against these like the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct AdamLimits {
+    pub beta1: Range,
+    pub beta2: Range,
+    pub eps: Range,
+}
+
+/// `0 <= beta1, beta2 < 1` (1 would never forget, and its bias correction
+/// divides by zero); `0 < eps <= 0.01` (0 can divide by zero).
+pub const ADAM_LIMITS: AdamLimits = AdamLimits {
+    beta1: Range::new("Adam beta1", 0.0, 1.0).open_max(),
+    beta2: Range::new("Adam beta2", 0.0, 1.0).open_max(),
+    eps: Range::new("Adam eps", 0.0, 1e-2).open_min(),
 };
 
 /// How the page names a preset: `(name, label, description)`, in the order

@@ -97,10 +97,9 @@ impl<B: Backend> Trainer<B> {
     fn upload(&mut self, pixels: &[u8], count: usize, label: &str) -> DeviceImages {
         let dim = self.vae.dim();
         assert_eq!(
-            pixels.len(),
-            count * dim,
-            "{label}: {count} images need {} bytes",
-            count * dim
+            Some(pixels.len()),
+            count.checked_mul(dim),
+            "{label}: {count} images of {dim} bytes"
         );
         DeviceImages {
             bytes: self.be.upload_bytes(pixels, label),

@@ -95,6 +95,35 @@ impl Geometry {
         })
     }
 
+    /// Parameters of the layer, weight and bias, in `u64`; `None` if even
+    /// that overflows. `VaeConfig::validate` adds them up against the cap.
+    pub fn param_count(&self) -> Option<u64> {
+        let Some(p) = self.params() else {
+            return Some(0);
+        };
+        let product = |dims: &[usize]| {
+            dims.iter()
+                .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+        };
+        product(&p.weight)?.checked_add(product(&p.bias)?)
+    }
+
+    /// The values a convolution unfolds one sample into (its im2col matrix:
+    /// `Ci KH KW x OH OW`; for a transposed one, whose kernels run the
+    /// adjoint convolution, `Co KH KW x H W`), which both backends hold as
+    /// scratch at least one sample at a time; 0 for other layers, `None` on
+    /// overflow.
+    pub fn unfolded_len(&self) -> Option<u64> {
+        let (channels, kernel, [h, w]) = match *self {
+            Geometry::Conv2d(g) => (g.in_channels, g.kernel, g.checked_out_size()?),
+            Geometry::ConvTranspose2d(g) => (g.out_channels, g.kernel, g.in_size),
+            Geometry::Dense { .. } | Geometry::Unflatten => return Some(0),
+        };
+        [kernel[0], kernel[1], h, w]
+            .iter()
+            .try_fold(channels as u64, |acc, &d| acc.checked_mul(d as u64))
+    }
+
     /// The runtime layer over its parameters, or `None` for `Unflatten`.
     pub fn layer(&self, p: ParamViews) -> Option<Layer> {
         Some(match *self {
@@ -138,7 +167,8 @@ pub fn plan_stack(
         let bad =
             |msg: String| ConfigError(format!("{what} layer {} ({}): {msg}", i + 1, spec.kind()));
         let (geometry, out) = resolve(spec, shape).map_err(bad)?;
-        if out.len() > 1 << 20 {
+        // Checked: an output's C*H*W may overflow (on 32-bit wasm easily).
+        if out.checked_len().is_none_or(|n| n > 1 << 20) {
             return Err(bad(format!(
                 "its output of {out} is too large (over 2^20 values)"
             )));
@@ -190,7 +220,9 @@ fn resolve(spec: &LayerSpec, input: Shape) -> Result<(Geometry, Shape), String> 
                 height,
                 width,
             };
-            if img.dim() != input.len() {
+            // Checked: sides whose product wraps to the input's length
+            // must not pass for it.
+            if img.checked_dim() != Some(input.len()) {
                 return Err(format!(
                     "{channels}x{height}x{width} does not hold its input of {input}"
                 ));

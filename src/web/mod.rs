@@ -178,14 +178,18 @@ impl Session {
 
     fn check_pixels(&self, pixels: &[u8], count: usize) -> Result<(), Error> {
         let dim = with_trainer!(&self.engine, |t| t.vae.dim());
-        if count == 0 || pixels.len() != count * dim {
+        // Checked: on 32-bit wasm a huge count could wrap to the length.
+        let need = count.checked_mul(dim);
+        if count == 0 || need != Some(pixels.len()) {
+            let need = need.map_or("more bytes than memory can hold".to_string(), |n| {
+                format!("{n} bytes")
+            });
             return Err(Error::new(
                 ErrorKind::BadFile,
                 format!(
-                "image data does not match: {count} images of {dim} pixels need {} bytes, got {}",
-                count * dim,
-                pixels.len()
-            ),
+                    "image data does not match: {count} images of {dim} pixels need {need}, got {}",
+                    pixels.len()
+                ),
             ));
         }
         Ok(())
