@@ -9,13 +9,14 @@
 //! Modules: `backend` (the op trait) with its two implementations `cpu` and
 //! `gpu`; `nn` (layers over it); `config` and `vae` (the model); `settings` (what a person may set:
 //! presets, ranges, overrides); `error` (error kinds for the surfaces); `train` (the
-//! step loop and metrics); `checkpoint`; `data`; `rng`; `web` (wasm surface).
+//! step loop and metrics); `diverge` (the rule that judges each readback); `checkpoint`; `data`; `rng`; `web` (wasm surface).
 
 pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod diverge;
 pub mod error;
 pub mod gpu;
 pub mod image_grid;

@@ -89,9 +89,9 @@ impl Context {
         let f = fault.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             let err = match e {
-                wgpu::Error::OutOfMemory { .. } => BackendError::OutOfMemory(format!(
-                    "{e}; try a smaller batch or model"
-                )),
+                wgpu::Error::OutOfMemory { .. } => {
+                    BackendError::OutOfMemory(format!("{e}; try a smaller batch or model"))
+                }
                 other => BackendError::Gpu(format!("{other}")),
             };
             record(&f, err);
