@@ -8,7 +8,8 @@
 //!   the untrained model's BCE is ln 2 ≈ 0.69 per pixel, so this catches an
 //!   explosion even at the very first readback;
 //! - the loss is above [`EXPLODE_FACTOR`] times the untrained model's, the
-//!   first healthy readback ([`Cause::Exploded`]);
+//!   first healthy readback ([`Cause::Exploded`]; after beta changes, the
+//!   first readback at the new beta);
 //! - the loss rose for [`RISING_READBACKS`] readbacks in a row and stands above
 //!   [`RISING_FACTOR`] times the best readback so far ([`Cause::Rising`]); the
 //!   second condition keeps noise on a plateau from counting.
@@ -168,10 +169,13 @@ impl Guard {
         self.rising = 0;
     }
 
-    /// Forgets the trend and the best loss (after beta changed the loss's scale).
+    /// Forgets the trend, the best loss and the baseline (after beta changed
+    /// the loss's scale: a trained model's KL term weighs differently now);
+    /// the next readback sets the baseline again, the cap still holds.
     pub fn rescale(&mut self) {
         self.restart_trend();
         self.best = f64::INFINITY;
+        self.baseline = None;
     }
 
     /// Forgets everything (new parameters were loaded).
@@ -249,6 +253,18 @@ mod tests {
                 best: 100.0
             })
         );
+    }
+
+    #[test]
+    fn a_new_beta_sets_a_new_baseline() {
+        let mut g = Guard::new(784);
+        assert_eq!(g.check(543.0, true), None);
+        assert_eq!(g.check(100.0, true), None);
+        g.rescale();
+        // beta 0 -> 10 on a model with a large KL: a jump, not a divergence.
+        assert_eq!(g.check(2500.0, true), None);
+        assert_eq!(g.baseline(), Some(2500.0));
+        assert_eq!(g.check(2400.0, true), None);
     }
 
     #[test]
