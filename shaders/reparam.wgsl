@@ -4,10 +4,13 @@
 // mu, logvar, eps, z, dz, dmu, dlogvar: [B, Z]; kl: [B]. Offsets in words.
 //
 // forward:        eps[b, j] = normal(seed, stream, b * Z + j)
-//                 z = mu + exp(logvar / 2) * eps
-// kl_forward:     kl[b] = -1/2 * sum_j (1 + logvar - mu^2 - exp(logvar))
+//                 z = mu + exp(lv / 2) * eps
+// kl_forward:     kl[b] = -1/2 * sum_j (1 + lv - mu^2 - exp(lv))
 // backward_data:  dmu = dz + kl_scale * mu
-//                 dlogvar = dz * eps * exp(logvar / 2) / 2 + kl_scale * (exp(logvar) - 1) / 2
+//                 dlogvar = dz * eps * exp(lv / 2) / 2 + kl_scale * (exp(lv) - 1) / 2
+//                 (0 where logvar is outside [LOGVAR_MIN, LOGVAR_MAX])
+// where lv = clamp(logvar, LOGVAR_MIN, LOGVAR_MAX): twins of src/backend.rs's
+// constants, so that one wild step cannot overflow exp.
 //
 // The RNG functions below are word-for-word twins of src/rng.rs (pcg, hash3,
 // uniform, normal); keep them identical.
@@ -32,6 +35,9 @@ struct Params {
 }
 
 override WG: u32 = 256u;
+
+const LOGVAR_MIN: f32 = -30.0;
+const LOGVAR_MAX: f32 = 20.0;
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read_write> mu: array<f32>;
@@ -89,7 +95,8 @@ fn reparam_forward(
     if (i < p.rows * p.zdim) {
         let e = rand_normal(p.seed, p.stream, i);
         eps[p.eps_off + i] = e;
-        z[p.z_off + i] = mu[p.mu_off + i] + exp(0.5 * logvar[p.lv_off + i]) * e;
+        let lv = clamp(logvar[p.lv_off + i], LOGVAR_MIN, LOGVAR_MAX);
+        z[p.z_off + i] = mu[p.mu_off + i] + exp(0.5 * lv) * e;
     }
 }
 
@@ -105,7 +112,7 @@ fn reparam_kl_forward(
         var s = 0.0;
         for (var j = 0u; j < p.zdim; j++) {
             let m = mu[p.mu_off + r * p.zdim + j];
-            let lv = logvar[p.lv_off + r * p.zdim + j];
+            let lv = clamp(logvar[p.lv_off + r * p.zdim + j], LOGVAR_MIN, LOGVAR_MAX);
             s += 1.0 + lv - m * m - exp(lv);
         }
         kl[p.kl_off + r] = -0.5 * s;
@@ -125,8 +132,12 @@ fn reparam_backward_data(
         let m = mu[p.mu_off + i];
         let lv = logvar[p.lv_off + i];
         let g = dz[p.dz_off + i];
-        let sigma = exp(0.5 * lv);
         dmu[p.dmu_off + i] = g + p.kl_scale * m;
-        dlogvar[p.dlv_off + i] = g * eps[p.eps_off + i] * sigma * 0.5 + p.kl_scale * (exp(lv) - 1.0) * 0.5;
+        if (lv < LOGVAR_MIN || lv > LOGVAR_MAX) {
+            dlogvar[p.dlv_off + i] = 0.0;
+        } else {
+            let sigma = exp(0.5 * lv);
+            dlogvar[p.dlv_off + i] = g * eps[p.eps_off + i] * sigma * 0.5 + p.kl_scale * (exp(lv) - 1.0) * 0.5;
+        }
     }
 }

@@ -241,6 +241,14 @@ impl ConvTranspose2dShape {
     }
 }
 
+/// The range log-variance is clamped to before `exp`, in both backends
+/// (`reparam_forward`, `reparam_backward`; twins in shaders/reparam.wgsl):
+/// sigma stays within [3e-7, 2.2e4], so one wild step cannot overflow
+/// `exp(logvar)` (at most 4.9e8). Outside the range the gradient reaching
+/// logvar is zero.
+pub const LOGVAR_MIN: f32 = -30.0;
+pub const LOGVAR_MAX: f32 = 20.0;
+
 /// Which counter-based random stream an op draws from (see `rng`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Noise {
@@ -327,8 +335,9 @@ pub trait Backend {
     /// `dx = dy * f'(x)`, given `y = f(x)` too (sigmoid and tanh use it).
     fn activation_backward(&mut self, act: Activation, x: View, y: View, dy: View, dx: View);
 
-    /// `eps ~ N(0, 1)` from `noise`; `z = mu + exp(logvar / 2) * eps`;
-    /// `kl[r] = -1/2 * sum_j (1 + logvar - mu^2 - exp(logvar))`. All `[rows, zdim]`.
+    /// `eps ~ N(0, 1)` from `noise`; `z = mu + exp(lv / 2) * eps`;
+    /// `kl[r] = -1/2 * sum_j (1 + lv - mu^2 - exp(lv))`, where
+    /// `lv = clamp(logvar, LOGVAR_MIN, LOGVAR_MAX)`. All `[rows, zdim]`.
     #[allow(clippy::too_many_arguments)]
     fn reparam_forward(
         &mut self,
@@ -342,8 +351,10 @@ pub trait Backend {
         noise: Noise,
     );
     /// Gradient of `mean_r(recon_r + beta * kl_r)` reaching mu and logvar:
-    /// `dmu = dz + kl_scale * mu`, `dlogvar = dz * eps * exp(logvar/2) / 2
-    /// + kl_scale * (exp(logvar) - 1) / 2`, with `kl_scale = beta / rows`.
+    /// `dmu = dz + kl_scale * mu`, `dlogvar = dz * eps * exp(lv/2) / 2
+    /// + kl_scale * (exp(lv) - 1) / 2` with `lv` the clamped logvar, and
+    /// `dlogvar = 0` where logvar is outside `[LOGVAR_MIN, LOGVAR_MAX]`;
+    /// `kl_scale = beta / rows`.
     #[allow(clippy::too_many_arguments)]
     fn reparam_backward(
         &mut self,

@@ -10,14 +10,15 @@
 //! `gpu`; `nn` (layers over it, and `nn::plan`, which turns a layer spec into
 //! a layer); `config` and `vae` (the model); `settings` (what a person may
 //! set: presets, ranges, overrides); `error` (error kinds for the surfaces);
-//! `train` (the step loop and metrics); `checkpoint`; `data`; `rng`; `web`
-//! (the wasm surface).
+//! `train` (the step loop and metrics); `diverge` (the rule that judges each
+//! metrics readback); `checkpoint`; `data`; `rng`; `web` (the wasm surface).
 
 pub mod backend;
 pub mod checkpoint;
 pub mod config;
 pub mod cpu;
 pub mod data;
+pub mod diverge;
 pub mod error;
 pub mod gpu;
 pub mod image_grid;

@@ -4,6 +4,7 @@
 
 use crate::backend::{AdamStep, Backend, BackendError, Noise, View};
 use crate::config::{ConfigError, VaeConfig};
+use crate::diverge::{Divergence, Guard};
 use crate::rng::{self, StreamKind};
 use crate::vae::Vae;
 use serde::Serialize;
@@ -18,6 +19,22 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// The mean over both spans, weighted by their images.
+    pub fn merge(&self, other: &Metrics) -> Metrics {
+        let images = self.images + other.images;
+        if images == 0 {
+            return *self;
+        }
+        let (a, b) = (self.images as f64, other.images as f64);
+        let mean = |x: f64, y: f64| (x * a + y * b) / images as f64;
+        Metrics {
+            loss: mean(self.loss, other.loss),
+            recon: mean(self.recon, other.recon),
+            kl: mean(self.kl, other.kl),
+            images,
+        }
+    }
+
     fn from_sums(recon: f64, kl: f64, beta: f64, images: usize) -> Metrics {
         let n = images.max(1) as f64;
         Metrics {
@@ -42,11 +59,21 @@ pub struct Trainer<B: Backend> {
     test: Option<DeviceImages>,
     /// This epoch's shuffled order of the training images.
     order: Option<View>,
-    /// Device-side sums since the last `take_metrics`: [recon, kl].
+    /// Device-side sums since the last `take_metrics`: [recon, kl, and, at
+    /// the readback, the checksum of all parameters].
     sums: View,
     sum_images: usize,
-    /// Training steps taken (Adam's t).
+    /// Training steps run (keys the noise streams; never goes back).
     pub step: u32,
+    /// Adam's step count t: steps whose updates the parameters hold (a
+    /// rollback restores it with the moments).
+    pub adam_t: u32,
+    /// The judge of `checked_metrics`.
+    pub guard: Guard,
+    /// The last good state, restored on divergence.
+    snapshot: Option<Snapshot>,
+    /// Steps between snapshots (taken only after a healthy readback).
+    pub snapshot_every: u32,
     pub epoch: u32,
     /// Position in this epoch's order.
     cursor: usize,
@@ -55,7 +82,8 @@ pub struct Trainer<B: Backend> {
 impl<B: Backend> Trainer<B> {
     pub fn new(mut be: B, config: VaeConfig) -> Result<Trainer<B>, ConfigError> {
         let vae = Vae::new(&mut be, config)?;
-        let sums = be.alloc(2, "metric sums");
+        let sums = be.alloc(3, "metric sums");
+        let guard = Guard::new(vae.dim());
         Ok(Trainer {
             be,
             vae,
@@ -65,6 +93,10 @@ impl<B: Backend> Trainer<B> {
             sums,
             sum_images: 0,
             step: 0,
+            adam_t: 0,
+            guard,
+            snapshot: None,
+            snapshot_every: SNAPSHOT_EVERY,
             epoch: 0,
             cursor: 0,
         })
@@ -124,6 +156,9 @@ impl<B: Backend> Trainer<B> {
         let mut c = self.vae.config.clone();
         c.beta = beta;
         c.validate()?;
+        if beta != self.vae.config.beta {
+            self.guard.rescale();
+        }
         self.vae.config.beta = beta;
         Ok(())
     }
@@ -144,6 +179,9 @@ impl<B: Backend> Trainer<B> {
             .as_ref()
             .expect("set_train_images before training");
         let (bytes, count) = (train.bytes, train.count);
+        if self.snapshot.as_ref().is_none_or(|s| !s.valid) {
+            self.take_snapshot();
+        }
         let seed = self.vae.config.seed;
         let order = match self.order {
             Some(order) if self.cursor < count => order,
@@ -191,7 +229,7 @@ impl<B: Backend> Trainer<B> {
                 beta1: a.beta1,
                 beta2: a.beta2,
                 eps: a.eps,
-                t: t + 1,
+                t: self.adam_t + 1,
             },
         );
         be.sum_into(vae.recon.slice(0, rows), self.sums.slice(0, 1));
@@ -201,6 +239,7 @@ impl<B: Backend> Trainer<B> {
         self.sum_images += rows;
         self.cursor += rows;
         self.step += 1;
+        self.adam_t += 1;
     }
 
     /// Fractional epochs done, for display.
@@ -209,17 +248,102 @@ impl<B: Backend> Trainer<B> {
     }
 
     /// Mean training metrics since the last call, then resets the sums.
+    /// Judges nothing: see `checked_metrics`.
     pub async fn take_metrics(&mut self) -> Result<Metrics, BackendError> {
+        Ok(self.read_sums().await?.0)
+    }
+
+    /// The metrics since the last call and whether every parameter is finite
+    /// (their sum, taken on the device, is: NaN and infinities propagate).
+    async fn read_sums(&mut self) -> Result<(Metrics, bool), BackendError> {
+        self.be.fill(self.sums.slice(2, 1), 0.0);
+        self.be
+            .sum_into(self.vae.flat.params, self.sums.slice(2, 1));
+        self.be.flush();
         let sums = self.be.read(self.sums).await?;
         self.be.fill(self.sums, 0.0);
         self.be.flush();
         let images = std::mem::take(&mut self.sum_images);
-        Ok(Metrics::from_sums(
+        let metrics = Metrics::from_sums(
             sums[0] as f64,
             sums[1] as f64,
             self.vae.config.beta as f64,
             images,
-        ))
+        );
+        Ok((metrics, sums[2].is_finite()))
+    }
+
+    /// The metrics since the last call, judged by `guard` (see `diverge`).
+    /// Healthy: a snapshot is taken when `snapshot_every` steps have passed
+    /// since the last. Diverged: the last snapshot's parameters, Adam moments
+    /// and Adam step are restored before this returns `Err`; `step` (the
+    /// steps run) keeps counting.
+    pub async fn checked_metrics(&mut self) -> Result<Result<Metrics, Divergence>, BackendError> {
+        let (metrics, params_finite) = self.read_sums().await?;
+        if let Some(cause) = self.guard.check(metrics.loss, params_finite) {
+            let restored_step = self.rollback();
+            self.guard.restart_trend();
+            return Ok(Err(Divergence {
+                cause,
+                loss: metrics.loss,
+                step: self.step,
+                restored_step,
+            }));
+        }
+        let due = self
+            .snapshot
+            .as_ref()
+            .is_none_or(|s| !s.valid || self.step - s.step >= self.snapshot_every);
+        if due {
+            self.take_snapshot();
+        }
+        Ok(Ok(metrics))
+    }
+
+    /// Copies the parameters and both Adam moments into the snapshot
+    /// buffers (on the device) and remembers Adam's step.
+    pub fn take_snapshot(&mut self) {
+        let f = self.vae.flat;
+        let snap = match self.snapshot.take() {
+            Some(snap) => snap,
+            None => Snapshot {
+                params: self.be.alloc(f.params.len(), "snapshot params"),
+                adam_m: self.be.alloc(f.adam_m.len(), "snapshot adam m"),
+                adam_v: self.be.alloc(f.adam_v.len(), "snapshot adam v"),
+                adam_t: 0,
+                step: 0,
+                valid: false,
+            },
+        };
+        self.be.copy(f.params, snap.params);
+        self.be.copy(f.adam_m, snap.adam_m);
+        self.be.copy(f.adam_v, snap.adam_v);
+        self.be.flush();
+        self.snapshot = Some(Snapshot {
+            adam_t: self.adam_t,
+            step: self.step,
+            valid: true,
+            ..snap
+        });
+    }
+
+    /// Restores the last snapshot (parameters, Adam moments, Adam's step) and
+    /// clears the metric sums; returns the step the snapshot was taken at.
+    /// Without a snapshot, only the sums are cleared.
+    pub fn rollback(&mut self) -> u32 {
+        self.be.fill(self.sums, 0.0);
+        self.sum_images = 0;
+        let Some(snap) = self.snapshot.as_ref().filter(|s| s.valid) else {
+            self.be.flush();
+            return self.step;
+        };
+        let f = self.vae.flat;
+        self.be.copy(snap.params, f.params);
+        self.be.copy(snap.adam_m, f.adam_m);
+        self.be.copy(snap.adam_v, f.adam_v);
+        self.be.flush();
+        self.adam_t = snap.adam_t;
+        snap.step
     }
 
     /// Negative ELBO on up to `max_images` test images (one z sample per image,
@@ -378,7 +502,27 @@ impl<B: Backend> Trainer<B> {
         self.be.fill(f.adam_v, 0.0);
         self.be.flush();
         self.step = 0;
+        self.adam_t = 0;
+        self.guard.reset();
+        if let Some(snap) = &mut self.snapshot {
+            snap.valid = false;
+        }
     }
+}
+
+/// Steps between snapshots of the last good state.
+pub const SNAPSHOT_EVERY: u32 = 200;
+
+/// Device-side copies of the parameters and Adam moments, with Adam's step.
+struct Snapshot {
+    params: View,
+    adam_m: View,
+    adam_v: View,
+    adam_t: u32,
+    /// Steps run when it was taken.
+    step: u32,
+    /// False until taken (and after new parameters were loaded).
+    valid: bool,
 }
 
 /// The stream of the fixed prior codes that the page's sample grid and

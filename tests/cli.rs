@@ -279,3 +279,64 @@ fn svg_texts(svg: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The first `train` and `test` images (and labels) of MNIST in `dir`, as
+/// the four IDX files `--data` reads.
+fn mnist_slice(dir: &Path, train: u32, test: u32) {
+    let src = vae_playground::data::default_dir();
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, count, item) in [
+        ("train-images-idx3-ubyte", train, 784usize),
+        ("train-labels-idx1-ubyte", train, 1),
+        ("t10k-images-idx3-ubyte", test, 784),
+        ("t10k-labels-idx1-ubyte", test, 1),
+    ] {
+        let bytes = std::fs::read(src.join(name)).expect("MNIST (run `npm ci`)");
+        let header = if item == 1 { 8 } else { 16 };
+        let mut out = bytes[..header].to_vec();
+        out[4..8].copy_from_slice(&count.to_be_bytes());
+        out.extend_from_slice(&bytes[header..header + count as usize * item]);
+        std::fs::write(dir.join(name), out).unwrap();
+    }
+}
+
+/// `--lr 1` (the top of the allowed range) explodes within a few steps: the
+/// CLI catches it at a readback, rolls back, halves the learning rate once
+/// and says so; when it diverges again it exits 1 naming what to change.
+#[test]
+fn train_at_lr_1_rolls_back_halves_lr_then_gives_up() {
+    let dir = std::env::temp_dir().join(format!("vae-cli-diverge-{}", std::process::id()));
+    mnist_slice(&dir, 2048, 256);
+    let o = vae(&[
+        "train",
+        "--preset",
+        "mlp-small",
+        "--lr",
+        "1",
+        "--epochs",
+        "3",
+        "--backend",
+        "cpu",
+        "--data",
+        dir.to_str().unwrap(),
+    ]);
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = stderr(&o);
+    eprintln!("{err}");
+    assert!(
+        err.contains("halved the learning rate from 1 to 0.5"),
+        "no rollback notice: {err}"
+    );
+    assert!(err.contains("rolled back to step 0"), "{err}");
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let last = err.lines().last().unwrap();
+    assert!(
+        last.contains("again after halving the learning rate to 0.5"),
+        "{last}"
+    );
+    assert!(
+        last.contains("lower --lr") && last.contains("lower --beta"),
+        "{last}"
+    );
+    assert!(o.stdout.is_empty(), "no summary after giving up");
+}

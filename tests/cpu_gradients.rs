@@ -5,7 +5,7 @@
 mod common;
 
 use common::{check_fd, dot, read, upload};
-use vae_playground::backend::{Activation, Backend, Noise, Recon};
+use vae_playground::backend::{Activation, Backend, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN};
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;
 use vae_playground::nn::Dense;
@@ -153,13 +153,63 @@ fn recon_loss_gradient_matches_finite_differences() {
 
 #[test]
 fn reparam_and_kl_gradient_matches_finite_differences() {
+    check_reparam_fd(&values(3 * 4, 10, 1.0));
+}
+
+/// Log-variances below the clamp's floor LOGVAR_MIN: the loss does not move
+/// with them and their gradient is zero (finite differences agree).
+#[test]
+fn reparam_gradient_is_zero_below_the_logvar_clamp() {
+    assert_eq!((LOGVAR_MIN, LOGVAR_MAX), (-30.0, 20.0));
+    let low = [-45.0f32, -31.0, -30.5, -1e4];
+    let mut lv = values(3 * 4, 10, 1.0);
+    for (i, &v) in low.iter().enumerate() {
+        lv[3 * i] = v;
+    }
+    let dlv = check_reparam_fd(&lv);
+    for (i, v) in low.iter().enumerate() {
+        assert_eq!(dlv[3 * i], 0.0, "dlogvar at logvar {v}");
+    }
+}
+
+/// Log-variances above the ceiling LOGVAR_MAX act as LOGVAR_MAX in the
+/// forward pass (finite z and kl, even at +inf) and get a zero gradient.
+/// (Finite differences cannot resolve a change of 1e-2 next to exp(20) in
+/// f32, so this is checked against the clamped values directly.)
+#[test]
+fn reparam_treats_logvar_above_the_clamp_as_the_ceiling() {
+    let (rows, zdim) = (2, 3);
+    let noise = Noise { seed: 5, stream: 6 };
+    let mu = values(rows * zdim, 1, 1.0);
+    let dz_values = values(rows * zdim, 2, 1.0);
+    let run = |lv: &[f32]| {
+        let mut be = CpuBackend::new();
+        let (m, l) = (upload(&mut be, &mu), upload(&mut be, lv));
+        let [eps, z, dz, dmu, dlv] = [0; 5].map(|_| be.alloc(rows * zdim, "t"));
+        let kl = be.alloc(rows, "kl");
+        be.reparam_forward(m, l, eps, z, kl, rows, zdim, noise);
+        be.write(dz, &dz_values);
+        be.reparam_backward(m, l, eps, dz, dmu, dlv, 0.5);
+        (read(&mut be, z), read(&mut be, kl), read(&mut be, dlv))
+    };
+    let high = [21.0, 60.0, 400.0, f32::INFINITY, 20.5, 1e30];
+    let (z, kl, dlv) = run(&high);
+    let (z_ceiling, kl_ceiling, _) = run(&[LOGVAR_MAX; 6]);
+    assert_eq!(z, z_ceiling);
+    assert_eq!(kl, kl_ceiling);
+    assert!(z.iter().chain(&kl).all(|v| v.is_finite()), "{z:?} {kl:?}");
+    assert_eq!(dlv, vec![0.0; 6]);
+}
+
+/// Checks dmu and dlogvar of `L = sum(w * z) + kl_weight * sum(kl)` against
+/// finite differences at `lv0`; returns dlogvar.
+fn check_reparam_fd(lv0: &[f32]) -> Vec<f32> {
     let (rows, zdim) = (3, 4);
     let noise = Noise {
         seed: 11,
         stream: 12,
     };
     let mu0 = values(rows * zdim, 9, 1.0);
-    let lv0 = values(rows * zdim, 10, 1.0);
     let upstream = values(rows * zdim, 11, 1.0);
     let kl_weight = 0.7f32;
     // L = sum(w * z) + kl_weight * sum(kl): reparam_backward with kl_scale = kl_weight.
@@ -176,17 +226,19 @@ fn reparam_and_kl_gradient_matches_finite_differences() {
         be.reparam_backward(m, l, eps, dz, dmu, dlv, kl_weight);
         (loss, read(&mut be, dmu), read(&mut be, dlv))
     };
-    let (_, dmu, dlv) = run(&mu0, &lv0);
-    check_fd("dmu", &mu0, &dmu, &mut |m| run(m, &lv0).0, 1e-2, 1e-3, 1e-3);
+    let (loss, dmu, dlv) = run(&mu0, lv0);
+    assert!(loss.is_finite(), "loss {loss}");
+    check_fd("dmu", &mu0, &dmu, &mut |m| run(m, lv0).0, 1e-2, 1e-3, 1e-3);
     check_fd(
         "dlogvar",
-        &lv0,
+        lv0,
         &dlv,
         &mut |l| run(&mu0, l).0,
         1e-2,
         1e-3,
         1e-3,
     );
+    dlv
 }
 
 #[test]

@@ -6,7 +6,9 @@
 mod common;
 
 use common::gpu::{gpu, Pair, T};
-use vae_playground::backend::{Activation, AdamStep, Backend, Matmul, Noise, Recon};
+use vae_playground::backend::{
+    Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,
+};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::rng;
 
@@ -184,14 +186,23 @@ fn recon_loss_both_kinds() {
 fn reparam_forward_and_backward() {
     let mut g = gpu();
     let mut p = Pair::new(&mut g);
-    for &(rows, zdim) in &[(1, 1), (1, 2), (7, 20), (129, 3)] {
+    // The last shape's log-variances reach past both ends of the clamp
+    // [LOGVAR_MIN, LOGVAR_MAX] = [-30, 20].
+    for &(rows, zdim, lo, hi) in &[
+        (1, 1, -3.0, 1.5),
+        (1, 2, -3.0, 1.5),
+        (7, 20, -3.0, 1.5),
+        (129, 3, -3.0, 1.5),
+        (9, 11, -45.0, 30.0),
+    ] {
         let n = rows * zdim;
         let noise = Noise {
             seed: 1234 + rows as u32,
             stream: rng::stream(rng::StreamKind::Reparam, 5),
         };
         let mu = p.upload(&data(n, 8, -2.0, 2.0));
-        let lv = p.upload(&data(n, 9, -3.0, 1.5));
+        let lv_values = data(n, 9, lo, hi);
+        let lv = p.upload(&lv_values);
         let eps = p.alloc(n);
         let z = p.alloc(n);
         let kl = p.alloc(rows);
@@ -216,6 +227,14 @@ fn reparam_forward_and_backward() {
         p.c.reparam_backward(mu.c, lv.c, eps.c, dz.c, dmu.c, dlv.c, ks);
         p.assert_close(dmu, 1e-7, 1e-6, "dmu");
         p.assert_close(dlv, 1e-6, 1e-5, "dlogvar");
+        let (dlv_gpu, dlv_cpu) = p.read(dlv);
+        for (i, &l) in lv_values.iter().enumerate() {
+            if !(LOGVAR_MIN..=LOGVAR_MAX).contains(&l) {
+                assert_eq!((dlv_gpu[i], dlv_cpu[i]), (0.0, 0.0), "logvar {l}");
+            }
+        }
+        let (kl_gpu, _) = p.read(kl);
+        assert!(kl_gpu.iter().all(|k| k.is_finite()), "{kl_gpu:?}");
     }
 }
 

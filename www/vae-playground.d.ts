@@ -9,7 +9,7 @@ export type ErrorKind =
   | 'NoAdapter' // WebGPU gave no adapter or device
   | 'DeviceLost' // the GPU device was lost
   | 'OutOfMemory' // over the device's memory or buffer limits
-  | 'Diverged' // training went non-finite
+  | 'Diverged' // training went non-finite or exploded: rolled back to the last good snapshot and paused
   | 'Internal' // anything else from the wasm core
   | 'Network' // a download failed
   | 'WorkerFailed' // the training worker could not load or run

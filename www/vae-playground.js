@@ -112,6 +112,8 @@ export class VaePlayground extends HTMLElement {
     this._autoPaused = false;
     this._lastStepEvent = 0;
     this._markedFirst = false;
+    /** @type {string | null} the kind of the error shown, if any */
+    this._errorKind = null;
     /** @type {View[]} */
     this._views = [];
     /** @type {{ sync: (force?: boolean) => void } | null} */
@@ -514,6 +516,8 @@ export class VaePlayground extends HTMLElement {
       }
       case 'state':
         this._state.set({ running: e.running });
+        // Training again after a divergence: its notice has been acted on.
+        if (e.running && this._errorKind === 'Diverged') this._hideError();
         this.dispatchEvent(new CustomEvent('state', { detail: { running: e.running } }));
         break;
       case 'metrics': {
@@ -577,18 +581,21 @@ export class VaePlayground extends HTMLElement {
   _fail(err) {
     const { name, message } = toWire(err);
     this._state.set({ error: message });
-    this._showError(message);
+    this._showError(message, name === 'Diverged' ? 'Training diverged' : 'Something went wrong');
+    this._errorKind = name;
     this.dispatchEvent(new CustomEvent('error', { detail: { message, kind: name } }));
   }
 
-  /** @param {string} message */
-  _showError(message) {
+  /** @param {string} message @param {string} [title] */
+  _showError(message, title = 'Something went wrong') {
     const box = /** @type {HTMLElement} */ (this._root.querySelector('.notice.error'));
+    /** @type {HTMLElement} */ (box.querySelector('strong')).textContent = title;
     /** @type {HTMLElement} */ (box.querySelector('.msg')).textContent = ` ${message}`;
     box.hidden = false;
   }
 
   _hideError() {
+    this._errorKind = null;
     /** @type {HTMLElement} */ (this._root.querySelector('.notice.error')).hidden = true;
   }
 

@@ -293,7 +293,18 @@ async function trainChunk() {
   }
   const s = session;
   const t0 = performance.now();
-  const m = await guarded(() => s.train(chunk));
+  let m;
+  try {
+    m = await guarded(() => s.train(chunk));
+  } catch (err) {
+    // Diverged: the session already rolled back to its last good snapshot.
+    // Show that model and let the loop pause and report the sentence.
+    if (toWire(err).name === 'Diverged') {
+      chunk = 1;
+      await refreshViews();
+    }
+    throw err;
+  }
   if (!m) return;
   const dt = performance.now() - t0;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.

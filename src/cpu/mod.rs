@@ -270,9 +270,8 @@ impl Backend for CpuBackend {
         let ([mu, logvar, eps, dz], [dmu, dlogvar]) =
             self.split([mu, logvar, eps, dz], [dmu, dlogvar]);
         for i in 0..dmu.len() {
-            let sigma = (0.5 * logvar[i]).exp();
             dmu[i] = dz[i] + kl_scale * mu[i];
-            dlogvar[i] = dz[i] * eps[i] * sigma * 0.5 + kl_scale * 0.5 * (logvar[i].exp() - 1.0);
+            dlogvar[i] = ops::reparam_dlogvar(logvar[i], eps[i], dz[i], kl_scale);
         }
     }
 

@@ -141,12 +141,30 @@ pub fn reparam_forward(
         let mut sum = 0.0f32;
         for j in r * zdim..(r + 1) * zdim {
             let e = crate::rng::normal(noise.seed, noise.stream, j as u32);
+            let lv = clamp_logvar(logvar[j]);
             eps[j] = e;
-            z[j] = mu[j] + (0.5 * logvar[j]).exp() * e;
-            sum += 1.0 + logvar[j] - mu[j] * mu[j] - logvar[j].exp();
+            z[j] = mu[j] + (0.5 * lv).exp() * e;
+            sum += 1.0 + lv - mu[j] * mu[j] - lv.exp();
         }
         *kl = -0.5 * sum;
     }
+}
+
+/// `logvar` clamped to `[LOGVAR_MIN, LOGVAR_MAX]` (NaN stays NaN).
+pub fn clamp_logvar(lv: f32) -> f32 {
+    lv.clamp(crate::backend::LOGVAR_MIN, crate::backend::LOGVAR_MAX)
+}
+
+/// `dlogvar` of one element: zero where the clamp cut `logvar` off (NaN
+/// passes through, as on the GPU).
+pub fn reparam_dlogvar(logvar: f32, eps: f32, dz: f32, kl_scale: f32) -> f32 {
+    if !(crate::backend::LOGVAR_MIN..=crate::backend::LOGVAR_MAX).contains(&logvar)
+        && !logvar.is_nan()
+    {
+        return 0.0;
+    }
+    let sigma = (0.5 * logvar).exp();
+    dz * eps * sigma * 0.5 + kl_scale * 0.5 * (logvar.exp() - 1.0)
 }
 
 /// One Adam update over matching chunks, PyTorch's formula.

@@ -211,6 +211,10 @@ impl Session {
     }
 
     /// Runs `steps` training steps; resolves with the mean metrics over them.
+    /// The readback is judged (see `diverge`): a diverged one rejects with an
+    /// Error named `Diverged` whose message says what to change, after the
+    /// parameters and optimizer state of the last good snapshot were
+    /// restored; the step count keeps counting.
     pub async fn train(&mut self, steps: u32) -> Result<JsValue, Error> {
         let report = with_trainer!(&mut self.engine, |t| {
             if t.train_count() == 0 {
@@ -223,7 +227,16 @@ impl Session {
             for _ in 0..steps {
                 t.step();
             }
-            let m = t.take_metrics().await?;
+            let m = match t.checked_metrics().await? {
+                Ok(m) => m,
+                Err(d) => {
+                    let c = t.config();
+                    return Err(Error::new(
+                        ErrorKind::Diverged,
+                        d.sentence(c.adam.lr, c.beta),
+                    ));
+                }
+            };
             let secs = ((now_ms() - start) / 1e3).max(1e-3);
             JsTrainReport {
                 step: t.step,

@@ -309,6 +309,9 @@ fn cmd_train(args: TrainArgs) -> Result<(), Failure> {
     ))
 }
 
+/// Training steps between metrics readbacks, each judged for divergence.
+const READBACK_EVERY: usize = 50;
+
 /// Where progress goes: a bar on a terminal, plain lines otherwise.
 struct Progress(Option<ProgressBar>);
 
@@ -373,14 +376,42 @@ fn train<B: Backend>(
     let progress = Progress::new(t.steps_per_epoch() as u64 * epochs as u64);
     let (mut train_secs, mut train_images) = (0.0, 0usize);
     let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
+    let mut halved = false;
     for epoch in 1..=epochs {
         progress.message(format!("epoch {epoch}/{epochs}"));
         let start = Instant::now();
-        for _ in 0..t.steps_per_epoch() {
+        let steps = t.steps_per_epoch();
+        last_train = Metrics::default();
+        for i in 1..=steps {
             t.step();
             progress.step();
+            // The first readback, after one step, is the untrained model's loss.
+            if t.step != 1 && i % READBACK_EVERY != 0 && i != steps {
+                continue;
+            }
+            match pollster::block_on(t.checked_metrics())? {
+                Ok(m) => last_train = last_train.merge(&m),
+                Err(d) if halved => {
+                    progress.finish();
+                    return Err(Failure::Run(format!(
+                        "{d} again after halving the learning rate to {}; \
+                         rerun with a lower --lr (try {}) or a lower --beta",
+                        t.config().adam.lr,
+                        t.config().adam.lr / 10.0
+                    )));
+                }
+                Err(d) => {
+                    let lr = t.config().adam.lr;
+                    t.set_lr(lr / 2.0)?;
+                    halved = true;
+                    progress.line(&format!(
+                        "{d}: rolled back to step {} and halved the learning rate from {lr} to {}",
+                        d.restored_step,
+                        t.config().adam.lr
+                    ));
+                }
+            }
         }
-        last_train = pollster::block_on(t.take_metrics())?;
         let secs = start.elapsed().as_secs_f64();
         train_secs += secs;
         train_images += last_train.images;
@@ -396,13 +427,6 @@ fn train<B: Backend>(
         ));
         if let Some(log) = &mut log {
             log.push(record)?;
-        }
-        if !last_train.loss.is_finite() {
-            progress.finish();
-            return Err(Failure::Run(format!(
-                "training diverged at epoch {epoch} (loss {}); try a lower --lr",
-                last_train.loss
-            )));
         }
     }
     progress.finish();

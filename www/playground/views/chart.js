@@ -99,15 +99,9 @@ export class LossChart {
     }
 
     const tf = (/** @type {number} */ v) => (this.log ? Math.log10(Math.max(v, 1e-3)) : v);
-    let lo = Infinity;
-    let hi = -Infinity;
-    for (const p of all) for (const k of KEYS) {
-      const v = p[k];
-      if (!Number.isFinite(v)) continue;
-      lo = Math.min(lo, tf(v));
-      hi = Math.max(hi, tf(v));
-    }
-    if (!Number.isFinite(lo)) return;
+    const range = yRange(all.flatMap((p) => KEYS.map((k) => p[k])).filter(Number.isFinite).map(tf));
+    if (!range) return;
+    let [lo, hi] = range;
     if (!this.log) lo = Math.min(0, lo);
     if (hi - lo < 1e-6) hi = lo + 1;
     const span = hi - lo;
@@ -115,7 +109,8 @@ export class LossChart {
     if (this.log) lo -= span * 0.05;
     const maxStep = Math.max(1, ...all.map((p) => p.step));
     const x = (/** @type {number} */ s) => pad.l + (s / maxStep) * pw;
-    const y = (/** @type {number} */ v) => pad.t + (1 - (tf(v) - lo) / (hi - lo)) * ph;
+    // Outliers beyond the range are drawn on its edge.
+    const y = (/** @type {number} */ v) => pad.t + (1 - (Math.min(hi, Math.max(lo, tf(v))) - lo) / (hi - lo)) * ph;
 
     // grid and axis labels
     ctx.strokeStyle = color('--grid-line');
@@ -186,6 +181,26 @@ function line(ctx, pts, k, x, y) {
   ctx.stroke();
 }
 
+/**
+ * The y range to show: the data's, unless a few outliers (a spike) would
+ * flatten the rest: a side that reaches further than 10 widths of the
+ * 5-95 % quantile range past it (a training curve's early descent does not;
+ * a spike 10^30 times higher does) ends 2 widths past it instead, and the
+ * outliers sit on that edge.
+ * @param {number[]} values  finite, already on the axis's scale
+ * @returns {[number, number] | null}
+ */
+export function yRange(values) {
+  if (values.length === 0) return null;
+  const v = [...values].sort((a, b) => a - b);
+  const q = (/** @type {number} */ p) => v[Math.min(v.length - 1, Math.floor(p * (v.length - 1)))];
+  const [q05, q95] = [q(0.05), q(0.95)];
+  const width = Math.max(q95 - q05, Math.abs(q95) * 0.1, 1e-9);
+  const min = v[0];
+  const max = v[v.length - 1];
+  return [min < q05 - 10 * width ? q05 - 2 * width : min, max > q95 + 10 * width ? q95 + 2 * width : max];
+}
+
 /** @param {Point[]} pts */
 function decimate(pts) {
   const out = [];
@@ -236,11 +251,17 @@ function formatTick(v) {
   return formatNum(v);
 }
 
-/** A number for a person: 3 significant figures at most, `k` for thousands. @param {number} v */
+/**
+ * A number for a person: 3 significant figures at most, `k` for thousands,
+ * `M` for millions, and beyond that `5.1e31` (never `5e+31k`).
+ * @param {number} v
+ */
 export function formatNum(v) {
   if (!Number.isFinite(v)) return '–';
   const a = Math.abs(v);
-  if (a >= 1e4) return `${(v / 1000).toFixed(a >= 1e5 ? 0 : 1)}k`;
+  if (a >= 999.5e6) return v.toExponential(1).replace('e+', 'e');
+  if (a >= 999.5e3) return `${(v / 1e6).toFixed(a >= 99.95e6 ? 0 : 1)}M`;
+  if (a >= 1e4) return `${(v / 1000).toFixed(a >= 99.95e3 ? 0 : 1)}k`;
   if (a >= 100) return v.toFixed(0);
   if (a >= 10) return v.toFixed(1);
   if (a >= 1) return v.toFixed(2);
