@@ -3,6 +3,7 @@
 
 use crate::backend::{Activation, Recon};
 use crate::nn::plan::{plan_stack, LayerPlan, ModelPlan};
+use crate::settings::PRESET_LABELS;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -217,7 +218,17 @@ pub struct VaeConfig {
     pub binarize: bool,
 }
 
-pub const PRESETS: &[&str] = &["mlp", "mlp-small", "latent100", "conv", "conv2", "cifar"];
+/// The presets' names, in menu order: taken from the one table that also
+/// gives each its label (`settings::PRESET_LABELS`).
+pub const PRESETS: [&str; PRESET_LABELS.len()] = {
+    let mut names = [""; PRESET_LABELS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = PRESET_LABELS[i].0;
+        i += 1;
+    }
+    names
+};
 
 fn dense(out: usize, act: Activation) -> LayerSpec {
     LayerSpec::Dense { out, act }

@@ -174,7 +174,7 @@ pub const ADAM_LIMITS: AdamLimits = AdamLimits {
 
 /// How the page names a preset: `(name, label, description)`, in the order
 /// of `config::PRESETS`.
-const PRESET_LABELS: &[(&str, &str, &str)] = &[
+pub(crate) const PRESET_LABELS: &[(&str, &str, &str)] = &[
     ("mlp", "MLP", "fully connected encoder and decoder"),
     (
         "mlp-small",
@@ -355,11 +355,6 @@ pub fn presets_help() -> String {
     format!("Presets:\n{}", lines.join("\n"))
 }
 
-/// The presets' names, in menu order.
-pub fn preset_names() -> impl Iterator<Item = &'static str> {
-    PRESET_LABELS.iter().map(|p| p.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,7 +362,6 @@ mod tests {
 
     #[test]
     fn every_preset_has_a_label_and_no_label_lacks_a_preset() {
-        assert_eq!(preset_names().collect::<Vec<_>>(), PRESETS.to_vec());
         let all = presets();
         assert_eq!(all.len(), PRESETS.len());
         assert!(all

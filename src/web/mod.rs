@@ -268,8 +268,8 @@ impl Session {
                 "{n} prior codes is out of range: use 0 to 4096"
             )));
         }
-        let c = with_trainer!(&self.engine, |t| t.config().clone());
-        let z = train::prior_codes(n, c.latent, c.seed, train::fixed_prior_stream());
+        let (latent, seed) = with_trainer!(&self.engine, |t| (t.config().latent, t.config().seed));
+        let z = train::prior_codes(n, latent, seed, train::fixed_prior_stream());
         Ok(js_sys::Float32Array::from(&z[..]))
     }
 
