@@ -183,6 +183,23 @@ fn oversized_files_are_refused_before_allocating() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("larger than 4096"), "{e}");
+    // A gzip bomb: 1 MiB of zeros in a few kB, against a cap of 64 KiB
+    // (the real cap, 512 MiB, works the same way: reading stops at cap + 1).
+    let bomb = gzip(&vec![0u8; 1 << 20]);
+    assert!(bomb.len() < 16 << 10, "{}", bomb.len());
+    let e = vae_playground::data::user::gunzip_capped("bomb.gz", &bomb, 64 << 10)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("bomb.gz: it unpacks to more than 65536 bytes"),
+        "{e}"
+    );
+    assert_eq!(
+        vae_playground::data::user::gunzip_capped("ok.gz", &bomb, 1 << 20)
+            .unwrap()
+            .len(),
+        1 << 20
+    );
 }
 
 #[test]
