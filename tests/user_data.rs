@@ -3,12 +3,17 @@
 //! binary batches, gzip, PNG and JPEG pictures. Every refusal is a sentence
 //! that starts with the file's name, and leaves the data set as it was.
 
-use vae_playground::config::ImageShape;
+mod common;
+
+use vae_playground::backend::Backend;
+use vae_playground::config::{ImageShape, VaeConfig};
+use vae_playground::cpu::CpuBackend;
 use vae_playground::data::cifar::{encode_batch, RECORD};
 use vae_playground::data::idx::encode_idx;
 use vae_playground::data::images::decode;
 use vae_playground::data::synthetic::colour_blobs;
 use vae_playground::data::user::DataSet;
+use vae_playground::train::Trainer;
 
 fn idx_images(n: usize, h: usize, w: usize) -> Vec<u8> {
     encode_idx(
@@ -237,4 +242,39 @@ fn a_data_set_takes_one_kind_of_file() {
         e.contains("its images are 32x32 but train-images's are 28x28"),
         "{e}"
     );
+}
+
+/// `Session.testImages` reads the test images back from the backend
+/// (`Trainer::test_pixels`): the bytes `setData` built, on both backends,
+/// for colour CIFAR-10 data built from batches, past a batch boundary.
+#[test]
+fn test_pixels_read_back_what_set_data_built_on_both_backends() {
+    let mut set = DataSet::new();
+    set.add_file("data_batch_1.bin", &cifar(30)).unwrap();
+    set.add_file("test_batch.bin", &cifar(13)).unwrap();
+    let built = set.build(ImageShape::CIFAR).unwrap();
+    assert_eq!((built.train.count, built.test.count), (30, 13));
+    let mut config = VaeConfig::preset("cifar").unwrap();
+    config.batch = 4;
+    let indices = [12u32, 0, 5, 12, 7, 3, 1];
+    let want: Vec<u8> = indices
+        .iter()
+        .flat_map(|&i| built.test.image(i as usize).to_vec())
+        .collect();
+    fn read<B: Backend>(
+        be: B,
+        config: VaeConfig,
+        b: &vae_playground::data::user::Built,
+        idx: &[u32],
+    ) -> Vec<u8> {
+        let mut t = Trainer::new(be, config).unwrap();
+        t.set_train_images(&b.train.pixels, b.train.count);
+        t.set_test_images(&b.test.pixels, b.test.count);
+        pollster::block_on(t.test_pixels(idx)).unwrap()
+    }
+    assert_eq!(
+        read(CpuBackend::new(), config.clone(), &built, &indices),
+        want
+    );
+    assert_eq!(read(common::gpu::new_gpu(), config, &built, &indices), want);
 }
