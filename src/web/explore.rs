@@ -359,3 +359,12 @@ impl Session {
         to_js(&s)
     }
 }
+
+/// Parses a whole IDX1 label file (already gunzipped): the labels, one byte
+/// each. Throws `BadFile` naming `name` on a bad header, a count that does
+/// not match the length, a truncated file or a label outside 0-9.
+#[wasm_bindgen(js_name = parseIdxLabels)]
+pub fn parse_idx_labels(bytes: &[u8], name: &str) -> Result<js_sys::Uint8Array, Error> {
+    let labels = crate::data::labels_from_idx(name, bytes)?;
+    Ok(js_sys::Uint8Array::from(&labels[..]))
+}
