@@ -70,9 +70,9 @@ fn inpainting_a_box_over_the_centre_lowers_the_masked_error() {
         better += (last < r.damaged_error) as usize;
         // Outside the box the repair keeps the known pixels exactly.
         let step = &r.steps[9 * 784..];
-        for k in 0..784 {
-            if r.mask[k] == 0 {
-                assert_eq!(step[k], r.damaged[k]);
+        for ((&m, &s), &d) in r.mask.iter().zip(step).zip(&r.damaged) {
+            if m == 0 {
+                assert_eq!(s, d);
             }
         }
     }
