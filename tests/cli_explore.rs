@@ -79,7 +79,7 @@ fn explore_commands_write_pictures_and_json_from_a_checkpoint() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    json_line(&o);
+    let summary = json_line(&o);
     assert!(stderr(&o).contains("active units"), "{}", stderr(&o));
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let lines: Vec<serde_json::Value> = metrics
@@ -95,6 +95,7 @@ fn explore_commands_write_pictures_and_json_from_a_checkpoint() {
     let w1 = lines[0]["kl_weight"].as_f64().unwrap();
     assert!((w1 - 32.0 / 40.0).abs() < 1e-6, "{w1}");
     assert_eq!(lines[1]["kl_weight"].as_f64().unwrap(), 1.0);
+    assert_eq!(summary["active_units"], lines[1]["active_units"]);
 
     let ck = out.join("model.safetensors");
     let ck = ck.to_str().unwrap();

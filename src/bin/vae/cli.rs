@@ -397,6 +397,7 @@ fn train<B: Backend>(
     let (mut train_secs, mut train_images) = (0.0, 0usize);
     let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
     let mut halved = false;
+    let mut active_units = 0;
     for epoch in 1..=epochs {
         progress.message(format!("epoch {epoch}/{epochs}"));
         let start = Instant::now();
@@ -440,6 +441,7 @@ fn train<B: Backend>(
         let kl = pollster::block_on(Explorer::new(&mut t).kl_per_dim(kl_images))?;
         let mut record = EpochRecord::new(epoch, &last_train, &last_test, secs);
         record.active_units = Some(kl.active);
+        active_units = kl.active;
         record.kl_weight = Some(t.kl_weight() as f64);
         progress.line(&format!(
             "epoch {epoch:>3}/{epochs}  train {:8.3}  test {:8.3}  (recon {:.3}, kl {:.3})  {secs:6.1} s  {:8.0} images/s  active units {}/{}",
@@ -468,6 +470,7 @@ fn train<B: Backend>(
         "train_loss": last_train.loss,
         "test_loss": last_test.loss,
         "images_per_sec": train_images as f64 / train_secs,
+        "active_units": active_units,
     });
     println!("{summary}");
     Ok(())
