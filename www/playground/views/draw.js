@@ -249,7 +249,7 @@ function mount(root, ctx) {
       recon.show(x.recon, 1, 1, DATA_IMAGE);
       $('.draw-in').setAttribute('aria-label', 'Your digit, cropped, scaled to 20 by 20 and centred by its centre of mass, as the model sees it');
       $('.draw-recon').setAttribute('aria-label', 'The model\'s reconstruction of your digit');
-      root.dataset.ms = String(Math.round(x.ms ?? 0));
+      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
     },
     redraw() {
       repaint();

@@ -318,7 +318,7 @@ function mount(root, ctx) {
       const after = x.stepErrors[x.stepErrors.length - 1];
       const region = `${x.regionPixels} damaged pixel${x.regionPixels === 1 ? '' : 's'}`;
       $('.inpaint-error').textContent = `Error in the damaged region (mean squared, per pixel, ${region}): damaged ${x.damagedError.toFixed(4)}, repaired ${after.toFixed(4)} after ${k} step${k === 1 ? '' : 's'}.`;
-      root.dataset.ms = String(Math.round(x.ms ?? 0));
+      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
     },
     redraw() {
       paint();

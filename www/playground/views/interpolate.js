@@ -171,7 +171,7 @@ function mount(root, ctx) {
       last = { images: x.images, steps: x.steps };
       strip.show(x.images, x.steps, 1, DATA_IMAGE);
       $('.istrip').setAttribute('aria-label', `Interpolation strip: ${x.steps} decodes from ${sourceName(ends.a)} to ${sourceName(ends.b)}${slerp.checked ? ' (spherical)' : ''}`);
-      root.dataset.ms = String(Math.round(x.ms ?? 0));
+      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
     },
     redraw() {
       strip.redraw();

@@ -172,7 +172,7 @@ function mount(root, ctx) {
       $('.kl-of').textContent = `active units (KL > ${x.threshold} nats) · total KL ${formatNum(x.total)} nats`;
       const top = Array.from(x.order.slice(0, 3), (/** @type {number} */ i) => `z${i} ${formatNum(x.kl[i])}`).join(', ');
       canvas.setAttribute('aria-label', `KL per dimension: ${x.active} of ${x.kl.length} dimensions active (over ${x.threshold} nats); largest ${top}.`);
-      root.dataset.ms = String(Math.round(x.ms ?? 0));
+      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
       say();
       draw();
     },

@@ -232,6 +232,9 @@ function mount(root, ctx) {
         c.strokeRect(x - r * 2.6, y - r * 2.6, r * 5.2, r * 5.2);
       }
     }
+    // (what the page shows, readable by tests and scripts)
+    canvas.dataset.points = String(p.length / 2);
+    canvas.dataset.drawn = drawnPoint ? `${drawnPoint[0].toFixed(3)},${drawnPoint[1].toFixed(3)}` : '';
     if (drawnPoint) {
       const [x, y] = toPx(drawnPoint[0], drawnPoint[1], w, h);
       c.fillStyle = themeColor(host, '--accent');
@@ -487,7 +490,7 @@ function mount(root, ctx) {
           ? `the principal plane of the codes (it holds ${(100 * pl.explained[0]).toFixed(0)}% + ${(100 * pl.explained[1]).toFixed(0)}% of their variance)`
           : latent > 2 ? `dimensions z${pl.dx} and z${pl.dy}` : 'the 2-D latent plane';
         canvas.setAttribute('aria-label', `Latent scatter of ${x.indices.length} test digits on ${planeText}. Axes on the Gaussian-quantile scale of the latent grid.`);
-        $('.scatter-info').dataset.ms = String(Math.round(x.ms ?? 0));
+        $('.scatter-info').dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
         // labels arrived after the class digits were first loaded: load them again
         const cd = store.value.classDigits;
         if (cd && cd.labels.every((l) => l > 9) && x.labels.some((/** @type {number} */ l) => l < 10)) {

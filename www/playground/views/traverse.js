@@ -85,7 +85,7 @@ function mount(root, ctx) {
       }
       ol.style.setProperty('--rows', String(rows));
       $('.tgrid').setAttribute('aria-label', `Latent traversal of ${sourceName(source)}: ${rows} rows, dimensions ${Array.from(x.dims, (v) => `z${v}`).join(', ')}, each swept over ${x.steps} values from −${RANGE} to +${RANGE}`);
-      root.dataset.ms = String(Math.round(x.ms ?? 0));
+      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
     },
     redraw() {
       grid.redraw();
