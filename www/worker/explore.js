@@ -33,9 +33,15 @@ const SCATTER_MAX = 2000;
 const FULL_CHUNK = 500; // test images per evaluateRange call
 const IWAE_CHUNK = 20;
 const MIN_GAP_MS = 800;
+const SLOW_MS = 600;
+const MIN_IMAGES = 200;
 
-/** Items a view watches, by name, with their arguments. */
-/** @type {Map<string, { args: any, cost: number }>} */
+/**
+ * Items a view watches, by name, with their arguments, last cost (ms) and the
+ * number of test images they may encode.
+ * @typedef {{ args: any, cost: number, limit: number }} Entry
+ */
+/** @type {Map<string, Entry>} */
 const live = new Map();
 /** @type {string[]} round-robin order of the next refreshes */
 let turn = [];
@@ -48,6 +54,8 @@ let labelsSet = false;
 let drawn = null;
 /** @type {any} the plane of the last scatter (decodePlane, project) */
 let plane = null;
+/** @type {{ kl: Float32Array, order: Uint32Array } | null} the last KL per dimension */
+let lastKl = null;
 /** @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, sums: Record<string, number> }} Job */
 /** @type {Job[]} the long jobs, the first one advancing */
 let jobs = [];
@@ -62,6 +70,7 @@ async function sync(ctx) {
     seen = s;
     labelsSet = false;
     plane = null;
+    lastKl = null;
     live.clear();
     turn = [];
     jobs = [];
@@ -112,11 +121,14 @@ function codeOf(ctx, s, src) {
   return s.encodePixels(sourcePixels(ctx, src), 1);
 }
 
-/** Computes a live item: { data, transfer }. */
-/** @type {Record<string, (ctx: ExploreContext, s: Session, args: any) => Promise<{ data: any, transfer: Transferable[] }>>} */
+/**
+ * Computes a live item: { data, transfer }. `entry.limit` caps how many test
+ * images an item encodes (the scatter, the KL), adapted to its measured cost.
+ * @type {Record<string, (ctx: ExploreContext, s: Session, args: any, entry: Entry) => Promise<{ data: any, transfer: Transferable[] }>>}
+ */
 const ITEMS = {
-  async scatter(ctx, s, { n, spec }) {
-    const count = Math.min(n, SCATTER_MAX, ctx.testImages()?.count ?? 0);
+  async scatter(ctx, s, { n, spec }, entry) {
+    const count = Math.min(n, SCATTER_MAX, entry.limit, ctx.testImages()?.count ?? 0);
     if (count < 1) throw kindError('NotRunning', 'The test digits have not arrived yet.');
     const r = await s.scatter(count, spec);
     plane = r.plane;
@@ -130,13 +142,15 @@ const ITEMS = {
     const r = await s.planeGrid(plane, size, 'quantile', 0, 0);
     return { data: { images: r.images, size, kind: plane.kind }, transfer: [r.images.buffer] };
   },
-  async kl(ctx, s, { n }) {
-    const r = await s.klPerDim(Math.min(n, ctx.testImages()?.count ?? 0) || 1);
+  async kl(ctx, s, { n }, entry) {
+    const r = await s.klPerDim(Math.min(n, entry.limit, ctx.testImages()?.count ?? 0) || 1);
+    lastKl = { kl: r.kl.slice(), order: r.order.slice() };
     return { data: { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images }, transfer: [r.kl.buffer, r.order.buffer] };
   },
   async traverse(ctx, s, { source, rows, steps, range }) {
     const code = await codeOf(ctx, s, source);
-    const kl = await s.klPerDim(Math.min(500, ctx.testImages()?.count ?? 0) || 1);
+    // the dimensions by KL: the KL view's last figures, else a quick estimate
+    const kl = lastKl ?? (await s.klPerDim(Math.min(200, ctx.testImages()?.count ?? 0) || 1));
     const dims = kl.order.slice(0, Math.min(rows, kl.order.length));
     const r = await s.traverse(code, dims, steps, range);
     const klOf = Float32Array.from(dims, (d) => kl.kl[d]);
@@ -178,8 +192,12 @@ async function refresh(ctx, item) {
   const entry = live.get(item);
   if (!entry) return;
   const t0 = performance.now();
-  const { data, transfer } = await ctx.call((s) => ITEMS[item](ctx, s, entry.args));
+  const { data, transfer } = await ctx.call((s) => ITEMS[item](ctx, s, entry.args, entry));
   entry.cost = performance.now() - t0;
+  // Keep one refresh under ~0.6 s (a software GPU encodes 2,000 digits in
+  // seconds): fewer test images when slow, more again when quick.
+  if (entry.cost > SLOW_MS) entry.limit = Math.max(MIN_IMAGES, Math.floor((entry.limit * SLOW_MS) / entry.cost));
+  else if (entry.cost < SLOW_MS / 4) entry.limit = Math.min(SCATTER_MAX, entry.limit * 2);
   ctx.emit({ event: 'explore', item, ms: entry.cost, ...data }, transfer);
 }
 
@@ -239,7 +257,10 @@ export async function handleExplore(a, ctx) {
         live.delete(a.item);
         return null;
       }
-      live.set(a.item, { args: a.args ?? {}, cost: live.get(a.item)?.cost ?? 0 });
+      const prev = live.get(a.item);
+      // a software adapter starts small; the limit then follows the cost
+      const first = ctx.session()?.backend().backend === 'webgpu' ? 500 : SCATTER_MAX;
+      live.set(a.item, { args: a.args ?? {}, cost: prev?.cost ?? 0, limit: prev?.limit ?? first });
       await refresh(ctx, a.item);
       return null;
     }
@@ -248,7 +269,7 @@ export async function handleExplore(a, ctx) {
       const pre = ctx.session()?.preprocessDrawing(a.pixels, a.width, a.height);
       if (!pre) throw kindError('NotRunning', 'The model is not ready yet.');
       drawn = pre.empty ? null : pre.pixels;
-      live.set('draw', { args: {}, cost: live.get('draw')?.cost ?? 0 });
+      live.set('draw', { args: {}, cost: live.get('draw')?.cost ?? 0, limit: 0 });
       await refresh(ctx, 'draw');
       // what depends on the drawing follows it
       for (const item of ['interp', 'traverse', 'inpaint']) {

@@ -16,7 +16,7 @@ const template = `
       <h3 id="h-kl">KL per dimension</h3>
       <label class="check"><input type="checkbox" class="kl-sort"> sort by KL</label>
     </header>
-    <p class="sub">Mean KL(q(z|x) ‖ N(0, 1)) of each latent dimension over ${N.toLocaleString('en-US')} test digits, in nats. Dimensions under the dashed line (0.01) carry almost nothing: the model switched them off.</p>
+    <p class="sub">Mean KL(q(z|x) ‖ N(0, 1)) of each latent dimension over <span class="kl-n">${N.toLocaleString('en-US')}</span> test digits, in nats. Dimensions under the dashed line (0.01) carry almost nothing: the model switched them off.</p>
     <p class="kl-count"><strong class="kl-active">–</strong> <span class="kl-of">active units</span></p>
     <div class="chart-box kl-box"><canvas class="klbars" tabindex="0" role="img" aria-label="KL per dimension: no data yet" aria-describedby="kl-keys"></canvas></div>
     <p id="kl-keys" class="sr-only">Arrow keys move between the dimensions and read each one's KL.</p>
@@ -169,6 +169,7 @@ function mount(root, ctx) {
       data = { kl: x.kl, order: x.order, active: x.active, threshold: x.threshold, total: x.total };
       if (focus >= data.kl.length) focus = -1;
       $('.kl-active').textContent = `${x.active} of ${x.kl.length}`;
+      $('.kl-n').textContent = x.images.toLocaleString('en-US');
       $('.kl-of').textContent = `active units (KL > ${x.threshold} nats) · total KL ${formatNum(x.total)} nats`;
       const top = Array.from(x.order.slice(0, 3), (/** @type {number} */ i) => `z${i} ${formatNum(x.kl[i])}`).join(', ');
       canvas.setAttribute('aria-label', `KL per dimension: ${x.active} of ${x.kl.length} dimensions active (over ${x.threshold} nats); largest ${top}.`);

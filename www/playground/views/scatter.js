@@ -28,7 +28,7 @@ const template = `
         <label class="check"><input type="checkbox" class="overlay"> over the latent grid</label>
       </span>
     </header>
-    <p class="sub scatter-sub">The mean codes of 2,000 test digits, by label. Hover or tap a point to see it and its reconstruction; click one to pick it; click empty space to decode that point.</p>
+    <p class="sub scatter-sub">The mean codes of <span class="scatter-n">up to 2,000</span> test digits, by label. Hover or tap a point to see it and its reconstruction; click one to pick it; click empty space to decode that point.</p>
     <div class="scatter-box">
       <canvas class="scatter" width="420" height="420" tabindex="0" role="application"
         aria-label="Latent scatter of test digits" aria-describedby="scatter-keys"></canvas>
@@ -483,6 +483,7 @@ function mount(root, ctx) {
       const x = d.explore;
       if (x?.item === 'scatter') {
         data = { points: x.points, labels: x.labels, indices: x.indices, plane: x.plane };
+        $('.scatter-n').textContent = x.indices.length.toLocaleString('en-US');
         if (x.drawnPoint) drawnPoint = x.drawnPoint;
         if (hot >= data.indices.length) hot = -1;
         const pl = x.plane;
