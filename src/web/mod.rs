@@ -416,3 +416,6 @@ fn install_panic_hook() {
         }));
     });
 }
+
+// The explore views (issue 9): a `#[wasm_bindgen] impl Session` block of its own.
+mod explore;
