@@ -68,12 +68,31 @@ function readExplore(page) {
   });
 }
 
+function canvasHash(page, sel) {
+  return page.evaluate((q) => {
+    const c = document.querySelector('vae-playground').shadowRoot.querySelector(q);
+    const copy = document.createElement('canvas');
+    copy.width = c.width;
+    copy.height = c.height;
+    const cx = copy.getContext('2d', { willReadFrequently: true });
+    cx.drawImage(c, 0, 0);
+    const d = cx.getImageData(0, 0, c.width, c.height).data;
+    let h = 2166136261;
+    for (let i = 0; i < d.length; i += 4) h = Math.imul(h ^ d[i], 16777619);
+    return h >>> 0;
+  }, sel);
+}
+
+const started = Date.now();
 async function until(page, predicate, what, timeout = 180000) {
   const t0 = Date.now();
   let last;
   for (;;) {
     last = await readExplore(page);
-    if (last && predicate(last)) return last;
+    if (last && predicate(last)) {
+      console.log(`# ${((Date.now() - started) / 1000).toFixed(1)} s: ${what} (waited ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+      return last;
+    }
     if (last?.error) throw new Error(`the element shows an error while waiting for ${what}: ${last.error}`);
     if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${what}; last ${JSON.stringify(last)}`);
     await page.waitForTimeout(250);
@@ -144,6 +163,21 @@ async function walkThrough({ webgpu, query, backend }) {
     assert.ok(tip, 'hovering the scatter shows a digit tooltip');
     const tipShown = await until(page, (x) => x.tip && /reconstruction/.test(x.tip) && x.tipImage > 100, 'the tooltip image');
     assert.match(tipShown.tip, /Test digit \d+, (a \d|unlabelled)/);
+
+    // the keyboard: N jumps to a digit and shows it; the plane can be the principal one;
+    // the grid can sit under the points
+    await page.mouse.move(sb.x - 20, sb.y - 20);
+    await sc.focus();
+    await page.keyboard.press('n');
+    await until(page, (x) => x.tip && /^Test digit \d+/.test(x.tip), 'the tooltip from the keyboard');
+    const hashBefore = await canvasHash(page, 'canvas.scatter');
+    await el.locator('input.overlay').check();
+    await page.waitForTimeout(300);
+    assert.notEqual(await canvasHash(page, 'canvas.scatter'), hashBefore, 'the latent grid shows under the points');
+    await el.locator('input.principal').check();
+    await until(page, (x) => /principal plane/.test(x.scatterLabel ?? ''), 'the principal plane');
+    await el.locator('input.principal').uncheck();
+    await el.locator('input.overlay').uncheck();
 
     // interpolation: from one test digit to another, through the UI
     await el.locator('.interp-ends input[value="a"]').check();

@@ -34,6 +34,7 @@ const FULL_CHUNK = 500; // test images per evaluateRange call
 const IWAE_CHUNK = 20;
 const MIN_GAP_MS = 800;
 const SLOW_MS = 600;
+const CHUNK_MS = 300;
 const MIN_IMAGES = 200;
 
 /**
@@ -45,8 +46,8 @@ const MIN_IMAGES = 200;
 const live = new Map();
 /** @type {string[]} round-robin order of the next refreshes */
 let turn = [];
-let nextAt = 0;
-let jobTurn = false; // long jobs take every other turn
+let itemAt = 0; // when the next watched item may refresh
+let jobAt = 0; // when the next chunk of a long job may run
 /** @type {Session | null} the session the cached state belongs to */
 let seen = null;
 let labelsSet = false;
@@ -56,7 +57,7 @@ let drawn = null;
 let plane = null;
 /** @type {{ kl: Float32Array, order: Uint32Array } | null} the last KL per dimension */
 let lastKl = null;
-/** @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, sums: Record<string, number> }} Job */
+/** @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, chunk: number, sums: Record<string, number> }} Job */
 /** @type {Job[]} the long jobs, the first one advancing */
 let jobs = [];
 
@@ -204,6 +205,17 @@ async function refresh(ctx, item) {
 // ------------------------------------------------------------- long jobs
 
 /**
+ * Chunks of about 0.3 s: smaller when a chunk took long, larger when quick.
+ * @param {Job} j
+ * @param {number} ms  the last chunk's cost
+ * @param {number} max
+ */
+function adapt(j, ms, max) {
+  if (ms > 2 * CHUNK_MS) j.chunk = Math.max(1, Math.floor((j.chunk * CHUNK_MS) / ms));
+  else if (ms < CHUNK_MS / 2) j.chunk = Math.min(max, j.chunk * 2);
+}
+
+/**
  * One chunk of the first job; emits progress, and the result when done.
  * @param {ExploreContext} ctx
  */
@@ -213,7 +225,9 @@ async function advance(ctx) {
   const sums = j.sums;
   let done;
   if (j.name === 'full') {
-    const r = await ctx.call((s) => s.evaluateRange(j.next, Math.min(FULL_CHUNK, left)));
+    const t0 = performance.now();
+    const r = await ctx.call((s) => s.evaluateRange(j.next, Math.min(j.chunk, left)));
+    adapt(j, performance.now() - t0, FULL_CHUNK);
     sums.recon += r.recon_sum;
     sums.kl += r.kl_sum;
     sums.loss += r.loss_sum;
@@ -221,7 +235,9 @@ async function advance(ctx) {
     done = r.done || r.next >= j.total;
     j.next = r.next;
   } else {
-    const r = await ctx.call((s) => s.importanceBound(j.k, j.next, Math.min(IWAE_CHUNK, left)));
+    const t0 = performance.now();
+    const r = await ctx.call((s) => s.importanceBound(j.k, j.next, Math.min(j.chunk, left)));
+    adapt(j, performance.now() - t0, 200);
     sums.ll += r.log_likelihood_sum;
     sums.elbo += r.elbo_sum;
     sums.images += r.images;
@@ -315,7 +331,7 @@ export async function handleExplore(a, ctx) {
       if (test === 0) throw kindError('NotRunning', 'The test digits have not arrived yet.');
       if (!jobs.some((j) => j.name === a.what)) {
         const total = a.what === 'full' ? test : Math.min(a.n ?? 1000, test);
-        jobs.push({ name: a.what, next: 0, total, step: a.step ?? 0, k: a.k ?? 50, sums: { recon: 0, kl: 0, loss: 0, ll: 0, elbo: 0, images: 0, binarized: 0 } });
+        jobs.push({ name: a.what, next: 0, total, step: a.step ?? 0, k: a.k ?? 50, chunk: a.what === 'full' ? FULL_CHUNK : IWAE_CHUNK, sums: { recon: 0, kl: 0, loss: 0, ll: 0, elbo: 0, images: 0, binarized: 0 } });
       }
       // Paused: nothing to share the time with.
       if (!ctx.running()) while (jobs.length) await advance(ctx);
@@ -333,15 +349,19 @@ export async function handleExplore(a, ctx) {
  */
 export async function exploreTick(ctx) {
   await sync(ctx);
-  if (performance.now() < nextAt) return;
-  const t0 = performance.now();
-  jobTurn = !jobTurn;
-  if (jobs.length && (jobTurn || live.size === 0)) {
+  const now = performance.now();
+  if (jobs.length && now >= jobAt) {
+    // a chunk of a long job: about a fifth of the time for the whole-test-set
+    // loss, half of it for the bound a person asked for (Evaluate)
+    const share = jobs[0].name === 'iwae' ? 1 : 4;
+    const t0 = performance.now();
     await advance(ctx);
-  } else {
+    jobAt = performance.now() + Math.max(20, (performance.now() - t0) * share);
+  } else if (live.size && now >= itemAt) {
     if (turn.length === 0) turn = [...live.keys()];
-    const item = turn.shift();
-    if (item && live.has(item)) await refresh(ctx, item);
+    const item = /** @type {string} */ (turn.shift());
+    const t0 = performance.now();
+    if (live.has(item)) await refresh(ctx, item);
+    itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
   }
-  nextAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
 }
