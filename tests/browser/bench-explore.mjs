@@ -20,7 +20,7 @@ function record() {
       super(...args);
       this.addEventListener('message', (e) => {
         const m = e.data;
-        if (m?.event === 'explore' && typeof m.ms === 'number') window.__costs.push({ item: m.item, ms: m.ms, images: m.indices?.length ?? m.images });
+        if (m?.event === 'explore' && typeof m.ms === 'number') window.__costs.push({ item: m.item, ms: m.ms, images: m.indices?.length ?? (typeof m.images === 'number' ? m.images : undefined) });
         if (m?.event === 'metrics') window.__speed.push(m.metrics.images_per_sec);
       });
     }

@@ -13,7 +13,7 @@
 // IWAE bound) advance a chunk at a time between training chunks, or all at
 // once when training is paused.
 
-import { kindError } from '../playground/errors.js';
+import { kindError, toWire } from '../playground/errors.js';
 
 /**
  * @typedef {any} Session  the wasm core's Session with the explore surface (see /work/contracts/explore.md)
@@ -146,7 +146,8 @@ const ITEMS = {
   async kl(ctx, s, { n }, entry) {
     const r = await s.klPerDim(Math.min(n, entry.limit, ctx.testImages()?.count ?? 0) || 1);
     lastKl = { kl: r.kl.slice(), order: r.order.slice() };
-    return { data: { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images }, transfer: [r.kl.buffer, r.order.buffer] };
+    const data = { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images, beta: s.klWeight(), target: s.config().beta };
+    return { data, transfer: [r.kl.buffer, r.order.buffer] };
   },
   async traverse(ctx, s, { source, rows, steps, range }) {
     const code = await codeOf(ctx, s, source);
@@ -350,18 +351,29 @@ export async function handleExplore(a, ctx) {
 export async function exploreTick(ctx) {
   await sync(ctx);
   const now = performance.now();
+  // A view's failure is reported, and that view stops refreshing; training goes on.
   if (jobs.length && now >= jobAt) {
     // a chunk of a long job: about a fifth of the time for the whole-test-set
     // loss, half of it for the bound a person asked for (Evaluate)
     const share = jobs[0].name === 'iwae' ? 1 : 4;
     const t0 = performance.now();
-    await advance(ctx);
+    try {
+      await advance(ctx);
+    } catch (err) {
+      jobs.shift();
+      ctx.emit({ event: 'error', error: toWire(err) });
+    }
     jobAt = performance.now() + Math.max(20, (performance.now() - t0) * share);
   } else if (live.size && now >= itemAt) {
     if (turn.length === 0) turn = [...live.keys()];
     const item = /** @type {string} */ (turn.shift());
     const t0 = performance.now();
-    if (live.has(item)) await refresh(ctx, item);
+    try {
+      if (live.has(item)) await refresh(ctx, item);
+    } catch (err) {
+      live.delete(item);
+      ctx.emit({ event: 'error', error: toWire(err) });
+    }
     itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
   }
 }

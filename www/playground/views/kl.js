@@ -17,7 +17,7 @@ const template = `
       <label class="check"><input type="checkbox" class="kl-sort"> sort by KL</label>
     </header>
     <p class="sub">Mean KL(q(z|x) ‖ N(0, 1)) of each latent dimension over <span class="kl-n">${N.toLocaleString('en-US')}</span> test digits, in nats. Dimensions under the dashed line (0.01) carry almost nothing: the model switched them off.</p>
-    <p class="kl-count"><strong class="kl-active">–</strong> <span class="kl-of">active units</span></p>
+    <p class="kl-count"><strong class="kl-active">–</strong> <span class="kl-of">active units</span><span class="kl-beta"></span></p>
     <div class="chart-box kl-box"><canvas class="klbars" tabindex="0" role="img" aria-label="KL per dimension: no data yet" aria-describedby="kl-keys"></canvas></div>
     <p id="kl-keys" class="sr-only">Arrow keys move between the dimensions and read each one's KL.</p>
     <p class="sub kl-focus" aria-live="polite"></p>
@@ -170,6 +170,8 @@ function mount(root, ctx) {
       if (focus >= data.kl.length) focus = -1;
       $('.kl-active').textContent = `${x.active} of ${x.kl.length}`;
       $('.kl-n').textContent = x.images.toLocaleString('en-US');
+      // during a KL warm-up, the β the last step used
+      $('.kl-beta').textContent = x.beta < x.target ? ` · warming up: β = ${formatNum(x.beta)} of ${formatNum(x.target)}` : '';
       $('.kl-of').textContent = `active units (KL > ${x.threshold} nats) · total KL ${formatNum(x.total)} nats`;
       const top = Array.from(x.order.slice(0, 3), (/** @type {number} */ i) => `z${i} ${formatNum(x.kl[i])}`).join(', ');
       canvas.setAttribute('aria-label', `KL per dimension: ${x.active} of ${x.kl.length} dimensions active (over ${x.threshold} nats); largest ${top}.`);
