@@ -183,7 +183,10 @@ dialog h3 { margin: 0 0 6px; font-size: 17px; }
 dialog p { margin: 0 0 14px; color: var(--muted); }
 dialog .buttons { justify-content: flex-end; }
 
-/* explore views (issue 9): scatter, draw, interpolate, inpaint, traverse, KL */
+/* explore views (issue 9): scatter, draw, interpolate, inpaint, traverse, KL.
+   Cards out of view skip layout and paint (the page grew by six views; each
+   canvas they redraw while training would otherwise repaint off screen). */
+.views > .card[data-view] { content-visibility: auto; contain-intrinsic-size: auto 420px; }
 .scatter-opts, .draw-opts, .interp-opts { display: inline-flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; }
 .scatter-opts select { width: auto; min-height: 30px; padding: 2px 6px; }
 .scatter-box { position: relative; width: 100%; max-width: 420px; margin: 0 auto; }

@@ -64,6 +64,15 @@ export function labelColour(host, k) {
   return isDark(host) ? DARK[k] : LIGHT[k];
 }
 
+/**
+ * All ten class colours and the no-label one (index 10), read once.
+ * @param {Element} host
+ */
+export function labelColours(host) {
+  const palette = isDark(host) ? DARK : LIGHT;
+  return [...palette, getComputedStyle(host).getPropertyValue('--muted').trim() || '#888'];
+}
+
 /** @param {Element} host */
 function isDark(host) {
   const paper = getComputedStyle(host).getPropertyValue('--paper').trim();

@@ -9,7 +9,7 @@
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
 import { themeColor } from './colours.js';
-import { exploreStore, labelColour, labelName, marker, toUnit, fromUnit, watch, unwatch, onShown, loadClassDigits, SHAPES } from './explore-shared.js';
+import { exploreStore, labelColour, labelColours, labelName, marker, toUnit, fromUnit, watch, unwatch, onShown, loadClassDigits, SHAPES } from './explore-shared.js';
 
 const N = 2000;
 const GRID = 15;
@@ -206,7 +206,7 @@ function mount(root, ctx) {
     }
     const r = Math.max(2.2, w / 150);
     const p = data.points;
-    const colours = Array.from({ length: 11 }, (_, k) => labelColour(host, k === 10 ? 255 : k));
+    const colours = labelColours(host);
     for (let i = 0; i < p.length / 2; i++) {
       const k = data.labels[i];
       c.fillStyle = colours[k < 10 ? k : 10];
