@@ -228,7 +228,7 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
       c.className = 'digits';
       b.append(c);
       const g = new ImageGrid(c, ctx.host);
-      g.show(cd.images.subarray(k * per, (k + 1) * per), 1, 1, DATA_IMAGE);
+      g.last = { values: cd.images.subarray(k * per, (k + 1) * per), cols: 1, rows: 1, shape: DATA_IMAGE };
       thumbs.push(g);
       buttons.push(b);
       b.addEventListener('click', () => pick({ kind: 'test', index }));
@@ -244,6 +244,8 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
       drawBtn.addEventListener('click', () => pick({ kind: 'drawn' }));
       box.append(drawBtn);
     }
+    // drawn once all are in the page: one style recalculation, not one per thumbnail
+    for (const t of thumbs) t.redraw();
     mark();
   }
 

@@ -9,6 +9,7 @@
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
 import { inkScale, themeColor } from './colours.js';
+import { tile } from './pixels.js';
 import { exploreStore, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
 
 /** @typedef {import('./explore-shared.js').Source} Source */
@@ -74,6 +75,8 @@ function mount(root, ctx) {
   const damaged = new ImageGrid(/** @type {HTMLCanvasElement} */ ($('.inp-damaged')), host);
   const stepsGrid = new ImageGrid(/** @type {HTMLCanvasElement} */ ($('.inp-steps')), host);
 
+  // the digit at 28 x 28, scaled up onto the canvas
+  const small = /** @type {OffscreenCanvasRenderingContext2D} */ (new OffscreenCanvas(SIDE, SIDE).getContext('2d'));
   /** @type {Source | null} */
   let source = null;
   const mask = new Uint8Array(SIDE * SIDE);
@@ -124,12 +127,9 @@ function mount(root, ctx) {
     c.fillRect(0, 0, W, W);
     const px = pixels();
     if (px) {
-      for (let i = 0; i < SIDE * SIDE; i++) {
-        const p = px[i] / 255;
-        if (p <= 0) continue;
-        c.fillStyle = `rgb(${paper.map((v, j) => Math.round(v + (ink[j] - v) * p)).join(' ')})`;
-        c.fillRect((i % SIDE) * s, Math.floor(i / SIDE) * s, s, s);
-      }
+      small.putImageData(tile(px, 1, 1, DATA_IMAGE, { paper, ink }), 0, 0);
+      c.imageSmoothingEnabled = false;
+      c.drawImage(small.canvas, 0, 0, W, W);
     } else {
       c.fillStyle = themeColor(host, '--muted');
       c.font = '13px system-ui, sans-serif';
