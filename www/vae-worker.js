@@ -10,6 +10,7 @@
 
 import { kindError, toWire } from './playground/errors.js';
 import { Mnist } from './playground/mnist.js';
+import { handleExplore, exploreTick } from './worker/explore.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -352,6 +353,31 @@ function sendOriginals() {
   emit({ event: 'originals', images: originals }, [originals.buffer]);
 }
 
+// The explore views' worker side (worker/explore.js) and what it borrows.
+/** @type {Uint8Array | null} */
+let testLabels = null;
+let labelsAsked = false;
+/** @type {import('./worker/explore.js').ExploreContext} */
+const explore = {
+  call,
+  session: () => session,
+  testImages: () => mnist?.images('test') ?? null,
+  testLabels: () => {
+    const file = mnist?.labelFiles.test;
+    if (!labelsAsked && file) {
+      // parsed by the wasm core; later calls see the result
+      labelsAsked = true;
+      file.then(async (bytes) => {
+        const w = await loadWasm();
+        testLabels ??= /** @type {any} */ (w).parseIdxLabels(bytes, 'MNIST test labels');
+      }).catch((err) => emit({ event: 'error', error: toWire(err) }));
+    }
+    return Promise.resolve(testLabels);
+  },
+  emit,
+  running: () => running,
+};
+
 // ------------------------------------------------------------------ benchmark
 
 /** @param {Ops['bench'][0]} args */
@@ -438,6 +464,8 @@ async function handle(msg) {
       return call((s) => s.decode(a.z, a.n));
     case 'encode':
       return call((s) => s.encodePixels(a.pixels, a.n));
+    case 'explore':
+      return handleExplore(a, explore);
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
@@ -517,6 +545,7 @@ async function loop() {
         // Keep views and evaluation under ~25% of the time.
         if (now - lastViews > Math.max(600, viewCost * 3)) await refreshViews();
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
+        await exploreTick(explore);
       } catch (err) {
         running = false;
         emit({ event: 'error', error: toWire(err) });

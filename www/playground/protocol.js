@@ -19,6 +19,7 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {import('./state.js').ResolvedConfig} ResolvedConfig
  * @typedef {import('./state.js').BackendInfo} BackendInfo
  * @typedef {'auto' | 'webgpu' | 'cpu'} BackendChoice
+ * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
  *   seconds?: number, imagesPerSec?: number, loss?: number }} BenchResult
  */
@@ -36,6 +37,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{ n: number }, Float32Array]} sample  n new images from the prior
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
+ * @property {[ExploreArgs, any]} explore  the explore views' requests (worker/explore.js): watch an item, draw,
+ *   a digit, decode plane points, inpaint, the whole-test-set loss, the IWAE bound
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
  */
 
@@ -51,6 +54,7 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'frame', samples?: Float32Array, grid?: Float32Array, gridSize: number, recon?: Float32Array }
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
+ *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
  *   | { event: 'error', error: WireError }} WorkerEvent
  */
 
