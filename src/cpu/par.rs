@@ -12,3 +12,14 @@ pub fn for_each<T: Send>(items: Vec<T>, f: impl Fn(T) + Sync + Send) {
 pub fn for_each<T>(items: Vec<T>, f: impl Fn(T)) {
     items.into_iter().for_each(f);
 }
+
+/// Threads the ops may use.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[cfg(target_arch = "wasm32")]
+pub fn threads() -> usize {
+    1
+}
