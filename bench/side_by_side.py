@@ -38,9 +38,14 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--omp-passive", action="store_true",
+                    help="OMP_WAIT_POLICY=PASSIVE for PyTorch: its threads sleep at "
+                    "barriers instead of spinning, which is kinder to it when other "
+                    "work shares the cores (on an idle machine leave it off)")
     args = ap.parse_args()
     env = dict(os.environ, RAYON_NUM_THREADS=str(args.threads),
                OMP_NUM_THREADS=str(args.threads))
+    torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE") if args.omp_passive else env
     for preset in args.presets:
         load_before = os.getloadavg()[0]
         ours, torch = [], []
@@ -49,11 +54,12 @@ def main():
                              "--steps", str(args.steps)], env))
             torch.append(run([sys.executable, os.path.join(HERE, "pytorch_twin.py"),
                               "--preset", preset, "--steps", str(args.steps),
-                              "--threads", str(args.threads)], env))
+                              "--threads", str(args.threads)], torch_env))
         print(json.dumps({
             "preset": preset,
             "summary": "cpu vs pytorch-cpu",
             "threads": args.threads,
+            "omp_wait_policy": "PASSIVE" if args.omp_passive else "default",
             "repeats": args.repeats,
             "ours": spread(ours),
             "pytorch": spread(torch),

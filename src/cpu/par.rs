@@ -23,3 +23,6 @@ pub fn threads() -> usize {
 pub fn threads() -> usize {
     1
 }
+
+/// Words per task of the element-wise ops: enough to amortize a task.
+pub const CHUNK: usize = 1 << 14;
