@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
-.PHONY: deps data test bench bench-web serve
+.PHONY: deps data test bench bench-torch bench-web serve
 
 ## Install missing tools and data (Debian packages, wasm target, trunk, wasm-bindgen-cli, npm).
 deps:
@@ -35,6 +35,19 @@ test: deps
 bench: deps
 	cargo run --release --bin vae -- bench
 	cargo run --release --bin vae -- bench --kernels
+	$(MAKE) --no-print-directory bench-torch
+
+## The conv presets on the CPU beside their PyTorch twins (bench/), 2 threads,
+## alternating, 3 times each. Needs a Python with torch: TORCH_PYTHON, else
+## /work/venv-torch/bin/python, else python3; skipped with a note without one.
+TORCH_PYTHON ?= $(firstword $(wildcard /work/venv-torch/bin/python) python3)
+bench-torch:
+	cargo build --release --bin vae
+	@if "$(TORCH_PYTHON)" -c "import torch" 2>/dev/null; then \
+	  "$(TORCH_PYTHON)" bench/side_by_side.py --vae "$${CARGO_TARGET_DIR:-target}/release/vae" --presets conv cifar; \
+	else \
+	  echo "bench-torch: skipped: $(TORCH_PYTHON) has no torch (python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch, or set TORCH_PYTHON)"; \
+	fi
 
 ## Browser benchmarks: images/s of the mlp preset on WebGPU and on the CPU fallback;
 ## time from page load (data cached) to the first trained samples drawn; what each

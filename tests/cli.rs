@@ -340,3 +340,38 @@ fn train_at_lr_1_rolls_back_halves_lr_then_gives_up() {
     );
     assert!(o.stdout.is_empty(), "no summary after giving up");
 }
+
+/// `bench --ops`: one JSON line per op and shape of a CPU step, the
+/// convolutions among them, and a last line whose total the ops add up to.
+#[test]
+fn bench_ops_breaks_a_cpu_step_down_by_op() {
+    let o = vae(&["bench", "--ops", "--preset", "cifar", "--steps", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    let ops: Vec<&str> = lines.iter().filter_map(|l| l["op"].as_str()).collect();
+    for op in [
+        "conv2d_forward",
+        "conv_transpose2d_backward_weights",
+        "matmul",
+        "adam",
+    ] {
+        let found = ops.iter().any(|o| o.contains(op));
+        assert!(found, "{op} missing from {ops:?}");
+    }
+    let last = lines.last().unwrap();
+    let total = last["total_ms_per_step"].as_f64().expect("a total");
+    let sum: f64 = lines
+        .iter()
+        .map(|l| l["ms_per_step"].as_f64().unwrap())
+        .sum();
+    assert!(
+        (sum - total).abs() <= 1e-6 * total.max(1.0),
+        "{sum} vs {total}"
+    );
+    let shares: f64 = lines.iter().map(|l| l["share"].as_f64().unwrap()).sum();
+    assert!((shares - 1.0).abs() < 1e-6, "shares add up to {shares}");
+}

@@ -415,3 +415,53 @@ fn conv_presets_use_pytorch_names_shapes_and_init() {
         assert_eq!(last.shape, vec![c.image.channels]);
     }
 }
+
+/// The CPU backend runs a batch in groups of samples on several threads,
+/// the last group shorter; a batch of 37 must give what 37 one-sample
+/// calls give: the same `y` and `dx`, and `dW`, `db` their sums.
+#[test]
+fn a_batch_in_groups_matches_one_sample_at_a_time() {
+    let shapes = [
+        conv(37, 3, [9, 11], 5, [3, 4], [2, 1], [1, 2]),
+        // conv's second layer: groups of 5 (the cache's bound), the last of 1.
+        conv(41, 32, [14, 14], 64, [4, 4], [2, 2], [1, 1]),
+    ];
+    for (i, g) in shapes.iter().enumerate() {
+        let s = 500 + i as u32 * 10;
+        let (il, ol) = (g.in_len(), g.out_len());
+        let x = values(g.batch * il, s + 1, 1.0);
+        let w = values(g.weight_len(), s + 2, 0.5);
+        let b = values(g.out_channels, s + 3, 0.5);
+        let up = values(g.batch * ol, s + 4, 1.0);
+        let (y, dx, dw, db) = run(*g, g.batch, &x, &w, &b, &up);
+        let one = Conv2dShape { batch: 1, ..*g };
+        let mut sum_dw = vec![0.0f64; dw.len()];
+        let mut sum_db = vec![0.0f64; db.len()];
+        for r in 0..g.batch {
+            let (y1, dx1, dw1, db1) = run(one, 1, &x[r * il..][..il], &w, &b, &up[r * ol..][..ol]);
+            assert_close(&format!("y of sample {r}, {g:?}"), &y[r * ol..][..ol], &y1);
+            assert_close(
+                &format!("dx of sample {r}, {g:?}"),
+                &dx[r * il..][..il],
+                &dx1,
+            );
+            sum_dw
+                .iter_mut()
+                .zip(&dw1)
+                .for_each(|(a, &v)| *a += v as f64);
+            sum_db
+                .iter_mut()
+                .zip(&db1)
+                .for_each(|(a, &v)| *a += v as f64);
+        }
+        for (name, got, want) in [("dW", &dw, &sum_dw), ("db", &db, &sum_db)] {
+            let scale = want.iter().map(|v| v.abs()).sum::<f64>() / want.len() as f64;
+            for (j, (&a, &e)) in got.iter().zip(want.iter()).enumerate() {
+                assert!(
+                    (a as f64 - e).abs() <= 1e-5 * (scale + e.abs()) * g.batch as f64,
+                    "{name}[{j}] of {g:?}: {a} vs the per-sample sum {e}"
+                );
+            }
+        }
+    }
+}

@@ -1,44 +1,74 @@
 //! Conv2d on the CPU: im2col / col2im loops around one `gemm` product per
-//! chunk of the batch.
+//! group of samples, the groups spread over the threads.
 //!
-//! Shape legend: B batch, C channels, H height, W width. For a chunk of `nb`
+//! Shape legend: B batch, C channels, H height, W width. For a group of `nb`
 //! samples, with `K = Ci KH KW` and `P = OH OW`:
 //! `col [K, nb P]`, `col[(ci KH + kh) KW + kw, b P + oh OW + ow] =
 //! x[b, ci, oh SH + kh - PH, ow SW + kw - PW]` (zero outside the image), and
 //! the product lives in channel-major `t [Co, nb P]`, permuted to / from NCHW.
+//!
+//! Why groups: a group's `col` and `t` are sized to stay in a core's L2
+//! cache, so im2col writes what the GEMM reads next while it is still
+//! there (one `col` for the whole batch was 13 MB on `conv`, written out to
+//! memory and read back). Each group runs one single-threaded GEMM, and the
+//! groups run in parallel (rayon natively, a loop in wasm): the samples of a
+//! group write disjoint parts of `y` / `dx`; the weight gradient is summed
+//! per group, then the groups' sums are added in group order, so the result
+//! does not depend on which thread ran what.
 
-use super::ops;
+use super::{ops, par};
 use crate::backend::{Conv2dShape, Matmul};
 
-/// Words of `col` (or `t`) per chunk, at most: bounds scratch memory.
-const CHUNK_WORDS: usize = 1 << 22;
+/// Words of a group's `col` or `t`, at most (unless one sample needs more):
+/// 512 KiB, half of this machine's per-core L2, the other half for the GEMM's
+/// packed operands.
+const GROUP_WORDS: usize = 1 << 17;
+
+/// Groups per thread, at least, where the batch allows: a thread slowed by
+/// other work leaves its share to the others.
+const GROUPS_PER_THREAD: usize = 4;
 
 /// Scratch kept between calls so a training step allocates nothing.
 #[derive(Default)]
 pub struct Scratch {
-    col: Vec<f32>,
-    t: Vec<f32>,
+    words: Vec<f32>,
 }
 
 impl Scratch {
-    fn take(&mut self, col: usize, t: usize) -> (&mut [f32], &mut [f32]) {
-        if self.col.len() < col {
-            self.col.resize(col, 0.0);
+    /// `groups` regions of `each` words.
+    fn regions(&mut self, groups: usize, each: usize) -> Vec<&mut [f32]> {
+        if self.words.len() < groups * each {
+            self.words.resize(groups * each, 0.0);
         }
-        if self.t.len() < t {
-            self.t.resize(t, 0.0);
-        }
-        (&mut self.col[..col], &mut self.t[..t])
+        self.words[..groups * each].chunks_mut(each).collect()
     }
 }
 
-/// Samples per chunk.
-pub fn chunk(g: &Conv2dShape) -> usize {
-    let widest = g.patch_len().max(g.out_channels) * g.out_positions();
-    (CHUNK_WORDS / widest.max(1)).clamp(1, g.batch.max(1))
+/// Samples per group.
+pub fn group(g: &Conv2dShape) -> usize {
+    let per_sample = g.patch_len().max(g.out_channels) * g.out_positions();
+    let by_cache = (GROUP_WORDS / per_sample.max(1)).max(1);
+    let by_balance = g.batch.div_ceil(GROUPS_PER_THREAD * par::threads()).max(1);
+    by_cache.min(by_balance).clamp(1, g.batch.max(1))
+}
+
+/// The columns `ox` for which `ox S + k - P` lands in `0..size`.
+fn valid(out: usize, size: usize, stride: usize, k: usize, pad: usize) -> std::ops::Range<usize> {
+    // ox S >= P - k, and ox S + k - P <= size - 1.
+    let lo = pad.saturating_sub(k).div_ceil(stride);
+    let hi = if size + pad > k {
+        ((size + pad - k - 1) / stride + 1).min(out)
+    } else {
+        0
+    };
+    lo.min(hi)..hi
 }
 
 /// `x [nb, Ci, H, W]` -> `col [K, nb P]`.
+///
+/// `col` is zeroed in one pass first, then only the entries inside the image
+/// are copied: no per-row bounds tests or short fills in the inner loops
+/// (rows are only `OW` long: 7 on `conv`).
 pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
     let [h, w] = g.in_size;
     let [oh, ow] = g.out_size();
@@ -46,27 +76,30 @@ pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
     let (p, n) = (oh * ow, nb * oh * ow);
+    col[..g.patch_len() * n].fill(0.0);
     for ci in 0..g.in_channels {
         for ki in 0..kh {
+            let rows = valid(oh, h, sh, ki, ph);
             for kj in 0..kw {
+                let cols = valid(ow, w, sw, kj, pw);
+                if cols.is_empty() {
+                    continue;
+                }
+                let first = cols.start * sw + kj - pw;
+                let span = (cols.len() - 1) * sw + 1;
                 let row = &mut col[((ci * kh + ki) * kw + kj) * n..][..n];
                 for b in 0..nb {
                     let plane = &x[(b * g.in_channels + ci) * h * w..][..h * w];
-                    for oy in 0..oh {
-                        let out = &mut row[b * p + oy * ow..][..ow];
-                        let iy = (oy * sh + ki) as isize - ph as isize;
-                        if iy < 0 || iy >= h as isize {
-                            out.fill(0.0);
-                            continue;
-                        }
-                        let src = &plane[iy as usize * w..][..w];
-                        for (ox, o) in out.iter_mut().enumerate() {
-                            let ix = (ox * sw + kj) as isize - pw as isize;
-                            *o = if ix >= 0 && ix < w as isize {
-                                src[ix as usize]
-                            } else {
-                                0.0
-                            };
+                    let out = &mut row[b * p..][..p];
+                    for oy in rows.clone() {
+                        let src = &plane[(oy * sh + ki - ph) * w + first..][..span];
+                        let dst = &mut out[oy * ow..][cols.clone()];
+                        if sw == 1 {
+                            dst.copy_from_slice(src);
+                        } else {
+                            for (d, c) in dst.iter_mut().zip(src.chunks(sw)) {
+                                *d = c[0];
+                            }
                         }
                     }
                 }
@@ -87,20 +120,28 @@ pub fn col2im(dcol: &[f32], g: &Conv2dShape, nb: usize, dx: &mut [f32]) {
     dx[..nb * g.in_len()].fill(0.0);
     for ci in 0..g.in_channels {
         for ki in 0..kh {
+            let rows = valid(oh, h, sh, ki, ph);
             for kj in 0..kw {
+                let cols = valid(ow, w, sw, kj, pw);
+                if cols.is_empty() {
+                    continue;
+                }
+                let first = cols.start * sw + kj - pw;
+                let span = (cols.len() - 1) * sw + 1;
                 let row = &dcol[((ci * kh + ki) * kw + kj) * n..][..n];
                 for b in 0..nb {
                     let plane = &mut dx[(b * g.in_channels + ci) * h * w..][..h * w];
-                    for oy in 0..oh {
-                        let iy = (oy * sh + ki) as isize - ph as isize;
-                        if iy < 0 || iy >= h as isize {
-                            continue;
-                        }
-                        let dst = &mut plane[iy as usize * w..][..w];
-                        for (ox, &v) in row[b * p + oy * ow..][..ow].iter().enumerate() {
-                            let ix = (ox * sw + kj) as isize - pw as isize;
-                            if ix >= 0 && ix < w as isize {
-                                dst[ix as usize] += v;
+                    let src = &row[b * p..][..p];
+                    for oy in rows.clone() {
+                        let src = &src[oy * ow..][cols.clone()];
+                        let dst = &mut plane[(oy * sh + ki - ph) * w + first..][..span];
+                        if sw == 1 {
+                            for (d, &v) in dst.iter_mut().zip(src) {
+                                *d += v;
+                            }
+                        } else {
+                            for (d, &v) in dst.chunks_mut(sw).zip(src) {
+                                d[0] += v;
                             }
                         }
                     }
@@ -128,23 +169,28 @@ fn to_sample_major(src: &[f32], nb: usize, c: usize, p: usize, dst: &mut [f32]) 
     }
 }
 
-fn for_chunks(g: &Conv2dShape, mut f: impl FnMut(usize, usize)) {
-    let step = chunk(g);
-    let mut b0 = 0;
-    while b0 < g.batch {
-        let nb = step.min(g.batch - b0);
-        f(b0, nb);
-        b0 += nb;
-    }
+/// Number of groups of `group(g)` samples over the batch.
+fn groups(g: &Conv2dShape) -> (usize, usize) {
+    let size = group(g);
+    (size, g.batch.div_ceil(size))
 }
 
 pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
-    for_chunks(g, |b0, nb| {
+    let (size, count) = groups(g);
+    let (col_len, t_len) = (k * size * p, co * size * p);
+    let tasks: Vec<_> = s
+        .regions(count, col_len + t_len)
+        .into_iter()
+        .zip(x[..g.batch * il].chunks(size * il))
+        .zip(y[..g.batch * ol].chunks_mut(size * ol))
+        .collect();
+    par::for_each(tasks, |((scratch, x), y)| {
+        let nb = x.len() / il;
         let n = nb * p;
-        let (col, t) = s.take(k * n, co * n);
-        im2col(&x[b0 * il..(b0 + nb) * il], g, nb, col);
+        let (col, t) = scratch.split_at_mut(col_len);
+        im2col(x, g, nb, col);
         let spec = Matmul {
             m: co,
             n,
@@ -153,18 +199,27 @@ pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, s: &mut Scr
             trans_b: false,
             accumulate: false,
         };
-        ops::matmul(w, col, t, spec);
-        to_sample_major(t, nb, co, p, &mut y[b0 * ol..(b0 + nb) * ol]);
+        ops::matmul_serial(w, col, t, spec);
+        to_sample_major(t, nb, co, p, y);
     });
 }
 
 pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
-    for_chunks(g, |b0, nb| {
+    let (size, count) = groups(g);
+    let (col_len, t_len) = (k * size * p, co * size * p);
+    let tasks: Vec<_> = s
+        .regions(count, col_len + t_len)
+        .into_iter()
+        .zip(dy[..g.batch * ol].chunks(size * ol))
+        .zip(dx[..g.batch * il].chunks_mut(size * il))
+        .collect();
+    par::for_each(tasks, |((scratch, dy), dx)| {
+        let nb = dy.len() / ol;
         let n = nb * p;
-        let (dcol, t) = s.take(k * n, co * n);
-        to_channel_major(&dy[b0 * ol..(b0 + nb) * ol], nb, co, p, t);
+        let (dcol, t) = scratch.split_at_mut(col_len);
+        to_channel_major(dy, nb, co, p, t);
         // dcol [K, N] = w^T [K, Co] * t [Co, N].
         let spec = Matmul {
             m: k,
@@ -174,28 +229,45 @@ pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape, s: 
             trans_b: false,
             accumulate: false,
         };
-        ops::matmul(w, t, dcol, spec);
-        col2im(dcol, g, nb, &mut dx[b0 * il..(b0 + nb) * il]);
+        ops::matmul_serial(w, t, dcol, spec);
+        col2im(dcol, g, nb, dx);
     });
 }
 
 pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
-    for_chunks(g, |b0, nb| {
+    let (size, count) = groups(g);
+    let (col_len, t_len, w_len) = (k * size * p, co * size * p, co * k);
+    let mut regions = s.regions(count, col_len + t_len + w_len);
+    let tasks: Vec<_> = regions
+        .iter_mut()
+        .zip(x[..g.batch * il].chunks(size * il))
+        .zip(dy[..g.batch * ol].chunks(size * ol))
+        .collect();
+    par::for_each(tasks, |((scratch, x), dy)| {
+        let nb = x.len() / il;
         let n = nb * p;
-        let (col, t) = s.take(k * n, co * n);
-        im2col(&x[b0 * il..(b0 + nb) * il], g, nb, col);
-        to_channel_major(&dy[b0 * ol..(b0 + nb) * ol], nb, co, p, t);
-        // dw [Co, K] += t [Co, N] * col^T [N, K].
+        let (col, rest) = scratch.split_at_mut(col_len);
+        let (t, part) = rest.split_at_mut(t_len);
+        im2col(x, g, nb, col);
+        to_channel_major(dy, nb, co, p, t);
+        // part [Co, K] = t [Co, N] * col^T [N, K].
         let spec = Matmul {
             m: co,
             n: k,
             k: n,
             trans_a: false,
             trans_b: true,
-            accumulate: true,
+            accumulate: false,
         };
-        ops::matmul(t, col, dw, spec);
+        ops::matmul_serial(t, col, part, spec);
     });
+    // The groups' sums, added in group order.
+    let dw = &mut dw[..w_len];
+    for region in &regions {
+        for (d, &v) in dw.iter_mut().zip(&region[col_len + t_len..]) {
+            *d += v;
+        }
+    }
 }

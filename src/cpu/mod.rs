@@ -202,11 +202,12 @@ impl Backend for CpuBackend {
         spatial: usize,
     ) {
         let ([bias], [y]) = self.split([bias], [y]);
-        for sample in y[..batch * channels * spatial].chunks_exact_mut(channels * spatial) {
+        let samples = y[..batch * channels * spatial].chunks_exact_mut(channels * spatial);
+        par::for_each(samples.collect(), |sample| {
             for (plane, &b) in sample.chunks_exact_mut(spatial).zip(bias) {
                 plane.iter_mut().for_each(|v| *v += b);
             }
-        }
+        });
     }
 
     fn channel_bias_grad(
@@ -218,28 +219,39 @@ impl Backend for CpuBackend {
         spatial: usize,
     ) {
         let ([dy], [db]) = self.split([dy], [db]);
-        for (c, g) in db[..channels].iter_mut().enumerate() {
+        // One channel per task.
+        par::for_each(db[..channels].iter_mut().enumerate().collect(), |(c, g)| {
             let mut sum = 0.0f64;
             for b in 0..batch {
                 let plane = &dy[(b * channels + c) * spatial..][..spatial];
                 sum += plane.iter().map(|&v| v as f64).sum::<f64>();
             }
             *g += sum as f32;
-        }
+        });
     }
 
     fn activation(&mut self, act: Activation, x: View, y: View) {
         let ([x], [y]) = self.split([x], [y]);
-        for (y, &x) in y.iter_mut().zip(x) {
-            *y = ops::activate(act, x);
-        }
+        let parts = y.chunks_mut(par::CHUNK).zip(x.chunks(par::CHUNK));
+        par::for_each(parts.collect(), |(y, x)| {
+            for (y, &x) in y.iter_mut().zip(x) {
+                *y = ops::activate(act, x);
+            }
+        });
     }
 
     fn activation_backward(&mut self, act: Activation, x: View, y: View, dy: View, dx: View) {
         let ([x, y, dy], [dx]) = self.split([x, y, dy], [dx]);
-        for i in 0..dx.len() {
-            dx[i] = dy[i] * ops::derivative(act, x[i], y[i]);
-        }
+        let c = par::CHUNK;
+        let parts = dx
+            .chunks_mut(c)
+            .zip(dy.chunks(c))
+            .zip(x.chunks(c).zip(y.chunks(c)));
+        par::for_each(parts.collect(), |((dx, dy), (x, y))| {
+            for i in 0..dx.len() {
+                dx[i] = dy[i] * ops::derivative(act, x[i], y[i]);
+            }
+        });
     }
 
     fn reparam_forward(

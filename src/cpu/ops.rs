@@ -3,9 +3,19 @@
 use crate::backend::{Activation, AdamStep, Matmul, Noise, Recon};
 
 /// `C (+)= op(A) op(B)` through `gemm`, using strides for the transposes.
+pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
+    gemm_with(a, b, c, s, parallelism(s.m * s.n * s.k));
+}
+
+/// [`matmul`] on the calling thread alone (for callers that run several at
+/// once on the threads themselves).
+pub fn matmul_serial(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
+    gemm_with(a, b, c, s, gemm::Parallelism::None);
+}
+
 // One of the crate's two audited unsafe blocks: gemm takes raw pointers.
 #[allow(unsafe_code)]
-pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
+fn gemm_with(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul, par: gemm::Parallelism) {
     let (m, n, k) = (s.m, s.n, s.k);
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n);
     if m == 0 || n == 0 {
@@ -41,7 +51,7 @@ pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
             false,
             false,
             false,
-            parallelism(m * n * k),
+            par,
         );
     }
 }

@@ -145,6 +145,9 @@ struct BenchArgs {
     /// GFLOP/s of the matmul and conv kernels instead of training steps
     #[arg(long)]
     kernels: bool,
+    /// CPU only: milliseconds per step of each op and shape (where the time goes)
+    #[arg(long, conflicts_with = "kernels")]
+    ops: bool,
 }
 
 /// A usage error (exit 2) or a failure while running (exit 1).
@@ -649,6 +652,11 @@ fn cmd_bench(args: BenchArgs) -> Result<(), Failure> {
             };
             &synthetic
         };
+        if args.ops {
+            let be = crate::ops_profile::Timed::new(CpuBackend::new());
+            crate::ops_profile::run(trainer_with_data(be, config.clone(), data)?, steps)?;
+            continue;
+        }
         for &kind in &backends {
             with_backend!(kind, |be| bench(
                 trainer_with_data(be, config.clone(), data)?,
