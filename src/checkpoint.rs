@@ -42,6 +42,16 @@ pub fn to_bytes(
     table: &ParamTable,
     params: &[f32],
 ) -> Result<Vec<u8>, CheckpointError> {
+    to_bytes_with(config, table, params, &[])
+}
+
+/// As [`to_bytes`], with more metadata entries (`extra`: key, value).
+pub fn to_bytes_with(
+    config: &VaeConfig,
+    table: &ParamTable,
+    params: &[f32],
+    extra: &[(&str, String)],
+) -> Result<Vec<u8>, CheckpointError> {
     if params.len() != table.total {
         return err(format!(
             "{} parameters given for a table of {}",
@@ -58,10 +68,11 @@ pub fn to_bytes(
         views.push((e.name.clone(), view));
     }
     let config_json = serde_json::to_string(config).map_err(|e| CheckpointError(e.to_string()))?;
-    let metadata = HashMap::from([
+    let mut metadata = HashMap::from([
         (FORMAT_KEY.to_string(), FORMAT.to_string()),
         (CONFIG_KEY.to_string(), config_json),
     ]);
+    metadata.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     safetensors::serialize(views, Some(metadata)).map_err(|e| CheckpointError(e.to_string()))
 }
 

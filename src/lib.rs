@@ -11,7 +11,7 @@
 //! a layer); `config` and `vae` (the model); `settings` (what a person may
 //! set: presets, ranges, overrides); `error` (error kinds for the surfaces);
 //! `train` (the step loop and metrics); `diverge` (the rule that judges each
-//! metrics readback); `checkpoint`; `data`; `rng`; `web` (the wasm surface).
+//! metrics readback); `checkpoint` (and `resume`, training continued from one); `data`; `rng`; `web` (the wasm surface).
 
 pub mod backend;
 pub mod checkpoint;
@@ -23,6 +23,7 @@ pub mod error;
 pub mod gpu;
 pub mod image_grid;
 pub mod nn;
+pub mod resume;
 pub mod rng;
 pub mod settings;
 pub mod train;

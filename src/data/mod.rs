@@ -4,9 +4,13 @@
 //! as raw `u8` pixels in NCHW order, exactly as the IDX files hold them;
 //! scaling / binarizing happens later (on the GPU, or in the CPU backend).
 
+pub mod cifar;
+pub mod detect;
 pub mod idx;
+pub mod images;
 pub mod mnist;
 pub mod synthetic;
+pub mod user;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -89,6 +93,9 @@ pub enum DataError {
     },
     /// Train and test images have different shapes.
     ShapeMismatch { what: String },
+    /// A user's file (see [`user`]) that is not what it must be: `what`
+    /// says why, after the file's name.
+    Format { file: String, what: String },
 }
 
 /// "60000 images of 28x28", "60000 labels", "2 items of 3x4x5".
@@ -203,6 +210,7 @@ impl fmt::Display for DataError {
                 classes - 1
             ),
             ShapeMismatch { what } => write!(f, "{what}"),
+            Format { file, what } => write!(f, "{file}: {what}"),
         }
     }
 }

@@ -28,7 +28,7 @@ impl From<Error> for JsValue {
 /// A settings object from JS; unknown keys are an error. It goes through
 /// `serde_json::Value` because serde-wasm-bindgen reads only the fields a
 /// struct names, so it never sees (nor rejects) an unknown key.
-fn settings_from<T: DeserializeOwned>(value: JsValue) -> Result<T, Error> {
+pub(crate) fn settings_from<T: DeserializeOwned>(value: JsValue) -> Result<T, Error> {
     let invalid = |e: &dyn std::fmt::Display| Error::invalid(format!("invalid settings: {e}"));
     let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(|e| invalid(&e))?;
     serde_json::from_value(json).map_err(|e| invalid(&e))
@@ -62,7 +62,7 @@ struct JsTrainReport {
     steps_per_sec: f64,
 }
 
-enum Engine {
+pub(crate) enum Engine {
     Gpu(Box<Trainer<GpuBackend>>),
     Cpu(Box<Trainer<CpuBackend>>),
 }
@@ -77,7 +77,7 @@ macro_rules! with_trainer {
     };
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
+pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
     // Flattened structs serialize as maps: make those plain objects too.
     let ser = serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true);
     value
@@ -91,10 +91,10 @@ fn now_ms() -> f64 {
 
 #[wasm_bindgen]
 pub struct Session {
-    engine: Engine,
-    backend: &'static str,
-    adapter: String,
-    samples_drawn: u32,
+    pub(crate) engine: Engine,
+    pub(crate) backend: &'static str,
+    pub(crate) adapter: String,
+    pub(crate) samples_drawn: u32,
 }
 
 #[wasm_bindgen]
@@ -406,7 +406,7 @@ impl IdxImages {
 }
 
 /// Panics reach the console as text instead of a bare "unreachable".
-fn install_panic_hook() {
+pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
@@ -416,3 +416,6 @@ fn install_panic_hook() {
         }));
     });
 }
+
+// After `with_trainer!`: the macro is in scope in modules declared below it.
+mod data;
