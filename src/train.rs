@@ -470,6 +470,42 @@ impl<B: Backend> Trainer<B> {
         Ok(out)
     }
 
+    /// The given test images as they were set (`u8`, CHW, `n * D` bytes),
+    /// read back from the device; indices past the end are clamped.
+    pub async fn test_pixels(&mut self, indices: &[u32]) -> Result<Vec<u8>, BackendError> {
+        let Some(test) = self.test.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let (bytes, count) = (test.bytes, test.count);
+        let order = self.be.alloc(indices.len().max(1), "test pixels order");
+        let clamped: Vec<u32> = indices.iter().map(|&i| i.min(count as u32 - 1)).collect();
+        self.be.write_u32(order, &clamped);
+        let dim = self.vae.dim();
+        let mut out = Vec::with_capacity(indices.len() * dim);
+        let mut first = 0;
+        while first < indices.len() {
+            let rows = self.vae.max_rows().min(indices.len() - first);
+            let (vae, be) = (&self.vae, &mut self.be);
+            be.gather_images(bytes, dim, order, first, rows, vae.x, None);
+            be.flush();
+            let x = be.read(vae.x.slice(0, rows * dim)).await;
+            let x = match x {
+                Ok(x) => x,
+                Err(e) => {
+                    self.be.free(order);
+                    return Err(e);
+                }
+            };
+            out.extend(
+                x.iter()
+                    .map(|v| (v * 255.0).round().clamp(0.0, 255.0) as u8),
+            );
+            first += rows;
+        }
+        self.be.free(order);
+        Ok(out)
+    }
+
     /// Reconstructions (decoded posterior means) of the given test images.
     pub async fn reconstruct(&mut self, indices: &[u32]) -> Result<Vec<f32>, BackendError> {
         let mu = self.encode_test(indices).await?;

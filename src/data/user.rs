@@ -749,7 +749,7 @@ fn unknown(name: &str, bytes: &[u8]) -> DataError {
              (0x08) images (3 dimensions) and labels (1 dimension) are read",
             bytes[2], bytes[3]
         );
-    } else if bytes.len() % (RECORD + 1) == 0 && bytes.len() % RECORD != 0 {
+    } else if bytes.len().is_multiple_of(RECORD + 1) && !bytes.len().is_multiple_of(RECORD) {
         why.push_str(
             ", and its length is whole 3,074-byte records: a CIFAR-100 batch? only CIFAR-10 \
              (3,073-byte records) is read",

@@ -146,7 +146,25 @@ impl Session {
         };
         set("trainLabels", labels(&built.train_labels))?;
         set("testLabels", labels(&built.test_labels))?;
+        set("image", to_js(&shape)?)?;
         Ok(out)
+    }
+
+    /// The given test images as set (`u8`, CHW planes, `n * D` bytes: what
+    /// `setTestImages` or `setData` put in). Throws `InvalidConfig` for an
+    /// index past the test set.
+    #[wasm_bindgen(js_name = testImages)]
+    pub async fn test_images(&mut self, indices: Vec<u32>) -> Result<js_sys::Uint8Array, Error> {
+        let out = with_trainer!(&mut self.engine, |t| {
+            let n = t.test_count();
+            if let Some(&bad) = indices.iter().find(|&&i| i as usize >= n) {
+                return Err(Error::invalid(format!(
+                    "test image {bad} is out of range: the test set holds {n} images"
+                )));
+            }
+            t.test_pixels(&indices).await
+        })?;
+        Ok(js_sys::Uint8Array::from(&out[..]))
     }
 
     /// The model as safetensors bytes: what `vae train --out` writes, with
