@@ -26,6 +26,8 @@ import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
 import { mountDataPanel, template as dataTemplate, css as dataCss } from './playground/data-panel.js';
 import { DATASETS, sameShape } from './playground/state.js';
+import { mountSavePng, viewPng } from './playground/save-png.js';
+import { EVERY_MS, clearSaved, offer, readSaved, template as resumeTemplate, writeSaved } from './playground/autosave.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -41,6 +43,8 @@ import { DATASETS, sameShape } from './playground/state.js';
 const MODULE_BASE = new URL('./', import.meta.url);
 const MAX_IMAGES = 1024;
 const STEP_EVENT_MS = 250;
+/** Autosave keeps the reader's files with the model up to this size (larger: the model only). */
+const KEEP_FILES_BYTES = 64 * 1024 * 1024;
 /** Attributes with a fixed set of values, and those values. */
 const CHOICES = {
   backend: ['auto', 'webgpu', 'cpu'],
@@ -66,6 +70,7 @@ const TEMPLATE = `
   ${VIEWS.filter((v) => v.place === 'top').map((v) => v.template).join('')}
   <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span></div>
   <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span></div>
+  ${resumeTemplate}
   <div class="main">
     <div class="side">${controlsTemplate}${dataTemplate}</div>
     <div class="views">
@@ -122,6 +127,12 @@ export class VaePlayground extends HTMLElement {
     this._controls = null;
     /** @type {{ show: (results: import('./playground/protocol.js').BenchResult[], done: boolean) => void } | null} */
     this._bench = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this._saveTimer = undefined;
+    /** @type {{ name: string, bytes: ArrayBuffer }[] | null} the reader's files, for autosave */
+    this._keptFiles = null;
+    /** @type {string[]} the presets the reader's files fit */
+    this._filesUsable = [];
     this._scheme = matchMedia('(prefers-color-scheme: dark)');
     this._onScheme = () => this._redraw();
     this._render();
@@ -154,9 +165,10 @@ export class VaePlayground extends HTMLElement {
       files: (files) => this._open(files, true).catch((err) => this._fail(err)),
       dataset: (name) => this._switchDataset(name, true).catch((err) => this._fail(err)),
       download: () => this._download().catch((err) => this._fail(err)),
-      load: (file) => this._open([file], true).catch((err) => this._fail(err)),
+      load: (file) => this._openModel(file).catch((err) => this._fail(err)),
     });
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
+    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
     this._state.addEventListener('change', (e) => {
       const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
       if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
@@ -250,6 +262,7 @@ export class VaePlayground extends HTMLElement {
     }
     started.resolve();
     this.dispatchEvent(new CustomEvent('ready', { detail: { config: this._state.value.config } }));
+    if (this.hasAttribute('autosave')) this._startAutosave(client);
     if (start.bench) this._runBench(start.bench);
     else if (start.autostart) this.start().catch((err) => this._fail(err));
   }
@@ -270,6 +283,7 @@ export class VaePlayground extends HTMLElement {
     this._autoPaused = false;
     for (const v of this._views) v.destroy();
     this._panel?.destroy();
+    clearInterval(this._saveTimer);
     client?.close(gone);
     this.removeAttribute('running');
     this._render(); // a later reconnection starts from a clean slate
@@ -477,20 +491,38 @@ export class VaePlayground extends HTMLElement {
     return client.request('evaluate', { images });
   }
 
-  /** What the model trains on: a built-in data set ("mnist", "fashion-mnist") or "files" (the reader's). */
-  get dataset() {
+  /**
+   * A PNG of what a view shows (its canvases, pixel images scaled up to a
+   * readable size): what its "Save PNG" button downloads.
+   * @param {string} view  a name the `views` attribute lists, with a picture (not status)
+   * @returns {Promise<Blob>}
+   */
+  async savePng(view) {
+    const card = VIEW_NAMES.includes(view) ? /** @type {HTMLElement | null} */ (this._root.querySelector(`.card[data-view="${view}"]`)) : null;
+    if (!card || !card.querySelector('canvas')) throw new RangeError(`savePng(view) needs the name of a view with a picture: one of ${VIEW_NAMES.filter((n) => this._root.querySelector(`.card[data-view="${n}"] canvas`)).join(', ')}; got ${JSON.stringify(view)}.`);
+    return viewPng(card);
+  }
+
+  /**
+   * What the model trains on: a built-in data set ("mnist", "fashion-mnist") or
+   * "files" (the reader's). (Not `dataset`: that is HTMLElement's data-* map.)
+   */
+  get trainingData() {
     return this._state.value.dataset;
   }
 
   /**
    * Reads files (picked, dropped, or given to loadFiles) and trains on them, or
    * loads the model they are.
-   * @param {File[]} files
+   * @param {(File | { name: string, bytes: ArrayBuffer })[]} files  (named bytes: files kept by autosave)
    * @param {boolean} ask  from the page's controls: ask before discarding training
    */
   async _open(files, ask) {
     const client = await this._whenReady();
-    const payload = await Promise.all(files.map(async (f) => ({ name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() })));
+    const payload = await Promise.all(files.map(async (f) => (f instanceof Blob ? { name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() } : { name: f.name, bytes: f.bytes.slice(0) })));
+    // Autosave keeps the files of a model that trains on them, up to a size.
+    const total = payload.reduce((n, p) => n + p.bytes.byteLength, 0);
+    const keep = this.hasAttribute('autosave') && total <= KEEP_FILES_BYTES ? payload.map((p) => ({ name: p.name, bytes: p.bytes.slice(0) })) : null;
     const r = await client.request('files', { files: payload }, payload.map((p) => p.bytes));
     if ('checkpoint' in r) {
       if (ask && !(await this._askDiscard(`Loading the model ${r.checkpoint.name} replaces the current one`, 'Load it'))) return null;
@@ -508,6 +540,8 @@ export class VaePlayground extends HTMLElement {
     }
     if (ask && !(await this._askDiscard(`Training on ${r.label} builds a new model from scratch`, 'Train on them'))) return null;
     await this._build(next, { quiet: true, dataset: 'files' });
+    this._keptFiles = keep;
+    this._filesUsable = usable;
     this._state.set({ catalog: { ...catalog, usable }, files: r.label, dataset: 'files' });
     this._controls?.sync(true);
     const sm = r.summary;
@@ -530,10 +564,10 @@ export class VaePlayground extends HTMLElement {
       return;
     }
     const builtIn = name !== 'files';
-    const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : catalog;
+    const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : { presets: catalog.presets, limits: catalog.limits, usable: this._filesUsable };
     /** @type {Settings} */
     const next = { ...settings };
-    const usable = builtIn ? usablePresets(nextCatalog).map((p) => p.name) : catalog.usable ?? [];
+    const usable = usablePresets(nextCatalog).map((p) => p.name);
     if (!usable.includes(next.preset)) {
       next.preset = usable[0];
       delete next.latent;
@@ -543,12 +577,69 @@ export class VaePlayground extends HTMLElement {
     this._controls?.sync(true);
   }
 
-  /** @param {Uint8Array | undefined} bytes  undefined: the checkpoint the worker just read */
-  async _loadModel(bytes) {
+  /**
+   * Offers the model this browser kept (if any), then keeps the model every few
+   * seconds while it trains.
+   * @param {WorkerClient} client
+   */
+  _startAutosave(client) {
+    const key = this.getAttribute('autosave') || 'default';
+    readSaved(key).then((saved) => {
+      if (!saved || saved.step === 0 || this._client !== client || this._state.value.step > 0) return;
+      offer(this._root, saved, {
+        resume: () => this._resume(saved).catch((err) => this._fail(err)),
+        fresh: () => clearSaved(key).catch(() => { /* nothing kept */ }),
+      });
+    }, () => { /* no IndexedDB here (e.g. a private window): no autosave */ });
+    let savedStep = 0;
+    let saving = false;
+    this._saveTimer = setInterval(async () => {
+      const { running, step, config, settings, dataset } = this._state.value;
+      if (!running || saving || step === savedStep || !config || this._client !== client) return;
+      saving = true;
+      try {
+        const bytes = await client.request('checkpoint', {});
+        const files = dataset === 'files' ? this._keptFiles : null;
+        await writeSaved(key, { bytes, settings, dataset, step, preset: config.preset, savedAt: Date.now(), files });
+        savedStep = step;
+        /** @type {HTMLElement} */ (this._root.querySelector('.notice.resume')).hidden = true; // that offer is gone now
+      } catch {
+        // Not kept this time (the model changed meanwhile, or storage is full): try again later.
+      } finally {
+        saving = false;
+      }
+    }, EVERY_MS);
+  }
+
+  /** @param {import('./playground/autosave.js').Saved} saved */
+  async _resume(saved) {
+    if (saved.dataset === 'files' && saved.files) await this._open(saved.files, false);
+    else if (saved.dataset !== 'files' && saved.dataset !== this._state.value.dataset) await this._switchDataset(/** @type {any} */ (saved.dataset), false);
+    const r = await this._loadModel(saved.bytes);
+    this._panel?.say(`Continuing the model kept in this browser (${r.config.preset}, step ${r.step.toLocaleString('en-US')}).`);
+  }
+
+  /**
+   * The Load model button's file: loaded as the model, after asking.
+   * @param {File} file
+   */
+  async _openModel(file) {
+    await this._whenReady();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!(await this._askDiscard(`Loading the model ${file.name} replaces the current one`, 'Load it'))) return;
+    const r = await this._loadModel(bytes, file.name);
+    this._panel?.say(`Loaded the model ${file.name} (${r.config.preset}, step ${r.step.toLocaleString('en-US')}).`);
+  }
+
+  /**
+   * @param {Uint8Array | undefined} bytes  undefined: the checkpoint the worker just read
+   * @param {string} [name]  the file's name, for messages
+   */
+  async _loadModel(bytes, name) {
     const client = await this._whenReady();
     this._state.set({ busy: true });
     try {
-      const r = await client.request('loadCheckpoint', { bytes }, bytes ? [bytes.buffer] : []);
+      const r = await client.request('loadCheckpoint', { bytes, name }, bytes ? [bytes.buffer] : []);
       this._state.set({ settings: r.settings, step: r.step });
       this._controls?.sync(true);
       return r;

@@ -37,6 +37,7 @@ import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readF
  * @property {() => void} free
  * @property {(data: any) => { train: number, test: number, trainLabels: Uint8Array | null, testLabels: Uint8Array | null }} setData
  * @property {() => Promise<Uint8Array>} checkpoint
+ * @property {(indices: Uint32Array) => Promise<Uint8Array>} testImages
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -398,8 +399,10 @@ async function evaluateTest() {
 
 function sendOriginals() {
   if (dataset === 'files') {
-    const s = /** @type {any} */ (session);
-    if (s?.testImages && RECON_INDICES.length) emit({ event: 'originals', images: s.testImages(RECON_INDICES) });
+    const s = session;
+    if (s && RECON_INDICES.length) {
+      s.testImages(RECON_INDICES).then((images) => emit({ event: 'originals', images }, [images.buffer]), (err) => emit({ event: 'error', error: toWire(err) }));
+    }
     return;
   }
   const snap = mnist?.images('test');
@@ -482,7 +485,7 @@ async function handle(msg) {
     case 'checkpoint':
       return call((s) => s.checkpoint());
     case 'loadCheckpoint':
-      return loadCheckpoint(a.bytes);
+      return loadCheckpoint(a.bytes, a.name);
     case 'evaluate':
       return call((s) => s.evaluate(a.images));
     case 'start':
@@ -556,11 +559,18 @@ async function withDataset(name, fn) {
  * A model from checkpoint bytes (or the checkpoint `files` read), in place of
  * the current one, if it fits the data; the current model stays otherwise.
  * @param {Uint8Array | undefined} given
+ * @param {string | undefined} givenName
  */
-async function loadCheckpoint(given) {
+async function loadCheckpoint(given, givenName) {
   const w = await loadWasm();
-  const { bytes, name } = checkpointBytes(given);
-  const info = /** @type {any} */ (w.Session).inspectCheckpoint(bytes); // BadFile with the reason
+  const { bytes, name } = checkpointBytes(given, givenName);
+  let info;
+  try {
+    info = w.Session.inspectCheckpoint(bytes);
+  } catch (err) {
+    const e = toWire(err);
+    throw kindError(e.name, `${name}: ${e.message}`); // BadFile with the reason
+  }
   const shape = info.image;
   const files = dataset === 'files' ? userData() : null;
   if (files) {
@@ -574,7 +584,7 @@ async function loadCheckpoint(given) {
   }
   /** @type {Settings} */
   const cfg = { preset: info.preset };
-  for (const k of /** @type {const} */ (['latent', 'beta', 'lr', 'batch', 'recon', 'seed', 'kl_warmup'])) if (info[k] !== undefined) /** @type {any} */ (cfg)[k] = info[k];
+  for (const k of /** @type {const} */ (['latent', 'beta', 'lr', 'batch', 'recon', 'seed', 'binarize', 'kl_warmup'])) if (info[k] !== undefined) /** @type {any} */ (cfg)[k] = info[k];
   const config = await install(cfg, lostDevice ? 'cpu' : preferred, lostDevice, (backend) => w.Session.fromCheckpoint(bytes, backend), info.step);
   return { config, settings: cfg, step: info.step };
 }

@@ -36,7 +36,7 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{ files: { name: string, bytes: ArrayBuffer }[] }, FilesResult]} files  read the reader's files
  *   (detected by content); nothing trains on them until `create` names dataset "files"
  * @property {[{}, Uint8Array]} checkpoint  the model as safetensors bytes
- * @property {[{ bytes?: Uint8Array }, { config: ResolvedConfig, settings: Settings, step: number }]} loadCheckpoint
+ * @property {[{ bytes?: Uint8Array, name?: string }, { config: ResolvedConfig, settings: Settings, step: number }]} loadCheckpoint
  *   a model from checkpoint bytes (or the checkpoint `files` read) in place of the current one
  * @property {[{ images: number }, import('./state.js').EvalMetrics]} evaluate  the loss on the first `images` test images
  * @property {[{}, null]} start  train until paused

@@ -205,9 +205,10 @@ export function commitFiles(/** @type {{ set: DataSetHandle, summary: DataSummar
 /**
  * The checkpoint to load: given bytes, or the one `files` read.
  * @param {Uint8Array | undefined} bytes
+ * @param {string} [name]
  */
-export function checkpointBytes(bytes) {
-  if (bytes) return { bytes, name: 'the checkpoint' };
+export function checkpointBytes(bytes, name) {
+  if (bytes) return { bytes, name: name ?? 'The checkpoint' };
   if (!pendingCheckpoint) throw kindError('BadFile', 'No checkpoint was given.');
   const c = pendingCheckpoint;
   pendingCheckpoint = null;
