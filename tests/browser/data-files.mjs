@@ -41,20 +41,22 @@ export function idxPair(n = 200) {
   return { images: Buffer.concat([idxHeader([n, side, side]), pixels]), labels: Buffer.concat([idxHeader([n]), labels]) };
 }
 
+const PALETTE = [[230, 40, 40], [40, 200, 60], [50, 90, 240], [240, 200, 30], [200, 60, 220], [30, 210, 220], [250, 130, 20], [240, 240, 240], [120, 60, 20], [150, 230, 120]];
+
 /** One CIFAR-10 binary batch: n records of label byte + R, G, B planes of 32x32. */
 export function cifarBatch(n = 200, seed = 1) {
   const side = 32;
   const rec = 1 + 3 * side * side;
   const out = Buffer.alloc(n * rec);
   for (let i = 0; i < n; i++) {
-    const c = i % 10;
+    const c = (i + Math.floor(i / 10)) % 10; // so that every tenth image (the held-out test set) varies too
     out[i * rec] = c;
     for (let ch = 0; ch < 3; ch++) {
       for (let y = 0; y < side; y++) {
         for (let x = 0; x < side; x++) {
           const inside = blob(c, x, y, side);
           // class c tints its square with a colour of its own; the background is dim noise
-          const tint = [(c * 90) % 256, (c * 50 + 80) % 256, (255 - c * 25) % 256][ch];
+          const tint = PALETTE[c][ch];
           out[i * rec + 1 + ch * side * side + y * side + x] = inside ? tint : 30 + (hash(seed * 7919 + i, ch * 4096 + y * side + x) % 40);
         }
       }

@@ -45,6 +45,7 @@ export const css = `
 .data-msg:empty { display: none; }
 :host(.dragging) .wrap { outline: 3px dashed var(--series-total, #36c); outline-offset: -3px; border-radius: 12px; }
 .notice.resume .buttons { margin-top: 6px; }
+.notice.resume button { font-size: 15px; }
 .save-png { font-size: 12px; font-weight: 500; min-height: 28px; padding: 2px 8px; margin-left: auto; }
 `;
 

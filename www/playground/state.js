@@ -103,7 +103,7 @@ export function parseSetting(catalog, key, raw, complaint) {
     const names = usablePresets(catalog).map((p) => p.name);
     if (names.includes(raw)) return raw;
     const other = catalog.presets.find((p) => p.name === raw);
-    const why = other ? ` (${raw} needs ${other.image.channels}x${other.image.height}x${other.image.width} images, which the data loaded does not have: for colour presets, load colour data such as CIFAR-10 batches first)` : '';
+    const why = other ? ` (${raw} needs ${other.image.channels}x${other.image.height}x${other.image.width} images: load colour data, such as CIFAR-10 batches, first)` : '';
     throw kindError('InvalidConfig', complaint(`one of ${names.join(', ')}${why}`));
   }
   if (key === 'recon') {
