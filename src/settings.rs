@@ -268,7 +268,16 @@ pub fn presets() -> Vec<PresetInfo> {
 #[serde(deny_unknown_fields)]
 pub struct ConfigOverrides {
     /// The model to start from (see the list of presets below)
-    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "P"))]
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        arg(
+            long,
+            value_name = "P",
+            default_value = "",
+            hide_default_value = true,
+            required_unless_present = "resume"
+        )
+    )]
     pub preset: String,
     /// Latent size Z (a whole number)
     #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "Z"))]

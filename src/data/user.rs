@@ -180,21 +180,28 @@ fn user_error(e: DataError) -> DataError {
 /// Decompresses a gzip stream (a `.gz` download), at most [`MAX_GUNZIP`]
 /// bytes out.
 pub fn gunzip(name: &str, bytes: &[u8]) -> Result<Vec<u8>, DataError> {
+    gunzip_capped(name, bytes, MAX_GUNZIP)
+}
+
+/// As [`gunzip`], at most `cap` bytes out: a stream that unpacks to more
+/// (a gzip bomb) is refused after reading `cap + 1` bytes, no more.
+pub fn gunzip_capped(name: &str, bytes: &[u8], cap: usize) -> Result<Vec<u8>, DataError> {
     use std::io::Read;
     let mut out = Vec::new();
-    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(MAX_GUNZIP as u64 + 1);
+    let mut reader = flate2::read::MultiGzDecoder::new(bytes).take(cap as u64 + 1);
     reader.read_to_end(&mut out).map_err(|e| {
         fail(
             name,
             format!("the gzip stream is corrupt or truncated ({e}); download it again"),
         )
     })?;
-    if out.len() > MAX_GUNZIP {
+    if out.len() > cap {
         return Err(fail(
             name,
             format!(
-                "it unpacks to more than {} MiB; too large",
-                MAX_GUNZIP >> 20
+                "it unpacks to more than {} bytes ({} MiB); too large",
+                cap,
+                cap >> 20
             ),
         ));
     }

