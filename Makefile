@@ -37,11 +37,13 @@ bench: deps
 	cargo run --release --bin vae -- bench --kernels
 
 ## Browser benchmarks: images/s of the mlp preset on WebGPU and on the CPU fallback;
-## time from page load (data cached) to the first trained samples drawn.
+## time from page load (data cached) to the first trained samples drawn; what each
+## explore view costs per refresh, and training speed with and without them.
 bench-web: deps
 	trunk build --release --offline
 	node tests/browser/bench-web.mjs 50
 	node tests/browser/bench-first-samples.mjs 3
+	node tests/browser/bench-explore.mjs 40
 
 ## Build the page and serve it with live reload.
 serve: deps

@@ -216,6 +216,10 @@ pub struct VaeConfig {
     pub seed: u32,
     /// Resample binary pixels each time an image is drawn (dynamic binarization).
     pub binarize: bool,
+    /// KL warm-up: beta ramps linearly from 0 to `beta` over this many
+    /// training steps (0: off). Absent in older checkpoints: 0.
+    #[serde(default)]
+    pub kl_warmup: u32,
 }
 
 /// The presets' names, in menu order: taken from the one table that also
@@ -301,6 +305,7 @@ fn conv_vae(
         batch: 128,
         seed: 1,
         binarize: false,
+        kl_warmup: 0,
     }
 }
 
@@ -322,6 +327,7 @@ impl VaeConfig {
             batch: 128,
             seed: 1,
             binarize: false,
+            kl_warmup: 0,
         };
         match name {
             "mlp" => Ok(mlp("mlp", 400, 20, Recon::Bce)),
@@ -377,6 +383,7 @@ impl VaeConfig {
         l.beta.check_f32(self.beta)?;
         l.lr.check_f32(self.adam.lr)?;
         l.batch.check(self.batch as f64)?;
+        l.kl_warmup.check(self.kl_warmup as f64)?;
         let adam = &crate::settings::ADAM_LIMITS;
         adam.beta1.check_f32(self.adam.beta1)?;
         adam.beta2.check_f32(self.adam.beta2)?;

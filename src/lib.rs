@@ -20,6 +20,7 @@ pub mod cpu;
 pub mod data;
 pub mod diverge;
 pub mod error;
+pub mod explore;
 pub mod gpu;
 pub mod image_grid;
 pub mod nn;

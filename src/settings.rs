@@ -142,6 +142,8 @@ pub struct Limits {
     pub batch: Range,
     pub seed: Range,
     pub recon: Choices,
+    /// KL warm-up steps (0: off).
+    pub kl_warmup: Range,
 }
 
 pub const LIMITS: Limits = Limits {
@@ -153,6 +155,7 @@ pub const LIMITS: Limits = Limits {
     recon: Choices {
         options: &[Recon::Bce, Recon::Gaussian],
     },
+    kl_warmup: Range::new("KL warm-up", 0.0, 1_000_000.0).integer(),
 };
 
 /// Adam's other settings: not on the page, but a checkpoint's or a JSON
@@ -213,6 +216,8 @@ pub struct Settings {
     pub recon: Recon,
     pub seed: u32,
     pub binarize: bool,
+    /// Steps over which beta ramps from 0 (0: no warm-up).
+    pub kl_warmup: u32,
 }
 
 fn shortest(v: f32) -> f64 {
@@ -230,6 +235,7 @@ impl From<&VaeConfig> for Settings {
             recon: c.recon,
             seed: c.seed,
             binarize: c.binarize,
+            kl_warmup: c.kl_warmup,
         }
     }
 }
@@ -307,6 +313,10 @@ pub struct ConfigOverrides {
         arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")
     )]
     pub binarize: Option<bool>,
+    /// KL warm-up: beta ramps linearly from 0 to --beta over N training
+    /// steps (0: off)
+    #[cfg_attr(not(target_arch = "wasm32"), arg(long, value_name = "N"))]
+    pub kl_warmup: Option<f64>,
 }
 
 /// A reconstruction loss named as in JSON (through `Recon`'s serde names).
@@ -341,6 +351,9 @@ impl ConfigOverrides {
         }
         if let Some(b) = self.binarize {
             c.binarize = b;
+        }
+        if let Some(v) = self.kl_warmup {
+            c.kl_warmup = l.kl_warmup.check(v)? as u32;
         }
         c.validate()?;
         Ok(c)
@@ -405,6 +418,7 @@ mod tests {
                 "batch": { "min": 1.0, "max": 1024.0, "integer": true },
                 "seed": { "min": 0.0, "max": 4294967295.0, "integer": true },
                 "recon": { "options": ["bce", "gaussian"] },
+                "kl_warmup": { "min": 0.0, "max": 1000000.0, "integer": true },
             })
         );
     }
@@ -442,13 +456,14 @@ mod tests {
     fn overrides_apply_and_name_what_is_wrong() {
         let c = overrides(serde_json::json!({
             "preset": "conv2", "latent": 3, "beta": 0.5, "lr": 0.01, "batch": 64,
-            "recon": "gaussian", "seed": 4294967295u32, "binarize": true,
+            "recon": "gaussian", "seed": 4294967295u32, "binarize": true, "kl_warmup": 500,
         }))
         .unwrap();
         assert_eq!(
             (c.latent, c.beta, c.adam.lr, c.batch, c.recon, c.seed, c.binarize),
             (3, 0.5, 0.01, 64, Recon::Gaussian, u32::MAX, true)
         );
+        assert_eq!(c.kl_warmup, 500);
         // Only the preset: the preset's values.
         assert_eq!(
             overrides(serde_json::json!({ "preset": "mlp" })).unwrap(),
@@ -488,6 +503,10 @@ mod tests {
                 "unknown field `latentDim`",
             ),
             (serde_json::json!({ "latent": 4 }), "missing field `preset`"),
+            (
+                serde_json::json!({ "preset": "mlp", "kl_warmup": -1 }),
+                "KL warm-up -1 is out of range: use a whole number from 0 to 1000000",
+            ),
         ] {
             let e = overrides(json.clone()).unwrap_err();
             assert!(e.contains(needle), "{json}: {e}");

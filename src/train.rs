@@ -77,6 +77,11 @@ pub struct Trainer<B: Backend> {
     pub epoch: u32,
     /// Position in this epoch's order.
     cursor: usize,
+    /// Class labels of the test images (`setTestLabels`), for the scatter;
+    /// may be shorter or longer than the test set.
+    pub test_labels: Vec<u8>,
+    /// Class labels of the training images (kept for other data sets).
+    pub train_labels: Vec<u8>,
 }
 
 impl<B: Backend> Trainer<B> {
@@ -99,6 +104,8 @@ impl<B: Backend> Trainer<B> {
             snapshot_every: SNAPSHOT_EVERY,
             epoch: 0,
             cursor: 0,
+            test_labels: Vec::new(),
+            train_labels: Vec::new(),
         })
     }
 
@@ -205,6 +212,7 @@ impl<B: Backend> Trainer<B> {
             seed,
             stream: rng::stream(StreamKind::Binarize, t),
         });
+        let kl_weight = self.kl_weight();
         let (vae, be) = (&self.vae, &mut self.be);
         be.gather_images(bytes, vae.dim(), order, self.cursor, rows, vae.x, binarize);
         be.fill(vae.flat.grads, 0.0);
@@ -216,7 +224,7 @@ impl<B: Backend> Trainer<B> {
                 stream: rng::stream(StreamKind::Reparam, t),
             },
         );
-        vae.backward(be, rows);
+        vae.backward_beta(be, rows, kl_weight);
         let a = vae.config.adam;
         let f = vae.flat;
         be.adam(
@@ -240,6 +248,17 @@ impl<B: Backend> Trainer<B> {
         self.cursor += rows;
         self.step += 1;
         self.adam_t += 1;
+    }
+
+    /// The KL term's weight of the next step: `beta`, ramped linearly from
+    /// 0 over the first `kl_warmup` steps (see `explore::warmup_beta`).
+    pub fn kl_weight(&self) -> f32 {
+        crate::explore::warmup_beta(self.vae.config.beta, self.vae.config.kl_warmup, self.step)
+    }
+
+    /// The test images on the device and their count, if set.
+    pub(crate) fn test_images(&self) -> Option<(View, usize)> {
+        self.test.as_ref().map(|t| (t.bytes, t.count))
     }
 
     /// Fractional epochs done, for display.

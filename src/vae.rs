@@ -90,7 +90,7 @@ pub struct Vae {
     pub x: View,
     pub mu: View,
     pub logvar: View,
-    eps: View,
+    pub eps: View,
     /// Latent codes [B, Z]; `decode` reads them from here.
     pub z: View,
     dmu: View,
@@ -330,6 +330,12 @@ impl Vae {
     /// Backward through decoder, reparameterization and encoder, after
     /// `forward_loss`. Gradients are added into `flat.grads`; zero it first.
     pub fn backward<B: Backend>(&self, be: &mut B, rows: usize) {
+        self.backward_beta(be, rows, self.config.beta);
+    }
+
+    /// `backward` with the KL term weighted by `beta` instead of the
+    /// config's (the KL warm-up's ramp).
+    pub fn backward_beta<B: Backend>(&self, be: &mut B, rows: usize, beta: f32) {
         let zn = rows * self.config.latent;
         self.decoder.backward(be, self.z, rows, true);
         be.reparam_backward(
@@ -339,7 +345,7 @@ impl Vae {
             self.decoder.dinput.slice(0, zn),
             self.dmu.slice(0, zn),
             self.dlogvar.slice(0, zn),
-            self.config.beta / rows as f32,
+            beta / rows as f32,
         );
         let h = self.encoder.output();
         let dh = Some(self.encoder.doutput());

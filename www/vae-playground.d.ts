@@ -25,9 +25,25 @@ export interface VaeConfig {
   recon: 'bce' | 'gaussian';
   seed: number;
   binarize: boolean;
+  /** KL warm-up: β ramps from 0 over this many steps (0: off). */
+  kl_warmup: number;
   image: { channels: number; height: number; width: number };
   parameters: number;
 }
+
+/** The views the `views` attribute may list. */
+export type ViewName =
+  | 'status'
+  | 'loss' // loss curves, the whole test set once an epoch, the Evaluate (IWAE) button
+  | 'samples'
+  | 'latent'
+  | 'recon'
+  | 'scatter' // test digits' mean codes on the latent grid's plane, by label
+  | 'draw' // a pad to draw a digit, its reconstruction and point
+  | 'interpolate' // decodes between two digits' codes (lerp or slerp)
+  | 'inpaint' // damage a digit, the model repairs it
+  | 'traverse' // the top-8-KL dimensions swept over -3..3 sigma
+  | 'kl'; // KL per latent dimension and active units
 
 /** Where the model trains, and why. */
 export interface BackendInfo {

@@ -820,6 +820,9 @@ export class VaePlayground extends HTMLElement {
       case 'bench':
         this._bench?.show(e.results, false);
         break;
+      case 'explore':
+        this._update({ explore: e });
+        break;
       case 'error':
         this._fail(e.error);
         break;

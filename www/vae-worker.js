@@ -10,6 +10,7 @@
 
 import { kindError, toWire } from './playground/errors.js';
 import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readFiles, shapeText, stream, userData } from './worker/data.js';
+import { handleExplore, exploreTick } from './worker/explore.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -38,6 +39,7 @@ import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readF
  * @property {(data: any) => { train: number, test: number, trainLabels: Uint8Array | null, testLabels: Uint8Array | null }} setData
  * @property {() => Promise<Uint8Array>} checkpoint
  * @property {(indices: Uint32Array) => Promise<Uint8Array>} testImages
+ * @property {(labels: Uint8Array) => void} setTrainLabels
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -280,6 +282,10 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
     fed.train = filesData.train;
     fed.test = filesData.test;
     RECON_INDICES = new Uint32Array(Array.from({ length: Math.min(8, filesData.test) }, (_, i) => i));
+    if (filesData.trainLabels) s.setTrainLabels(filesData.trainLabels);
+    filesForExplore.labels = filesData.testLabels;
+    const grey28 = config.image.channels === 1 && config.image.height === 28 && config.image.width === 28;
+    filesForExplore.images = grey28 ? { pixels: await s.testImages(Uint32Array.from({ length: filesData.test }, (_, i) => i)), count: filesData.test } : null;
     emit({ event: 'dataplan', name: files?.label ?? 'your files', test: { bytes: 0, count: filesData.test }, train: { bytes: 0, count: filesData.train } });
     emit({ event: 'data', which: 'train', receivedBytes: 0, images: filesData.train, done: true });
   } else {
@@ -413,6 +419,36 @@ function sendOriginals() {
   emit({ event: 'originals', images: originals }, [originals.buffer]);
 }
 
+// The explore views' worker side (worker/explore.js) and what it borrows.
+/** @type {Map<string, Uint8Array>} each built-in data set's test labels, parsed */
+const testLabels = new Map();
+const labelsAsked = new Set();
+/** The reader's files, as far as the explore views read them (grey 28x28 models only). */
+/** @type {{ images: { pixels: Uint8Array, count: number } | null, labels: Uint8Array | null }} */
+const filesForExplore = { images: null, labels: null };
+/** @type {import('./worker/explore.js').ExploreContext} */
+const explore = {
+  call,
+  session: () => session,
+  testImages: () => (dataset === 'files' ? filesForExplore.images : mnist?.images('test') ?? null),
+  testLabels: () => {
+    if (dataset === 'files') return Promise.resolve(filesForExplore.labels);
+    const key = dataset;
+    const file = mnist?.labelFiles.test;
+    if (!labelsAsked.has(key) && file) {
+      // parsed by the wasm core; later calls see the result
+      labelsAsked.add(key);
+      file.then(async (bytes) => {
+        const w = await loadWasm();
+        testLabels.set(key, /** @type {any} */ (w).parseIdxLabels(bytes, `${BUILT_IN[key].label} test labels`));
+      }).catch((err) => emit({ event: 'error', error: toWire(err) }));
+    }
+    return Promise.resolve(testLabels.get(key) ?? null);
+  },
+  emit,
+  running: () => running,
+};
+
 // ------------------------------------------------------------------ benchmark
 
 /** @param {Ops['bench'][0]} args */
@@ -513,6 +549,8 @@ async function handle(msg) {
       return call((s) => s.decode(a.z, a.n));
     case 'encode':
       return call((s) => s.encodePixels(a.pixels, a.n));
+    case 'explore':
+      return handleExplore(a, explore);
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
@@ -663,6 +701,7 @@ async function loop() {
         // Keep views and evaluation under ~25% of the time.
         if (now - lastViews > Math.max(600, viewCost * 3)) await refreshViews();
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
+        await exploreTick(explore);
       } catch (err) {
         running = false;
         emit({ event: 'error', error: toWire(err) });

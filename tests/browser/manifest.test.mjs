@@ -105,7 +105,7 @@ test('manifest: attributes, methods, properties, events and ranges match the ele
     });
 
     // Every attribute that takes a setting says what it allows; the manifest says the same.
-    const bad = { preset: 'nope', 'latent-dim': 'x', beta: 'x', lr: 'x', batch: 'x', seed: 'x', recon: 'nope', backend: 'nope', controls: 'nope', theme: 'nope', offscreen: 'nope', views: 'nope' };
+    const bad = { preset: 'nope', 'latent-dim': 'x', beta: 'x', lr: 'x', batch: 'x', seed: 'x', 'kl-warmup': 'x', recon: 'nope', backend: 'nope', controls: 'nope', theme: 'nope', offscreen: 'nope', views: 'nope' };
     const heard = await page.evaluate(async (values) => {
       const el = document.querySelector('vae-playground');
       const out = {};

@@ -38,6 +38,10 @@ export const template = `
       <div class="radios"></div>
     </fieldset>
     <label class="field advanced"><span>Seed</span><input name="seed" type="number" inputmode="numeric"></label>
+    <label class="field advanced kl-warmup-field"><span>KL warm-up <output class="warmup-out">off</output></span>
+      <input name="kl_warmup" type="range" min="0" step="1" aria-describedby="warmup-hint">
+      <small id="warmup-hint">β ramps from 0 to its value over these steps (off: β from the start)</small>
+    </label>
     <p class="hint">β and learning rate apply live. Model, sizes, loss and seed start a new model.</p>
   </form>`;
 
@@ -67,6 +71,13 @@ const LR_STEP = 0.05;
 const fmtBeta = (b) => (b === 0 ? '0' : b >= 1 ? b.toFixed(b >= 10 ? 0 : 2) : b.toPrecision(2));
 /** @param {number} lr */
 const fmtLr = (lr) => lr.toExponential(1).replace('e-', 'e−');
+// KL warm-up: the slider picks one of these step counts (within the range);
+// the attribute takes any whole number in the range.
+const WARMUP_STEPS = [0, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000, 200000, 500000, 1000000];
+/** @param {Range} r */
+const warmupChoices = (r) => WARMUP_STEPS.filter((v) => v >= r.min && v <= r.max);
+/** @param {number} n */
+const fmtWarmup = (n) => (n === 0 ? 'off' : `${n.toLocaleString('en-US')} steps`);
 
 /**
  * @typedef {object} ControlsHooks
@@ -140,6 +151,15 @@ export function mountControls(root, state, hooks) {
     el.addEventListener('change', () => structural(key, el.value));
   }
   $('.radios').addEventListener('change', (e) => structural('recon', /** @type {HTMLInputElement} */ (e.target).value));
+  const warmup = field('kl_warmup');
+  const warmupValue = () => {
+    const r = state.value.catalog?.limits.kl_warmup;
+    return r ? warmupChoices(r)[Number(warmup.value)] ?? 0 : 0;
+  };
+  warmup.addEventListener('input', () => {
+    $('.warmup-out').textContent = fmtWarmup(warmupValue());
+  });
+  warmup.addEventListener('change', () => structural('kl_warmup', String(warmupValue())));
 
   /** @param {string} message */
   function confirm(message) {
@@ -164,6 +184,9 @@ export function mountControls(root, state, hooks) {
       Object.assign(field(key), { min: String(r.min), max: String(r.max), step: r.integer ? '1' : 'any' });
     }
     Object.assign(field('lr'), { min: String(Math.log10(limits.lr.min)), max: String(Math.log10(limits.lr.max)), step: String(LR_STEP) });
+    const wr = limits.kl_warmup;
+    $('.kl-warmup-field').hidden = !wr; // a core without the setting
+    if (wr) Object.assign(warmup, { min: '0', max: String(warmupChoices(wr).length - 1) });
     const radios = $('.radios');
     radios.textContent = '';
     for (const option of limits.recon.options) {
@@ -199,6 +222,14 @@ export function mountControls(root, state, hooks) {
     $('.beta-out').textContent = fmtBeta(config.beta);
     put(field('lr'), String(Math.log10(config.lr)));
     $('.lr-out').textContent = fmtLr(config.lr);
+    if (catalog.limits.kl_warmup) {
+      const n = config.kl_warmup ?? 0;
+      const choices = warmupChoices(catalog.limits.kl_warmup);
+      // the nearest choice (the attribute may ask for any step count)
+      const k = choices.reduce((best, v, i) => (Math.abs(v - n) < Math.abs(choices[best] - n) ? i : best), 0);
+      put(warmup, String(k));
+      $('.warmup-out').textContent = fmtWarmup(n);
+    }
     for (const radio of form.querySelectorAll('input[name="recon"]')) {
       /** @type {HTMLInputElement} */ (radio).checked = /** @type {HTMLInputElement} */ (radio).value === config.recon;
     }

@@ -42,6 +42,26 @@ export class Mnist {
     };
     /** @type {{ train: number, resolve: () => void }[]} */
     this.waiters = [];
+    /** @type {Partial<Record<Which, Promise<Uint8Array>>>} the label files (whole IDX1 files, gunzipped) */
+    this.labelFiles = {};
+  }
+
+  /**
+   * A gzipped IDX label file, whole (10 KB for the test set): its bytes, for
+   * the wasm core to parse.
+   * @param {URL} url
+   * @param {Which} which
+   * @returns {Promise<Uint8Array>}
+   */
+  async downloadLabels(url, which) {
+    let res;
+    try {
+      res = await fetch(url);
+    } catch (err) {
+      throw kindError('Network', `Could not download the MNIST ${which} labels (${url}: ${/** @type {Error} */ (err).message}).`);
+    }
+    if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} labels (${url}: HTTP ${res.status}).`);
+    return new Uint8Array(await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
   }
 
   /**
@@ -58,6 +78,7 @@ export class Mnist {
     }
     const files = manifest.files;
     this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
+    if (manifest.labels?.test) this.labelFiles.test = this.downloadLabels(new URL(manifest.labels.test.url, folder), 'test');
     await this.download(new URL(files.test.url, folder), 'test');
     await this.download(new URL(files.train.url, folder), 'train');
   }

@@ -22,6 +22,7 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {'mnist' | 'fashion-mnist' | 'files'} DatasetName
  * @typedef {import('../worker/data.js').DataSummary} DataSummary
  * @typedef {{ checkpoint: any } | { summary: DataSummary, fits: import('./state.js').ImageShape[], label: string }} FilesResult
+ * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
  *   seconds?: number, imagesPerSec?: number, loss?: number }} BenchResult
  */
@@ -47,6 +48,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{ n: number }, Float32Array]} sample  n new images from the prior
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
+ * @property {[ExploreArgs, any]} explore  the explore views' requests (worker/explore.js): watch an item, draw,
+ *   a digit, decode plane points, inpaint, the whole-test-set loss, the IWAE bound
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
  */
 
@@ -62,6 +65,7 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'frame', samples?: Float32Array, grid?: Float32Array, gridSize: number, recon?: Float32Array }
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
+ *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
  *   | { event: 'error', error: WireError }} WorkerEvent
  */
 

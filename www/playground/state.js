@@ -10,16 +10,16 @@ import { kindError } from './errors.js';
  * @typedef {'bce' | 'gaussian'} Recon
  * @typedef {{ channels: number, height: number, width: number }} ImageShape
  * @typedef {{ name: string, label: string, description: string, image: ImageShape, latent: number, beta: number,
- *   lr: number, batch: number, recon: Recon, seed: number, binarize: boolean }} Preset
+ *   lr: number, batch: number, recon: Recon, seed: number, binarize: boolean, kl_warmup?: number }} Preset
  * @typedef {{ min: number, max: number, integer?: boolean, log?: boolean }} Range
- * @typedef {{ latent: Range, beta: Range, lr: Range, batch: Range, seed: Range, recon: { options: Recon[] } }} Limits
+ * @typedef {{ latent: Range, beta: Range, lr: Range, batch: Range, seed: Range, kl_warmup: Range, recon: { options: Recon[] } }} Limits
  * @typedef {{ presets: Preset[], limits: Limits, usable?: string[] }} Catalog  what the wasm core says is allowed;
  *   `usable`: the presets the data loaded fits (absent: those of 28x28 grey images, the built-in data sets)
  * @typedef {'mnist' | 'fashion-mnist' | 'files'} Dataset  what the model trains on: a built-in data set or the reader's files
  * @typedef {{ preset: string, latent?: number, beta?: number, lr?: number, batch?: number, recon?: Recon,
- *   seed?: number }} Settings  what is asked for; the rest comes from the preset
+ *   seed?: number, kl_warmup?: number }} Settings  what is asked for; the rest comes from the preset
  * @typedef {{ preset: string, latent: number, beta: number, lr: number, batch: number, recon: Recon, seed: number,
- *   binarize: boolean, image: ImageShape, parameters: number }} ResolvedConfig  session.config(): what trains
+ *   binarize: boolean, image: ImageShape, parameters: number, kl_warmup?: number }} ResolvedConfig  session.config(): what trains
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter: string, reason: string, message: string }} BackendInfo
  * @typedef {{ step: number, epoch: number, loss: number, recon: number, kl: number, images: number,
  *   images_per_sec: number, steps_per_sec: number }} TrainMetrics
@@ -39,6 +39,7 @@ export const SETTINGS = /** @type {const} */ ([
   { key: 'batch', attribute: 'batch', label: 'the batch size' },
   { key: 'recon', attribute: 'recon', label: 'the reconstruction loss' },
   { key: 'seed', attribute: 'seed', label: 'the seed' },
+  { key: 'kl_warmup', attribute: 'kl-warmup', label: 'the KL warm-up' },
 ]);
 /** Every attribute of the element (the order of custom-elements.json). */
 export const ATTRIBUTES = [

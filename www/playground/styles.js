@@ -183,6 +183,66 @@ dialog h3 { margin: 0 0 6px; font-size: 17px; }
 dialog p { margin: 0 0 14px; color: var(--muted); }
 dialog .buttons { justify-content: flex-end; }
 
+/* explore views (issue 9): scatter, draw, interpolate, inpaint, traverse, KL.
+   Cards out of view skip layout and paint (the page grew by six views; each
+   canvas they redraw while training would otherwise repaint off screen). */
+.views > .card[data-view] { content-visibility: auto; contain-intrinsic-size: auto 420px; }
+.scatter-opts, .draw-opts, .interp-opts { display: inline-flex; flex-wrap: wrap; gap: 6px 12px; align-items: center; }
+.scatter-opts select { width: auto; min-height: 30px; padding: 2px 6px; }
+.scatter-box { position: relative; width: 100%; max-width: 420px; margin: 0 auto; }
+canvas.scatter, canvas.pad, canvas.damage {
+  display: block; width: 100%; height: auto; aspect-ratio: 1; border-radius: 6px;
+  border: 1px solid var(--line); background: var(--paper); touch-action: none; cursor: crosshair;
+}
+canvas.pad { max-width: 280px; }
+canvas.damage { max-width: 224px; image-rendering: pixelated; }
+.tip {
+  position: absolute; z-index: 2; width: 150px; padding: 6px 8px; border-radius: 8px; pointer-events: none;
+  background: var(--bg); color: var(--text); border: 1px solid var(--line); box-shadow: 0 4px 14px rgb(0 0 0 / 0.18);
+  font-size: 12px;
+}
+.tip-imgs { display: flex; gap: 6px; margin-bottom: 4px; }
+.tip-imgs canvas.digits { width: 56px; margin: 0; }
+.legend.classes li { gap: 4px; }
+canvas.marker { width: 14px; height: 14px; }
+.draw-row { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.draw-row canvas.pad { flex: 1 1 200px; }
+.draw-out { display: grid; grid-template-columns: 84px; gap: 4px; font-size: 12px; color: var(--muted); }
+.draw-out canvas.digits { width: 84px; margin: 0 0 6px; }
+.draw-opts input[type="range"] { width: 90px; }
+.picker { display: flex; flex-wrap: wrap; gap: 6px; margin: 0 0 10px; }
+button.thumb { padding: 3px; min-height: 0; width: 44px; height: 44px; border-radius: 8px; font-size: 18px; line-height: 1; }
+button.thumb canvas.digits { width: 36px; height: 36px; margin: 0; border: 0; }
+button.thumb[aria-pressed="true"] { border-color: var(--accent); box-shadow: 0 0 0 2px var(--accent); }
+.interp-ends { display: flex; gap: 18px; margin: 0 0 8px; font-size: 13px; color: var(--muted); }
+.interp-ends .end { display: inline-flex; gap: 6px; align-items: center; cursor: pointer; }
+.interp-ends canvas.digits { width: 40px; margin: 0; }
+.interp-opts input[type="range"] { width: 110px; }
+.interp-strip { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; }
+canvas.istrip { max-width: none; flex: 1 1 320px; margin: 0; }
+canvas.iframe { width: 112px; flex: none; margin: 0; }
+.inpaint-row { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.inpaint-tools { display: grid; gap: 10px; flex: 1 1 220px; max-width: 320px; }
+.inpaint-tools .radios { flex-wrap: wrap; gap: 6px 12px; }
+.inpaint-canvas { flex: 0 1 224px; min-width: 160px; }
+.inpaint-result { margin-top: 12px; }
+.inpaint-result canvas.digits { margin: 0; }
+.inpaint-result canvas.inp-orig, .inpaint-result canvas.inp-damaged { width: 56px; }
+.inpaint-result canvas.inp-steps { max-width: 448px; }
+.inpaint-error { margin: 8px 0 0; font-size: 13px; }
+.traverse-rows { display: grid; grid-template-columns: auto minmax(0, 1fr); gap: 6px; align-items: stretch; }
+.trows { display: grid; grid-template-rows: repeat(var(--rows, 8), 1fr); margin: 0; padding: 0; list-style: none; font-size: 12px; }
+.trows li { display: flex; align-items: center; gap: 2px; font-variant-numeric: tabular-nums; }
+.trows small { color: var(--muted); }
+canvas.tgrid { margin: 0; max-width: 360px; }
+.taxis { display: flex; justify-content: space-between; max-width: 360px; margin: 2px 0 0 auto; font-size: 11px; color: var(--muted); }
+.kl-count { margin: 0 0 6px; font-size: 13px; color: var(--muted); }
+.kl-count strong { color: var(--text); font-size: 17px; }
+.kl-box { height: 180px; }
+.loss-extra { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: center; margin-top: 10px; font-size: 13px; }
+.loss-extra .iwae-out { color: var(--text); }
+.loss-extra progress { width: 120px; }
+
 .sr-only { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden; clip: rect(0 0 0 0); border: 0; white-space: nowrap; }
 
 @container (max-width: 760px) {

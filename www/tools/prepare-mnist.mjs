@@ -19,6 +19,11 @@ const files = [
   { key: 'test', name: 't10k-images-idx3-ubyte' },
   { key: 'train', name: 'train-images-idx3-ubyte' },
 ];
+// The labels (the latent scatter's colours), same package, under `labels`.
+const labelFiles = [
+  { key: 'test', name: 't10k-labels-idx1-ubyte' },
+  { key: 'train', name: 'train-labels-idx1-ubyte' },
+];
 
 if (!existsSync(src)) {
   console.error(
@@ -31,8 +36,8 @@ mkdirSync(out, { recursive: true });
 // Keep generated data out of git without touching the project's .gitignore.
 writeFileSync(join(root, 'www', 'generated', '.gitignore'), '*\n');
 
-const manifest = { format: 'idx-gzip', version: 1, files: {} };
-for (const f of files) {
+const manifest = { format: 'idx-gzip', version: 1, files: {}, labels: {} };
+for (const f of [...files.map((x) => ({ ...x, group: 'files' })), ...labelFiles.map((x) => ({ ...x, group: 'labels' }))]) {
   const input = join(src, f.name);
   const output = join(out, `${f.name}.gz`);
   const inStat = statSync(input);
@@ -43,7 +48,7 @@ for (const f of files) {
     console.log(`prepare-mnist: wrote ${output}`);
   }
   const header = readFileSync(input).subarray(0, 16);
-  manifest.files[f.key] = {
+  manifest[f.group][f.key] = {
     url: `${f.name}.gz`,
     bytes: statSync(output).size,
     rawBytes: inStat.size,

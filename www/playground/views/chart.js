@@ -1,6 +1,7 @@
 // @ts-check
 // A small canvas line chart for the loss curves: train series as solid lines,
-// test series as dashed lines with dots, linear or log y axis. Data in, canvas out.
+// test series as dashed lines with dots, the whole test set (once an epoch) as
+// diamonds, linear or log y axis with its unit. Data in, canvas out.
 
 import { themeColor } from './colours.js';
 
@@ -23,6 +24,10 @@ export class LossChart {
     this.train = [];
     /** @type {Point[]} */
     this.test = [];
+    /** @type {Point[]} the whole test set, once an epoch */
+    this.full = [];
+    /** What the y axis measures ("nats per image"). */
+    this.unit = '';
     this.log = false;
     this.pending = false;
     this.resize = new ResizeObserver(() => this.request());
@@ -32,6 +37,19 @@ export class LossChart {
   clear() {
     this.train = [];
     this.test = [];
+    this.full = [];
+    this.request();
+  }
+
+  /** @param {number} step @param {Losses} m */
+  addFull(step, m) {
+    this.full.push({ step, loss: m.loss, recon: m.recon, kl: m.kl });
+    this.request();
+  }
+
+  /** @param {string} unit */
+  setUnit(unit) {
+    this.unit = unit;
     this.request();
   }
 
@@ -85,8 +103,8 @@ export class LossChart {
     ctx.clearRect(0, 0, W, H);
     ctx.font = '11px system-ui, sans-serif';
 
-    const all = this.train.concat(this.test);
-    const pad = { l: 48, r: 10, t: 8, b: 22 };
+    const all = this.train.concat(this.test, this.full);
+    const pad = { l: this.unit ? 62 : 48, r: 10, t: 8, b: 22 };
     const pw = W - pad.l - pad.r;
     const ph = H - pad.t - pad.b;
     if (pw < 20 || ph < 20) return;
@@ -134,6 +152,15 @@ export class LossChart {
     }
     ctx.textAlign = 'left';
     ctx.fillText('step', pad.l + pw - 24, pad.t + ph + 6);
+    if (this.unit) {
+      ctx.save();
+      ctx.translate(12, pad.t + ph / 2);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(this.unit, 0, 0);
+      ctx.restore();
+    }
 
     ctx.save();
     ctx.beginPath();
@@ -156,6 +183,21 @@ export class LossChart {
           ctx.arc(x(p.step), y(p[k]), 2.5, 0, Math.PI * 2);
           ctx.fill();
         }
+      }
+      // the whole test set: a diamond, outlined so it stands out from the dots
+      ctx.strokeStyle = color('--text');
+      ctx.lineWidth = 1.2;
+      for (const p of this.full) {
+        if (!Number.isFinite(p[k])) continue;
+        const [cx, cy, r] = [x(p.step), y(p[k]), 5.5];
+        ctx.beginPath();
+        ctx.moveTo(cx, cy - r);
+        ctx.lineTo(cx + r, cy);
+        ctx.lineTo(cx, cy + r);
+        ctx.lineTo(cx - r, cy);
+        ctx.closePath();
+        ctx.fill();
+        ctx.stroke();
       }
     }
     ctx.restore();

@@ -19,6 +19,12 @@ import loss from './loss.js';
 import samples from './samples.js';
 import latent from './latent-grid.js';
 import recon from './reconstructions.js';
+import scatter from './scatter.js';
+import draw from './draw.js';
+import interpolate from './interpolate.js';
+import inpaint from './inpaint.js';
+import traverse from './traverse.js';
+import kl from './kl.js';
 
 /**
  * @typedef {import('../state.js').PlaygroundState} PlaygroundState
@@ -43,6 +49,9 @@ import recon from './reconstructions.js';
  * @property {Uint8Array} [originals]  the 8 test digits that are reconstructed
  * @property {{ name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }} [dataplan]
  * @property {{ which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }} [data]
+ * @property {{ item: string, ms?: number, [key: string]: any }} [explore]  a result of the explore views' worker side
+ *   (worker/explore.js): a watched item refreshed (`item`: scatter, overlay, kl, traverse, interp, draw), or a long
+ *   job's progress or result (full, iwae)
  */
 
 /**
@@ -69,4 +78,4 @@ import recon from './reconstructions.js';
  */
 
 /** @type {ViewModule[]} */
-export const VIEWS = [status, loss, samples, latent, recon];
+export const VIEWS = [status, loss, samples, latent, recon, scatter, draw, interpolate, inpaint, traverse, kl];

@@ -30,6 +30,12 @@ function mount(root, { host, state, request, report }) {
   };
   pickX.addEventListener('change', pick);
   pickY.addEventListener('change', pick);
+  // the scatter shares the axes and may change them
+  state.addEventListener('change', (e) => {
+    if (!(/** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys.includes('dims'))) return;
+    pickX.value = String(state.value.dims[0]);
+    pickY.value = String(state.value.dims[1]);
+  });
 
   /** @param {number} latent */
   function setupDims(latent) {

@@ -1,0 +1,379 @@
+// @ts-check
+// The worker's side of the explore views (issue 9): the latent scatter, the
+// drawn digit, interpolation, traversal, per-dimension KL, inpainting, the
+// whole-test-set loss and the importance-weighted bound. The numerics are the
+// wasm core's (src/web/explore.rs); this module schedules them.
+//
+// A live view registers what it wants (`explore` request, `live: true`): the
+// worker computes it at once, then again now and then while training runs,
+// one item per turn of the training loop and at most ~20% of the time (each
+// item's cost is measured and sent with its result as `ms`). Results come back
+// as `explore` events; other requests (a digit, a decoded point, the digits)
+// are answered directly. Long jobs (the test loss over all 10,000 images, the
+// IWAE bound) advance a chunk at a time between training chunks, or all at
+// once when training is paused.
+
+import { kindError, toWire } from '../playground/errors.js';
+
+/**
+ * @typedef {any} Session  the wasm core's Session with the explore surface (see /work/contracts/explore.md)
+ * @typedef {{ kind: 'test', index: number } | { kind: 'drawn' }} Source
+ * @typedef {{ kind: 'dims', dx: number, dy: number } | { kind: 'principal' }} PlaneSpec
+ * @typedef {object} ExploreContext  what the worker lends this module
+ * @property {<T>(fn: (s: Session) => Promise<T>) => Promise<T>} call  runs fn on the session (device loss handled)
+ * @property {() => Session | null} session
+ * @property {() => { pixels: Uint8Array, count: number } | null} testImages
+ * @property {() => Promise<Uint8Array | null>} testLabels  parsed labels, once downloaded
+ * @property {(msg: any, transfer?: Transferable[]) => void} emit
+ * @property {() => boolean} running
+ */
+
+const D = 784;
+const SCATTER_MAX = 2000;
+const FULL_CHUNK = 500; // test images per evaluateRange call
+const IWAE_CHUNK = 20;
+const MIN_GAP_MS = 800;
+const SLOW_MS = 600;
+const CHUNK_MS = 300;
+const MIN_IMAGES = 200;
+
+/**
+ * Items a view watches, by name, with their arguments, last cost (ms) and the
+ * number of test images they may encode.
+ * @typedef {{ args: any, cost: number, limit: number }} Entry
+ */
+/** @type {Map<string, Entry>} */
+const live = new Map();
+/** @type {string[]} round-robin order of the next refreshes */
+let turn = [];
+let itemAt = 0; // when the next watched item may refresh
+let jobAt = 0; // when the next chunk of a long job may run
+/** @type {Session | null} the session the cached state belongs to */
+let seen = null;
+let labelsSet = false;
+/** @type {Uint8Array | null} the drawn digit, preprocessed (28x28 bytes) */
+let drawn = null;
+/** @type {any} the plane of the last scatter (decodePlane, project) */
+let plane = null;
+/** @type {{ kl: Float32Array, order: Uint32Array } | null} the last KL per dimension */
+let lastKl = null;
+/** @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, chunk: number, sums: Record<string, number> }} Job */
+/** @type {Job[]} the long jobs, the first one advancing */
+let jobs = [];
+
+/**
+ * Forgets what belonged to an old session (a new model, or the move to the CPU).
+ * @param {ExploreContext} ctx
+ */
+async function sync(ctx) {
+  const s = ctx.session();
+  if (s !== seen) {
+    seen = s;
+    labelsSet = false;
+    plane = null;
+    lastKl = null;
+    live.clear();
+    turn = [];
+    jobs = [];
+  }
+  if (s && !labelsSet) {
+    const labels = await ctx.testLabels();
+    if (labels && ctx.session() === s) {
+      s.setTestLabels(labels);
+      labelsSet = true;
+    }
+  }
+}
+
+/**
+ * The bytes of test image `index`.
+ * @param {ExploreContext} ctx
+ * @param {number} index
+ */
+function testImage(ctx, index) {
+  const snap = ctx.testImages();
+  if (!snap || !Number.isInteger(index) || index < 0 || index >= snap.count) {
+    throw kindError('InvalidConfig', `Test digit ${index} is not there: use 0 to ${(snap?.count ?? 0) - 1}.`);
+  }
+  return snap.pixels.slice(index * D, (index + 1) * D);
+}
+
+/**
+ * The bytes of a source image.
+ * @param {ExploreContext} ctx
+ * @param {Source} src
+ */
+function sourcePixels(ctx, src) {
+  if (src.kind === 'drawn') {
+    if (!drawn) throw kindError('InvalidConfig', 'Draw a digit first.');
+    return drawn;
+  }
+  return testImage(ctx, src.index);
+}
+
+/**
+ * The mean code of a source image.
+ * @param {ExploreContext} ctx
+ * @param {Session} s
+ * @param {Source} src
+ * @returns {Promise<Float32Array>}
+ */
+function codeOf(ctx, s, src) {
+  return s.encodePixels(sourcePixels(ctx, src), 1);
+}
+
+/**
+ * Computes a live item: { data, transfer }. `entry.limit` caps how many test
+ * images an item encodes (the scatter, the KL), adapted to its measured cost.
+ * @type {Record<string, (ctx: ExploreContext, s: Session, args: any, entry: Entry) => Promise<{ data: any, transfer: Transferable[] }>>}
+ */
+const ITEMS = {
+  async scatter(ctx, s, { n, spec }, entry) {
+    const count = Math.min(n, SCATTER_MAX, entry.limit, ctx.testImages()?.count ?? 0);
+    if (count < 1) throw kindError('NotRunning', 'The test digits have not arrived yet.');
+    const r = await s.scatter(count, spec);
+    plane = r.plane;
+    /** @type {any} */
+    const data = { points: r.points, labels: r.labels, indices: r.indices, plane: r.plane, bounds: r.bounds };
+    if (drawn) data.drawnPoint = s.project(plane, await s.encodePixels(drawn, 1));
+    return { data, transfer: [r.points.buffer, r.labels.buffer, r.indices.buffer] };
+  },
+  async overlay(_ctx, s, { size }) {
+    if (!plane) throw kindError('NotRunning', 'No scatter yet.');
+    const r = await s.planeGrid(plane, size, 'quantile', 0, 0);
+    return { data: { images: r.images, size, kind: plane.kind }, transfer: [r.images.buffer] };
+  },
+  async kl(ctx, s, { n }, entry) {
+    const r = await s.klPerDim(Math.min(n, entry.limit, ctx.testImages()?.count ?? 0) || 1);
+    lastKl = { kl: r.kl.slice(), order: r.order.slice() };
+    const data = { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images, beta: s.klWeight(), target: s.config().beta };
+    return { data, transfer: [r.kl.buffer, r.order.buffer] };
+  },
+  async traverse(ctx, s, { source, rows, steps, range }) {
+    const code = await codeOf(ctx, s, source);
+    // the dimensions by KL: the KL view's last figures, else a quick estimate
+    const kl = lastKl ?? (await s.klPerDim(Math.min(200, ctx.testImages()?.count ?? 0) || 1));
+    const dims = kl.order.slice(0, Math.min(rows, kl.order.length));
+    const r = await s.traverse(code, dims, steps, range);
+    const klOf = Float32Array.from(dims, (d) => kl.kl[d]);
+    return { data: { images: r.images, values: r.values, dims, kl: klOf, steps }, transfer: [r.images.buffer] };
+  },
+  async interp(ctx, s, { a, b, steps, slerp }) {
+    const from = await codeOf(ctx, s, a);
+    const to = await codeOf(ctx, s, b);
+    const r = await s.interpolate(from, to, steps, slerp);
+    return { data: { images: r.images, t: r.t, steps }, transfer: [r.images.buffer] };
+  },
+  async inpaint(ctx, s, { source, damage, iters, brush }) {
+    const r = source.kind === 'drawn'
+      ? await s.inpaintPixels(sourcePixels(ctx, source), damage, iters, damage.kind === 'brush' ? brush : undefined)
+      : await s.inpaint(source.index, damage, iters, damage.kind === 'brush' ? brush : undefined);
+    const data = {
+      original: r.original, damaged: r.damaged, mask: r.mask, steps: r.steps, iters,
+      damagedError: r.damaged_error, stepErrors: r.step_errors, regionPixels: r.region_pixels,
+    };
+    return { data, transfer: [r.steps.buffer] };
+  },
+  async draw(_ctx, s) {
+    if (!drawn) return { data: { empty: true }, transfer: [] };
+    const recon = await s.reconstructPixels(drawn, 1);
+    const input = drawn.slice();
+    /** @type {any} */
+    const data = { input, recon };
+    if (plane) data.point = s.project(plane, await s.encodePixels(drawn, 1));
+    return { data, transfer: [recon.buffer, input.buffer] };
+  },
+};
+
+/**
+ * Computes one item and sends it as an `explore` event.
+ * @param {ExploreContext} ctx
+ * @param {string} item
+ */
+async function refresh(ctx, item) {
+  const entry = live.get(item);
+  if (!entry) return;
+  const t0 = performance.now();
+  const { data, transfer } = await ctx.call((s) => ITEMS[item](ctx, s, entry.args, entry));
+  entry.cost = performance.now() - t0;
+  // Keep one refresh under ~0.6 s (a software GPU encodes 2,000 digits in
+  // seconds): fewer test images when slow, more again when quick.
+  if (entry.cost > SLOW_MS) entry.limit = Math.max(MIN_IMAGES, Math.floor((entry.limit * SLOW_MS) / entry.cost));
+  else if (entry.cost < SLOW_MS / 4) entry.limit = Math.min(SCATTER_MAX, entry.limit * 2);
+  ctx.emit({ event: 'explore', item, ms: entry.cost, ...data }, transfer);
+}
+
+// ------------------------------------------------------------- long jobs
+
+/**
+ * Chunks of about 0.3 s: smaller when a chunk took long, larger when quick.
+ * @param {Job} j
+ * @param {number} ms  the last chunk's cost
+ * @param {number} max
+ */
+function adapt(j, ms, max) {
+  if (ms > 2 * CHUNK_MS) j.chunk = Math.max(1, Math.floor((j.chunk * CHUNK_MS) / ms));
+  else if (ms < CHUNK_MS / 2) j.chunk = Math.min(max, j.chunk * 2);
+}
+
+/**
+ * One chunk of the first job; emits progress, and the result when done.
+ * @param {ExploreContext} ctx
+ */
+async function advance(ctx) {
+  const j = jobs[0];
+  const left = j.total - j.next;
+  const sums = j.sums;
+  let done;
+  if (j.name === 'full') {
+    const t0 = performance.now();
+    const r = await ctx.call((s) => s.evaluateRange(j.next, Math.min(j.chunk, left)));
+    adapt(j, performance.now() - t0, FULL_CHUNK);
+    sums.recon += r.recon_sum;
+    sums.kl += r.kl_sum;
+    sums.loss += r.loss_sum;
+    sums.images += r.images;
+    done = r.done || r.next >= j.total;
+    j.next = r.next;
+  } else {
+    const t0 = performance.now();
+    const r = await ctx.call((s) => s.importanceBound(j.k, j.next, Math.min(j.chunk, left)));
+    adapt(j, performance.now() - t0, 200);
+    sums.ll += r.log_likelihood_sum;
+    sums.elbo += r.elbo_sum;
+    sums.images += r.images;
+    sums.binarized = r.binarized ? 1 : 0;
+    done = r.done || r.next >= j.total;
+    j.next = r.next;
+    if (!done) ctx.emit({ event: 'explore', item: 'iwae', progress: j.next / j.total, images: sums.images });
+  }
+  if (!done) return;
+  jobs.shift();
+  const n = Math.max(1, sums.images);
+  if (j.name === 'full') {
+    ctx.emit({ event: 'explore', item: 'full', step: j.step, loss: sums.loss / n, recon: sums.recon / n, kl: sums.kl / n, images: sums.images });
+  } else {
+    ctx.emit({ event: 'explore', item: 'iwae', progress: 1, done: true, nll: -sums.ll / n, elbo: sums.elbo / n, images: sums.images, k: j.k, binarized: sums.binarized === 1, step: j.step });
+  }
+}
+
+// ------------------------------------------------------------- requests
+
+/**
+ * The `explore` request.
+ * @param {any} a  `{ what, ...args }`
+ * @param {ExploreContext} ctx
+ */
+export async function handleExplore(a, ctx) {
+  await sync(ctx);
+  switch (a.what) {
+    case 'watch': {
+      // { item, args } to watch (refreshed now, then while training), or { item, off: true }
+      if (!(a.item in ITEMS)) throw kindError('Internal', `Unknown explore item "${a.item}".`);
+      if (a.off) {
+        live.delete(a.item);
+        return null;
+      }
+      const prev = live.get(a.item);
+      // a software adapter starts small; the limit then follows the cost
+      const first = ctx.session()?.backend().backend === 'webgpu' ? 500 : SCATTER_MAX;
+      live.set(a.item, { args: a.args ?? {}, cost: prev?.cost ?? 0, limit: prev?.limit ?? first });
+      await refresh(ctx, a.item);
+      return null;
+    }
+    case 'draw': {
+      // A drawing (grey bytes, any size): preprocessed as MNIST was made.
+      const pre = ctx.session()?.preprocessDrawing(a.pixels, a.width, a.height);
+      if (!pre) throw kindError('NotRunning', 'The model is not ready yet.');
+      drawn = pre.empty ? null : pre.pixels;
+      live.set('draw', { args: {}, cost: live.get('draw')?.cost ?? 0, limit: 0 });
+      await refresh(ctx, 'draw');
+      // what depends on the drawing follows it
+      for (const item of ['interp', 'traverse', 'inpaint']) {
+        const e = live.get(item);
+        if (e && JSON.stringify(e.args).includes('"drawn"')) await refresh(ctx, item).catch(() => {});
+      }
+      return null;
+    }
+    case 'digit': {
+      // A test digit, its reconstruction and label (the scatter's tooltip).
+      const image = testImage(ctx, a.index);
+      const recon = await ctx.call((s) => s.reconstruct(new Uint32Array([a.index])));
+      const labels = await ctx.testLabels();
+      return { image, recon, label: labels && a.index < labels.length ? labels[a.index] : 255 };
+    }
+    case 'classDigits': {
+      // The first test digit of each class (or the first ten, before labels).
+      const snap = ctx.testImages();
+      if (!snap) throw kindError('NotRunning', 'The test digits have not arrived yet.');
+      const labels = await ctx.testLabels();
+      /** @type {number[]} */
+      const indices = [];
+      if (labels) {
+        for (let c = 0; c < 10; c++) {
+          const i = labels.indexOf(c);
+          if (i >= 0 && i < snap.count) indices.push(i);
+        }
+      }
+      if (indices.length < 10) for (let i = 0; indices.length < 10 && i < snap.count; i++) if (!indices.includes(i)) indices.push(i);
+      const images = new Uint8Array(indices.length * D);
+      indices.forEach((idx, k) => images.set(snap.pixels.subarray(idx * D, (idx + 1) * D), k * D));
+      return { indices: Uint32Array.from(indices), labels: Uint8Array.from(indices, (i) => (labels && i < labels.length ? labels[i] : 255)), images };
+    }
+    case 'decodePlane': {
+      // Points of the scatter's plane (n*2) -> n images.
+      if (!plane) throw kindError('NotRunning', 'No scatter yet.');
+      return ctx.call((s) => s.decodePlane(plane, a.points));
+    }
+    case 'full':
+    case 'iwae': {
+      // Long jobs: progress and the result come as `explore` events.
+      const test = ctx.testImages()?.count ?? 0;
+      if (test === 0) throw kindError('NotRunning', 'The test digits have not arrived yet.');
+      if (!jobs.some((j) => j.name === a.what)) {
+        const total = a.what === 'full' ? test : Math.min(a.n ?? 1000, test);
+        jobs.push({ name: a.what, next: 0, total, step: a.step ?? 0, k: a.k ?? 50, chunk: a.what === 'full' ? FULL_CHUNK : IWAE_CHUNK, sums: { recon: 0, kl: 0, loss: 0, ll: 0, elbo: 0, images: 0, binarized: 0 } });
+      }
+      // Paused: nothing to share the time with.
+      if (!ctx.running()) while (jobs.length) await advance(ctx);
+      return null;
+    }
+    default:
+      throw kindError('Internal', `Unknown explore request "${a.what}".`);
+  }
+}
+
+/**
+ * One turn of the training loop: refresh at most one watched item, or advance
+ * a long job by a chunk, if its turn has come (~20% of the time at most).
+ * @param {ExploreContext} ctx
+ */
+export async function exploreTick(ctx) {
+  await sync(ctx);
+  const now = performance.now();
+  // A view's failure is reported, and that view stops refreshing; training goes on.
+  if (jobs.length && now >= jobAt) {
+    // a chunk of a long job: about a fifth of the time for the whole-test-set
+    // loss, half of it for the bound a person asked for (Evaluate)
+    const share = jobs[0].name === 'iwae' ? 1 : 4;
+    const t0 = performance.now();
+    try {
+      await advance(ctx);
+    } catch (err) {
+      jobs.shift();
+      ctx.emit({ event: 'error', error: toWire(err) });
+    }
+    jobAt = performance.now() + Math.max(20, (performance.now() - t0) * share);
+  } else if (live.size && now >= itemAt) {
+    if (turn.length === 0) turn = [...live.keys()];
+    const item = /** @type {string} */ (turn.shift());
+    const t0 = performance.now();
+    try {
+      if (live.has(item)) await refresh(ctx, item);
+    } catch (err) {
+      live.delete(item);
+      ctx.emit({ event: 'error', error: toWire(err) });
+    }
+    itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
+  }
+}
