@@ -26,6 +26,7 @@ import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
 import { mountDataPanel, template as dataTemplate, css as dataCss } from './playground/data-panel.js';
 import { DATASETS, sameShape } from './playground/state.js';
+import { forgetExploreStore } from './playground/views/explore-shared.js';
 import { mountSavePng, viewPng } from './playground/save-png.js';
 import { EVERY_MS, clearSaved, offer, readSaved, template as resumeTemplate, writeSaved } from './playground/autosave.js';
 
@@ -53,6 +54,8 @@ const CHOICES = {
   offscreen: ['pause', 'run'],
 };
 const VIEW_NAMES = VIEWS.map((v) => v.name);
+/** Views made for 28x28 grey digits (drawing, picking, editing them). */
+const GREY_ONLY = ['draw', 'interpolate', 'inpaint', 'traverse'];
 /** @type {Map<string, SettingKey>} */
 const SETTING_OF = new Map(SETTINGS.map((s) => [s.attribute, s.key]));
 
@@ -151,7 +154,29 @@ export class VaePlayground extends HTMLElement {
       rebuild: (next) => this._build(next).catch(() => { /* shown by _fail */ }),
       complain: (message) => this._showError(message),
     });
-    const ctx = {
+    const ctx = this._viewContext();
+    this._panel = mountDataPanel(this._root, this, this._state, {
+      files: (files) => this._open(files, true).catch((err) => this._fail(err)),
+      dataset: (name) => this._switchDataset(name, true).catch((err) => this._fail(err)),
+      download: () => this._download().catch((err) => this._fail(err)),
+      load: (file) => this._openModel(file).catch((err) => this._fail(err)),
+    });
+    this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
+    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
+    this._dataKey = null;
+    this._state.addEventListener('change', (e) => {
+      const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
+      if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
+      if ((keys.includes('config') || keys.includes('dataset')) && this._state.value.config) {
+        this.dispatchEvent(new CustomEvent('settings', { detail: { config: { ...this._state.value.config }, dataset: this._state.value.dataset } }));
+      }
+    });
+    this._applyLayout();
+  }
+
+  /** What a view gets to draw, ask the worker and report failures. */
+  _viewContext() {
+    return {
       host: this,
       state: this._state,
       /** @type {WorkerClient['request']} */
@@ -161,21 +186,26 @@ export class VaePlayground extends HTMLElement {
         if (toWire(err).name !== 'NotRunning') this._fail(err);
       },
     };
-    this._panel = mountDataPanel(this._root, this, this._state, {
-      files: (files) => this._open(files, true).catch((err) => this._fail(err)),
-      dataset: (name) => this._switchDataset(name, true).catch((err) => this._fail(err)),
-      download: () => this._download().catch((err) => this._fail(err)),
-      load: (file) => this._openModel(file).catch((err) => this._fail(err)),
+  }
+
+  /**
+   * The grid views afresh (their picks of test images belong to data that is
+   * gone): new cards from their templates, mounted again.
+   */
+  _remountGridViews() {
+    forgetExploreStore(this._state);
+    const ctx = this._viewContext();
+    VIEWS.forEach((v, i) => {
+      if (v.place !== 'grid') return;
+      this._views[i].destroy();
+      const old = /** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`));
+      const tmp = document.createElement('template');
+      tmp.innerHTML = v.template.trim();
+      const card = /** @type {HTMLElement} */ (tmp.content.firstElementChild);
+      old.replaceWith(card);
+      this._views[i] = v.mount(card, ctx);
     });
-    this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
-    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
-    this._state.addEventListener('change', (e) => {
-      const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-      if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
-      if ((keys.includes('config') || keys.includes('dataset')) && this._state.value.config) {
-        this.dispatchEvent(new CustomEvent('settings', { detail: { config: { ...this._state.value.config }, dataset: this._state.value.dataset } }));
-      }
-    });
+    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err), true);
     this._applyLayout();
   }
 
@@ -779,6 +809,11 @@ export class VaePlayground extends HTMLElement {
         break;
       case 'model': {
         const latent = e.config.latent;
+        // Other data: the views start afresh (before they hear of the model).
+        if (e.dataKey && this._dataKey && e.dataKey !== this._dataKey) this._remountGridViews();
+        if (e.dataKey) this._dataKey = e.dataKey;
+        const colourBefore = (this._state.value.config?.image.channels ?? 1) !== 1;
+        if (colourBefore !== (e.config.image.channels !== 1)) queueMicrotask(() => this._applyLayout());
         this._state.set({ config: e.config, backend: e.backend, ready: true, step: e.step ?? 0, dims: [0, Math.min(1, latent - 1)], ...(e.dataset ? { dataset: e.dataset } : {}) });
         this._showBackend(e.backend);
         this._hideError();
@@ -920,7 +955,9 @@ export class VaePlayground extends HTMLElement {
     /** @type {HTMLElement} */ (this._root.querySelector('.side')).hidden = controls === 'none';
     for (const el of this._root.querySelectorAll('.advanced, .hint')) /** @type {HTMLElement} */ (el).hidden = controls === 'compact';
     const views = this.getAttribute('views');
-    const shown = views ? views.split(/[\s,]+/) : VIEW_NAMES;
+    // Views that draw or edit 28x28 grey digits stay hidden for a colour model.
+    const colour = (this._state.value.config?.image.channels ?? 1) !== 1;
+    const shown = (views ? views.split(/[\s,]+/) : VIEW_NAMES).filter((v) => !(colour && GREY_ONLY.includes(v)));
     for (const el of this._root.querySelectorAll('[data-view]')) /** @type {HTMLElement} */ (el).hidden = !shown.includes(/** @type {HTMLElement} */ (el).dataset.view ?? '');
     // A half-width view left alone (the other one hidden) takes the whole row.
     const halves = [...this._root.querySelectorAll('.views > .card:not(.wide)[data-view]')];

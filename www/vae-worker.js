@@ -284,8 +284,9 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
     RECON_INDICES = new Uint32Array(Array.from({ length: Math.min(8, filesData.test) }, (_, i) => i));
     if (filesData.trainLabels) s.setTrainLabels(filesData.trainLabels);
     filesForExplore.labels = filesData.testLabels;
-    const grey28 = config.image.channels === 1 && config.image.height === 28 && config.image.width === 28;
-    filesForExplore.images = grey28 ? { pixels: await s.testImages(Uint32Array.from({ length: filesData.test }, (_, i) => i)), count: filesData.test } : null;
+    // (colour images too: the scatter, KL and whole-test-set loss read them by index; the
+    // views that draw 28x28 digits are hidden for colour models)
+    filesForExplore.images = { pixels: await s.testImages(Uint32Array.from({ length: filesData.test }, (_, i) => i)), count: filesData.test };
     emit({ event: 'dataplan', name: files?.label ?? 'your files', test: { bytes: 0, count: filesData.test }, train: { bytes: 0, count: filesData.train } });
     emit({ event: 'data', which: 'train', receivedBytes: 0, images: filesData.train, done: true });
   } else {
@@ -301,7 +302,9 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
     reason: fb ? fb.reason : 'webgpu',
     message: fb ? fb.message : '',
   };
-  emit({ event: 'model', config, backend, step, dataset });
+  // Which data the model trains on: the views start afresh when it changes.
+  const dataKey = files ? `files:${files.id}` : dataset;
+  emit({ event: 'model', config, backend, step, dataset, dataKey });
   await refreshViews();
   sendOriginals();
   return config;
@@ -423,7 +426,7 @@ function sendOriginals() {
 /** @type {Map<string, Uint8Array>} each built-in data set's test labels, parsed */
 const testLabels = new Map();
 const labelsAsked = new Set();
-/** The reader's files, as far as the explore views read them (grey 28x28 models only). */
+/** The reader's files, as far as the explore views read them. */
 /** @type {{ images: { pixels: Uint8Array, count: number } | null, labels: Uint8Array | null }} */
 const filesForExplore = { images: null, labels: null };
 /** @type {import('./worker/explore.js').ExploreContext} */

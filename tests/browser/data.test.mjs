@@ -130,6 +130,7 @@ test('own files, weights, link and Save PNG, through the page', async (t) => {
   const { page } = s;
   try {
     await waitFor(page, (st) => st.startLabel === 'Start' && st.originals.contrast > 0, { what: 'ready', timeout: 120000 });
+    await page.waitForFunction(() => document.querySelector('vae-playground').ready);
     // The address holds every setting of the model now (two-way).
     const link = new URLSearchParams(await page.evaluate(() => location.search));
     assert.equal(link.get('batch'), '32');
@@ -235,6 +236,7 @@ test('own files, weights, link and Save PNG, through the page', async (t) => {
     await page.goto(`${s.server.url}?preset=conv&latent-dim=7&beta=0.5&lr=0.002&batch=24&seed=42&recon=gaussian&dataset=fashion-mnist`);
     const resumeAgain = el(page).locator('.notice.resume');
     await waitFor(page, (st) => st.startLabel === 'Start' && st.originals.contrast > 0 && /Fashion-MNIST/.test(st.data ?? ''), { what: 'Fashion-MNIST ready', timeout: 120000 });
+    await page.waitForFunction(() => document.querySelector('vae-playground').ready);
     const controls = await page.evaluate(() => {
       const r = document.querySelector('vae-playground').shadowRoot;
       const v = (sel) => r.querySelector(sel).value;

@@ -58,7 +58,7 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {{ event: 'loading' }
  *   | { event: 'dataplan', name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }
  *   | { event: 'data', which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }
- *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, step?: number, dataset?: DatasetName }
+ *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, step?: number, dataset?: DatasetName, dataKey?: string }
  *   | { event: 'state', running: boolean }
  *   | { event: 'metrics', metrics: import('./state.js').TrainMetrics }
  *   | { event: 'test', metrics: import('./state.js').EvalMetrics }

@@ -40,10 +40,11 @@ export function viewPng(card) {
  * @param {ShadowRoot} root
  * @param {(view: string, blob: Blob) => void} save  offer the PNG as a download
  * @param {(err: unknown) => void} report
+ * @param {boolean} [onlyNew]  only cards without the button (views mounted again)
  */
-export function mountSavePng(root, save, report) {
+export function mountSavePng(root, save, report, onlyNew = false) {
   for (const card of /** @type {HTMLElement[]} */ ([...root.querySelectorAll('.card[data-view]')])) {
-    if (!card.querySelector('canvas')) continue;
+    if (!card.querySelector('canvas') || (onlyNew && card.querySelector('.save-png'))) continue;
     const view = card.dataset.view ?? 'view';
     let header = card.querySelector('header');
     if (!header) {

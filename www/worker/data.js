@@ -70,10 +70,12 @@ export function stream(name, how) {
 
 // ------------------------------------------------------------ the reader's files
 
-/** @type {{ set: DataSetHandle, summary: DataSummary, label: string } | null} the files the model trains on */
+/** @typedef {{ set: DataSetHandle, summary: DataSummary, label: string, id: number }} Files  id: new for every set read */
+/** @type {Files | null} the files the model trains on */
 let user = null;
-/** @type {{ set: DataSetHandle, summary: DataSummary, label: string } | null} read, not yet trained on */
+/** @type {Files | null} read, not yet trained on */
 let pending = null;
+let reads = 0;
 /** @type {{ bytes: Uint8Array, name: string } | null} a checkpoint read by `files`, for `loadCheckpoint` */
 let pendingCheckpoint = null;
 
@@ -175,7 +177,7 @@ export async function readFiles(wasm, files, shapes) {
     }
     if (!fits.length) set.check(shapes[0]); // throws the reason for the default model
     pending?.set.free();
-    pending = { set, summary, label: labelOf(sorted) };
+    pending = { set, summary, label: labelOf(sorted), id: ++reads };
     return { summary, fits, label: pending.label };
   } catch (err) {
     set.free();
@@ -194,7 +196,7 @@ export function filesForModel() {
 }
 
 /** The model built on `d` is installed: `d` is what trains now. */
-export function commitFiles(/** @type {{ set: DataSetHandle, summary: DataSummary, label: string }} */ d) {
+export function commitFiles(/** @type {Files} */ d) {
   if (d === pending) {
     if (user && user !== d) user.set.free();
     user = d;
