@@ -1357,6 +1357,66 @@ mod tests {
     }
 
     #[test]
+    fn damage_and_plane_specs_parse_as_the_page_sends_them() {
+        let d: Damage = serde_json::from_value(
+            serde_json::json!({ "kind": "box", "x": 1, "y": 2, "w": 3, "h": 4 }),
+        )
+        .unwrap();
+        assert_eq!(
+            d,
+            Damage::Box {
+                x: 1,
+                y: 2,
+                w: 3,
+                h: 4
+            }
+        );
+        let d: Damage =
+            serde_json::from_value(serde_json::json!({ "kind": "salt", "strength": 0.3 })).unwrap();
+        assert_eq!(
+            d,
+            Damage::Salt {
+                strength: 0.3,
+                seed: 1
+            }
+        );
+        let d: Damage = serde_json::from_value(
+            serde_json::json!({ "kind": "gauss", "strength": 1, "seed": 9 }),
+        )
+        .unwrap();
+        assert_eq!(
+            d,
+            Damage::Gauss {
+                strength: 1.0,
+                seed: 9
+            }
+        );
+        assert!(serde_json::from_value::<Damage>(serde_json::json!({ "kind": "brush" })).is_ok());
+        for bad in [
+            serde_json::json!({ "kind": "box", "x": 1 }),
+            serde_json::json!({ "kind": "blur" }),
+            serde_json::json!({ "kind": "salt", "strength": 0.3, "sead": 2 }),
+        ] {
+            assert!(
+                serde_json::from_value::<Damage>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+        let p: PlaneSpec =
+            serde_json::from_value(serde_json::json!({ "kind": "dims", "dx": 0, "dy": 3 }))
+                .unwrap();
+        assert_eq!(p, PlaneSpec::Dims { dx: 0, dy: 3 });
+        let p: PlaneSpec =
+            serde_json::from_value(serde_json::json!({ "kind": "principal" })).unwrap();
+        assert_eq!(p, PlaneSpec::Principal);
+        // A plane goes out and comes back unchanged.
+        let plane = plane_of(PlaneSpec::Dims { dx: 1, dy: 0 }, &[0.5, 1.0, -0.5, 2.0], 2);
+        let back: Plane = serde_json::from_value(serde_json::to_value(&plane).unwrap()).unwrap();
+        assert_eq!(back, plane);
+        assert!(back.check(2).is_ok() && back.check(3).is_err());
+    }
+
+    #[test]
     fn log_mean_exp_is_stable() {
         assert!((log_mean_exp(&[-1000.0, -1000.0]) + 1000.0).abs() < 1e-9);
         assert!((log_mean_exp(&[0.0, 2f64.ln()]) - 1.5f64.ln()).abs() < 1e-12);

@@ -11,7 +11,11 @@
 //! a layer); `config` and `vae` (the model); `settings` (what a person may
 //! set: presets, ranges, overrides); `error` (error kinds for the surfaces);
 //! `train` (the step loop and metrics); `diverge` (the rule that judges each
-//! metrics readback); `checkpoint` (and `resume`, training continued from one); `data`; `rng`; `web` (the wasm surface).
+//! metrics readback); `explore` (scatter planes, drawing preprocessing,
+//! interpolation, inpainting, traversal, per-dimension KL, chunked
+//! evaluation, the importance-weighted bound); `checkpoint` (and `resume`,
+//! training continued from one); `data`; `rng`;
+//! `web` (the wasm surface).
 
 pub mod backend;
 pub mod checkpoint;

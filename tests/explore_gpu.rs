@@ -93,7 +93,13 @@ fn compare(config: VaeConfig, light: bool) {
     let ic = block_on(xc.inpaint(oc, damage, 3, None)).unwrap();
     assert_eq!(ig.mask, ic.mask);
     assert_close("inpaint steps", &ig.steps, &ic.steps, 1e-4, 1e-3);
-    assert_close("inpaint errors", &ig.step_errors, &ic.step_errors, 1e-5, 1e-3);
+    assert_close(
+        "inpaint errors",
+        &ig.step_errors,
+        &ic.step_errors,
+        1e-5,
+        1e-3,
+    );
 
     let code = &sc.codes[..zdim];
     let (tg, _) = block_on(xg.traverse(code, &[0, (zdim - 1) as u32], 5, 3.0)).unwrap();
@@ -117,7 +123,12 @@ fn compare(config: VaeConfig, light: bool) {
         "{}: IWAE k={k} over {m} images: gpu {} cpu {}",
         config.preset, bg.log_likelihood_sum, bc.log_likelihood_sum
     );
-    close64("iwae bound", bg.log_likelihood_sum, bc.log_likelihood_sum, 1e-4);
+    close64(
+        "iwae bound",
+        bg.log_likelihood_sum,
+        bc.log_likelihood_sum,
+        1e-4,
+    );
     close64("iwae elbo", bg.elbo_sum, bc.elbo_sum, 1e-4);
 }
 

@@ -124,9 +124,10 @@ fn engine(config: VaeConfig, backend: &str) -> Result<Engine, Error> {
 #[wasm_bindgen]
 impl Session {
     /// Builds `data` for this model's input shape and replaces the train
-    /// and test images. Throws `BadFile` (nothing replaced) if it does not
-    /// fit. Returns the summary with `trainLabels` and `testLabels`
-    /// (`Uint8Array`, or null where the files have none).
+    /// and test images and their labels (for the scatter). Throws `BadFile`
+    /// (nothing replaced) if it does not fit. Returns the summary with
+    /// `trainLabels` and `testLabels` (`Uint8Array`, or null where the files
+    /// have none) and `image`, the built shape.
     #[wasm_bindgen(js_name = setData)]
     pub fn set_data(&mut self, data: &DataSet) -> Result<JsValue, Error> {
         let shape = with_trainer!(&self.engine, |t| t.config().image);
@@ -134,6 +135,10 @@ impl Session {
         with_trainer!(&mut self.engine, |t| {
             t.set_train_images(&built.train.pixels, built.train.count);
             t.set_test_images(&built.test.pixels, built.test.count);
+            // The labels too (as `setTrainLabels` / `setTestLabels`): none
+            // clears the last data set's.
+            t.train_labels = built.train_labels.clone().unwrap_or_default();
+            t.test_labels = built.test_labels.clone().unwrap_or_default();
         });
         let out = to_js(&built.summary)?;
         let labels = |l: &Option<Vec<u8>>| match l {

@@ -69,6 +69,17 @@ fn plane_from(value: JsValue) -> Result<Plane, Error> {
     })
 }
 
+/// An argument object; unknown keys are an error (through `settings_from`,
+/// with the message naming what was wrong).
+fn parse<T: serde::de::DeserializeOwned>(what: &str, value: JsValue) -> Result<T, Error> {
+    settings_from(value).map_err(|e| {
+        Error::invalid(
+            e.message
+                .replacen("invalid settings", &format!("invalid {what}"), 1),
+        )
+    })
+}
+
 fn bytes_to_unit(pixels: &[u8]) -> Vec<f32> {
     pixels.iter().map(|&p| p as f32 / 255.0).collect()
 }
@@ -135,7 +146,7 @@ impl Session {
     /// `{ points, labels, indices, plane, bounds }` of the first `n` test
     /// images (mu) on the plane `spec` asks for.
     pub async fn scatter(&mut self, n: usize, spec: JsValue) -> Result<JsValue, Error> {
-        let spec: PlaneSpec = settings_from(spec)?;
+        let spec: PlaneSpec = parse("plane spec", spec)?;
         let s = with_explorer!(&mut self.engine, |x| x.scatter(n, spec).await)?;
         object(vec![
             ("points", f32s(&s.points)),
@@ -269,7 +280,7 @@ impl Session {
         iters: usize,
         brush: Option<Vec<u8>>,
     ) -> Result<JsValue, Error> {
-        let damage: Damage = settings_from(damage)?;
+        let damage: Damage = parse("damage", damage)?;
         let r = with_explorer!(&mut self.engine, |x| {
             let original = x.test_image(index).await?;
             x.inpaint(original, damage, iters, brush.as_deref()).await
@@ -287,7 +298,7 @@ impl Session {
         brush: Option<Vec<u8>>,
     ) -> Result<JsValue, Error> {
         self.check_pixels(&pixels, 1)?;
-        let damage: Damage = settings_from(damage)?;
+        let damage: Damage = parse("damage", damage)?;
         let original = bytes_to_unit(&pixels);
         let r = with_explorer!(&mut self.engine, |x| x
             .inpaint(original, damage, iters, brush.as_deref())

@@ -417,7 +417,8 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-// After `with_trainer!`: the macro is in scope in modules declared below it.
-mod data;
 // The explore views (issue 9): a `#[wasm_bindgen] impl Session` block of its own.
 mod explore;
+// User data and checkpoints (issue 10), after `with_trainer!`: the macro is
+// in scope in modules declared below it.
+mod data;

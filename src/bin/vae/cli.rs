@@ -19,6 +19,7 @@ use vae_playground::checkpoint;
 use vae_playground::config::{ImageShape, VaeConfig, PRESETS};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data::{self, Mnist};
+use vae_playground::explore::Explorer;
 use vae_playground::gpu::GpuBackend;
 use vae_playground::image_grid::{self, Picture};
 use vae_playground::resume;
@@ -49,6 +50,14 @@ enum Command {
     /// Time training steps per preset, or (--kernels) the matmul and conv kernels
     #[command(after_help = presets_help())]
     Bench(BenchArgs),
+    /// Draw test images' codes on a plane of the latent space, coloured by label
+    Scatter(scatter::ScatterArgs),
+    /// Decode a strip along the line between two test images' codes
+    Interpolate(interpolate::InterpolateArgs),
+    /// Damage a test image and let the model repair it; prints the errors as JSON
+    Inpaint(inpaint::InpaintArgs),
+    /// Sweep the most informative latent dimensions of a test image's code
+    Traverse(traverse::TraverseArgs),
 }
 
 #[derive(Args)]
@@ -69,8 +78,9 @@ struct TrainArgs {
     #[arg(long, value_name = "PATH", num_args = 1..)]
     data: Vec<PathBuf>,
     /// Continue training a model.safetensors (from --out or the page): its
-    /// config, weights and step count; --beta, --lr, --batch, --seed and
-    /// --binarize may change, --preset, --latent and --recon may not
+    /// config, weights and step count; --beta, --lr, --batch, --seed,
+    /// --binarize and --kl-warmup may change, --preset, --latent and --recon
+    /// may not
     #[arg(long, value_name = "FILE")]
     resume: Option<PathBuf>,
     /// Write model.safetensors, samples.png, latent_grid.png (Z = 2),
@@ -90,6 +100,13 @@ struct EvalArgs {
     /// Data files or directories, as for `train --data` [default: MNIST]
     #[arg(long, value_name = "PATH", num_args = 1..)]
     data: Vec<PathBuf>,
+    /// Also the importance-weighted bound (IWAE) on log p(x) with K samples
+    /// per image (bce models only)
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..=5000))]
+    importance: Option<u32>,
+    /// Test images the importance bound runs over (the first N)
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    importance_images: u32,
 }
 
 #[derive(Args)]
@@ -187,6 +204,10 @@ pub fn main() -> ExitCode {
         Command::Eval(a) => cmd_eval(a),
         Command::Sample(a) => cmd_sample(a),
         Command::Bench(a) => cmd_bench(a),
+        Command::Scatter(a) => scatter::cmd_scatter(a),
+        Command::Interpolate(a) => interpolate::cmd_interpolate(a),
+        Command::Inpaint(a) => inpaint::cmd_inpaint(a),
+        Command::Traverse(a) => traverse::cmd_traverse(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -407,6 +428,7 @@ fn train<B: Backend>(
     let (mut train_secs, mut train_images) = (0.0, 0usize);
     let (mut last_train, mut last_test) = (Metrics::default(), Metrics::default());
     let mut halved = false;
+    let mut active_units = 0;
     for epoch in 1..=epochs {
         progress.message(format!("epoch {epoch}/{epochs}"));
         let start = Instant::now();
@@ -447,14 +469,21 @@ fn train<B: Backend>(
         train_secs += secs;
         train_images += last_train.images;
         last_test = pollster::block_on(t.evaluate(usize::MAX))?;
-        let record = EpochRecord::new(epoch, &last_train, &last_test, secs);
+        let kl_images = t.test_count().clamp(1, 10_000);
+        let kl = pollster::block_on(Explorer::new(&mut t).kl_per_dim(kl_images))?;
+        let mut record = EpochRecord::new(epoch, &last_train, &last_test, secs);
+        record.active_units = Some(kl.active);
+        active_units = kl.active;
+        record.kl_weight = Some(t.kl_weight() as f64);
         progress.line(&format!(
-            "epoch {epoch:>3}/{epochs}  train {:8.3}  test {:8.3}  (recon {:.3}, kl {:.3})  {secs:6.1} s  {:8.0} images/s",
+            "epoch {epoch:>3}/{epochs}  train {:8.3}  test {:8.3}  (recon {:.3}, kl {:.3})  {secs:6.1} s  {:8.0} images/s  active units {}/{}",
             last_train.loss,
             last_test.loss,
             last_test.recon,
             last_test.kl,
-            record.images_per_sec
+            record.images_per_sec,
+            kl.active,
+            kl.kl.len()
         ));
         if let Some(log) = &mut log {
             log.push(record)?;
@@ -474,6 +503,7 @@ fn train<B: Backend>(
         "train_loss": last_train.loss,
         "test_loss": last_test.loss,
         "images_per_sec": train_images as f64 / train_secs,
+        "active_units": active_units,
     });
     println!("{summary}");
     Ok(())
@@ -544,14 +574,22 @@ fn cmd_eval(args: EvalArgs) -> Result<(), Failure> {
         let mut t = trainer_with_data(be, ck.config.clone(), &data)?;
         t.load_params(&ck.params);
         let test = pollster::block_on(t.evaluate(usize::MAX))?;
-        let summary = json!({
+        let mut summary = json!({
             "preset": ck.config.preset,
             "backend": backend.name(),
             "adapter": t.be.describe(),
             "test_loss": test.loss,
             "test_recon": test.recon,
             "test_kl": test.kl,
+            "binarized": ck.config.binarize,
         });
+        if let Some(k) = args.importance {
+            let fields =
+                importance::importance(&mut t, k as usize, args.importance_images as usize)?;
+            if let (Some(s), serde_json::Value::Object(f)) = (summary.as_object_mut(), fields) {
+                s.extend(f);
+            }
+        }
         println!("{summary}");
         Ok(())
     })
@@ -776,3 +814,18 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
     }
     Ok(())
 }
+
+// The explore commands (issue 9), one file each; children of this module so
+// they share its helpers (`Failure`, `with_backend!`, `write_png`, ...).
+#[path = "explore_args.rs"]
+mod explore_args;
+#[path = "importance.rs"]
+mod importance;
+#[path = "inpaint.rs"]
+mod inpaint;
+#[path = "interpolate.rs"]
+mod interpolate;
+#[path = "scatter.rs"]
+mod scatter;
+#[path = "traverse.rs"]
+mod traverse;

@@ -24,6 +24,12 @@ pub struct EpochRecord {
     /// Wall-clock seconds of the epoch's training steps.
     pub seconds: f64,
     pub images_per_sec: f64,
+    /// Latent dims with a mean KL above 0.01 nats on the test set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_units: Option<usize>,
+    /// The KL weight at the epoch's end (below beta during a KL warm-up).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kl_weight: Option<f64>,
 }
 
 impl EpochRecord {
@@ -38,6 +44,8 @@ impl EpochRecord {
             test_kl: test.kl,
             seconds,
             images_per_sec: train.images as f64 / seconds.max(1e-9),
+            active_units: None,
+            kl_weight: None,
         }
     }
 }

@@ -65,7 +65,7 @@ pub fn read(path: &Path) -> Result<Resumable, String> {
 }
 
 /// The checkpoint's config with the flags that may change on a resumed run
-/// (beta, learning rate, batch, seed, binarize) applied and checked; a flag
+/// (beta, learning rate, batch, seed, binarize, KL warm-up) applied and checked; a flag
 /// that changes the model (another preset, latent size or reconstruction
 /// loss) is refused with the reason.
 pub fn resume_config(ck: &VaeConfig, flags: &ConfigOverrides) -> Result<VaeConfig, String> {
@@ -112,6 +112,9 @@ pub fn resume_config(ck: &VaeConfig, flags: &ConfigOverrides) -> Result<VaeConfi
     }
     if flags.binarize.is_some() {
         c.binarize = checked.binarize;
+    }
+    if flags.kl_warmup.is_some() {
+        c.kl_warmup = checked.kl_warmup;
     }
     c.validate().map_err(|e| e.0)?;
     Ok(c)
