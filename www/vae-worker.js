@@ -39,7 +39,6 @@ import { handleExplore, exploreTick } from './worker/explore.js';
  * @property {(data: any) => { train: number, test: number, trainLabels: Uint8Array | null, testLabels: Uint8Array | null }} setData
  * @property {() => Promise<Uint8Array>} checkpoint
  * @property {(indices: Uint32Array) => Promise<Uint8Array>} testImages
- * @property {(labels: Uint8Array) => void} setTrainLabels
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -282,7 +281,6 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
     fed.train = filesData.train;
     fed.test = filesData.test;
     RECON_INDICES = new Uint32Array(Array.from({ length: Math.min(8, filesData.test) }, (_, i) => i));
-    if (filesData.trainLabels) s.setTrainLabels(filesData.trainLabels);
     filesForExplore.labels = filesData.testLabels;
     // (colour images too: the scatter, KL and whole-test-set loss read them by index; the
     // views that draw 28x28 digits are hidden for colour models)
