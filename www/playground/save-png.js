@@ -56,7 +56,7 @@ export function mountSavePng(root, save, report, onlyNew = false) {
     }
     const title = card.querySelector('h3')?.textContent ?? view;
     const button = Object.assign(document.createElement('button'), { type: 'button', className: 'save-png', textContent: 'Save PNG' });
-    button.setAttribute('aria-label', `Save ${title} as a PNG image`);
+    button.setAttribute('aria-label', `Save PNG: ${title}`); // the visible text first (WCAG 2.5.3)
     button.addEventListener('click', () => viewPng(card).then((blob) => save(view, blob), report));
     header.append(button);
   }
