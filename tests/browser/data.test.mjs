@@ -250,8 +250,11 @@ test('own files, weights, link and Save PNG, through the page', async (t) => {
     await resumeAgain.locator('.resume-fresh').click();
     await page.waitForTimeout(500);
     assert.equal(await autosaved(page), null, 'Start fresh forgets the kept model');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(s.server.url).origin });
     await page.locator('#copy-link').click();
-    assert.match(await page.locator('#copy-link-status').textContent(), /Link copied|preset=conv/);
+    await page.waitForFunction(() => document.querySelector('#copy-link-status').textContent !== '', null, { timeout: 10000 });
+    assert.equal(await page.locator('#copy-link-status').textContent(), 'Link copied.');
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), await page.evaluate(() => location.href), 'the clipboard holds the page\'s address');
 
     assert.deepEqual(problems(s.logs, EXPECTED), [], 'no console errors or warnings');
   } finally {
