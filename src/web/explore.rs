@@ -63,6 +63,9 @@ fn u32s(v: &[u32]) -> JsValue {
 
 fn plane_from(value: JsValue) -> Result<Plane, Error> {
     serde_wasm_bindgen::from_value(value).map_err(|e| {
+        // serde-wasm-bindgen's errors print as JS errors: "Error: ...".
+        let e = e.to_string();
+        let e = e.trim_start_matches("Error: ");
         Error::invalid(format!(
             "invalid plane: {e}; pass back a plane from scatter()"
         ))
