@@ -76,6 +76,39 @@ export interface BenchResult {
   loss?: number;
 }
 
+/** What the model trains on: a built-in data set, or the reader's own files. */
+export type Dataset = 'mnist' | 'fashion-mnist' | 'files';
+
+/** One file of the reader's data, as the wasm core read it. */
+export interface DataFileInfo {
+  name: string;
+  kind: 'idx-images' | 'idx-labels' | 'cifar10' | 'image';
+  count: number;
+  channels: number;
+  height: number;
+  width: number;
+  role: 'train' | 'test' | 'auto';
+}
+
+/** What a set of the reader's files holds. */
+export interface DataSummary {
+  kind: 'idx' | 'cifar10' | 'images' | 'empty';
+  channels: 1 | 3;
+  height: number;
+  width: number;
+  train: number;
+  test: number;
+  /** the test set is every tenth image (the files had no test part) */
+  heldOut: boolean;
+  labels: boolean;
+  files: DataFileInfo[];
+}
+
+/** What loadFiles() did: trained on data, or loaded a model. */
+export type LoadedFiles =
+  | { kind: 'data'; summary: DataSummary; preset: string }
+  | { kind: 'model'; config: VaeConfig; step: number };
+
 /** A picture of a dark digit on a light or transparent background, any size. */
 export type ImageSource = ImageData | HTMLCanvasElement | OffscreenCanvas | ImageBitmap | HTMLImageElement;
 
@@ -86,6 +119,7 @@ export interface VaePlaygroundEventMap {
   state: CustomEvent<{ running: boolean }>;
   error: CustomEvent<{ message: string; kind: ErrorKind }>;
   bench: CustomEvent<{ results: BenchResult[] }>;
+  settings: CustomEvent<{ config: VaeConfig; dataset: Dataset }>;
 }
 
 export declare class VaePlayground extends HTMLElement {
@@ -103,6 +137,17 @@ export declare class VaePlayground extends HTMLElement {
   /** The mean latent code of an image, or of each of several. */
   encode(image: ImageSource): Promise<Float32Array>;
   encode(images: ImageSource[]): Promise<Float32Array[]>;
+  /** Trains a fresh model on IDX, CIFAR-10 or PNG/JPEG files (or loads one .safetensors model). */
+  loadFiles(files: Iterable<File> | ArrayLike<File>): Promise<LoadedFiles>;
+  /** The model as .safetensors (the format of `vae train --out`). */
+  saveCheckpoint(): Promise<Blob>;
+  /** Replaces the model by a checkpoint's; training continues from it. */
+  loadCheckpoint(file: Blob | ArrayBuffer | Uint8Array): Promise<VaeConfig>;
+  /** Loss per image on the first `images` test images (default all). */
+  evaluate(images?: number): Promise<{ loss: number; recon: number; kl: number; images: number }>;
+  /** A PNG of what a view shows. */
+  savePng(view: string): Promise<Blob>;
+  readonly trainingData: Dataset;
   readonly ready: boolean;
   readonly running: boolean;
   readonly step: number;

@@ -24,6 +24,11 @@ import bench from './playground/views/bench.js';
 import { PRINT } from './playground/views/colours.js';
 import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
+import { mountDataPanel, template as dataTemplate, css as dataCss } from './playground/data-panel.js';
+import { DATASETS, sameShape } from './playground/state.js';
+import { forgetExploreStore } from './playground/views/explore-shared.js';
+import { mountSavePng, viewPng } from './playground/save-png.js';
+import { EVERY_MS, clearSaved, offer, readSaved, template as resumeTemplate, writeSaved } from './playground/autosave.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -39,6 +44,8 @@ import { css } from './playground/styles.js';
 const MODULE_BASE = new URL('./', import.meta.url);
 const MAX_IMAGES = 1024;
 const STEP_EVENT_MS = 250;
+/** Autosave keeps the reader's files with the model up to this size (larger: the model only). */
+const KEEP_FILES_BYTES = 64 * 1024 * 1024;
 /** Attributes with a fixed set of values, and those values. */
 const CHOICES = {
   backend: ['auto', 'webgpu', 'cpu'],
@@ -47,6 +54,8 @@ const CHOICES = {
   offscreen: ['pause', 'run'],
 };
 const VIEW_NAMES = VIEWS.map((v) => v.name);
+/** Views made for 28x28 grey digits (drawing, picking, editing them). */
+const GREY_ONLY = ['draw', 'interpolate', 'inpaint', 'traverse'];
 /** @type {Map<string, SettingKey>} */
 const SETTING_OF = new Map(SETTINGS.map((s) => [s.attribute, s.key]));
 
@@ -54,7 +63,7 @@ let sheet = /** @type {CSSStyleSheet | null} */ (null);
 function styleSheet() {
   if (!sheet) {
     sheet = new CSSStyleSheet();
-    sheet.replaceSync(css);
+    sheet.replaceSync(css + dataCss);
   }
   return sheet;
 }
@@ -64,8 +73,9 @@ const TEMPLATE = `
   ${VIEWS.filter((v) => v.place === 'top').map((v) => v.template).join('')}
   <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span></div>
   <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span></div>
+  ${resumeTemplate}
   <div class="main">
-    ${controlsTemplate}
+    <div class="side">${controlsTemplate}${dataTemplate}</div>
     <div class="views">
       ${VIEWS.filter((v) => v.place === 'grid').map((v) => v.template).join('')}
       ${bench.template}
@@ -120,6 +130,12 @@ export class VaePlayground extends HTMLElement {
     this._controls = null;
     /** @type {{ show: (results: import('./playground/protocol.js').BenchResult[], done: boolean) => void } | null} */
     this._bench = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this._saveTimer = undefined;
+    /** @type {{ name: string, bytes: ArrayBuffer }[] | null} the reader's files, for autosave */
+    this._keptFiles = null;
+    /** @type {string[]} the presets the reader's files fit */
+    this._filesUsable = [];
     this._scheme = matchMedia('(prefers-color-scheme: dark)');
     this._onScheme = () => this._redraw();
     this._render();
@@ -138,7 +154,29 @@ export class VaePlayground extends HTMLElement {
       rebuild: (next) => this._build(next).catch(() => { /* shown by _fail */ }),
       complain: (message) => this._showError(message),
     });
-    const ctx = {
+    const ctx = this._viewContext();
+    this._panel = mountDataPanel(this._root, this, this._state, {
+      files: (files) => this._open(files, true).catch((err) => this._fail(err)),
+      dataset: (name) => this._switchDataset(name, true).catch((err) => this._fail(err)),
+      download: () => this._download().catch((err) => this._fail(err)),
+      load: (file) => this._openModel(file).catch((err) => this._fail(err)),
+    });
+    this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
+    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
+    this._dataKey = null;
+    this._state.addEventListener('change', (e) => {
+      const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
+      if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
+      if ((keys.includes('config') || keys.includes('dataset')) && this._state.value.config) {
+        this.dispatchEvent(new CustomEvent('settings', { detail: { config: { ...this._state.value.config }, dataset: this._state.value.dataset } }));
+      }
+    });
+    this._applyLayout();
+  }
+
+  /** What a view gets to draw, ask the worker and report failures. */
+  _viewContext() {
+    return {
       host: this,
       state: this._state,
       /** @type {WorkerClient['request']} */
@@ -148,11 +186,26 @@ export class VaePlayground extends HTMLElement {
         if (toWire(err).name !== 'NotRunning') this._fail(err);
       },
     };
-    this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
-    this._state.addEventListener('change', (e) => {
-      const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-      if (keys.includes('running')) this.toggleAttribute('running', this._state.value.running);
+  }
+
+  /**
+   * The grid views afresh (their picks of test images belong to data that is
+   * gone): new cards from their templates, mounted again.
+   */
+  _remountGridViews() {
+    forgetExploreStore(this._state);
+    const ctx = this._viewContext();
+    VIEWS.forEach((v, i) => {
+      if (v.place !== 'grid') return;
+      this._views[i].destroy();
+      const old = /** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`));
+      const tmp = document.createElement('template');
+      tmp.innerHTML = v.template.trim();
+      const card = /** @type {HTMLElement} */ (tmp.content.firstElementChild);
+      old.replaceWith(card);
+      this._views[i] = v.mount(card, ctx);
     });
+    mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err), true);
     this._applyLayout();
   }
 
@@ -223,7 +276,8 @@ export class VaePlayground extends HTMLElement {
     });
     this._client = client;
     try {
-      const catalog = await client.request('init', { base: start.assets.href, backend: start.backend });
+      const catalog = await client.request('init', { base: start.assets.href, backend: start.backend, dataset: start.dataset });
+      this._state.set({ dataset: start.dataset });
       this._state.set({ catalog });
       const settings = settingsFromAttributes(catalog, (n) => this.getAttribute(n));
       await this._build(settings, { quiet: true });
@@ -238,6 +292,7 @@ export class VaePlayground extends HTMLElement {
     }
     started.resolve();
     this.dispatchEvent(new CustomEvent('ready', { detail: { config: this._state.value.config } }));
+    if (this.hasAttribute('autosave')) this._startAutosave(client);
     if (start.bench) this._runBench(start.bench);
     else if (start.autostart) this.start().catch((err) => this._fail(err));
   }
@@ -257,6 +312,8 @@ export class VaePlayground extends HTMLElement {
     this._started = null;
     this._autoPaused = false;
     for (const v of this._views) v.destroy();
+    this._panel?.destroy();
+    clearInterval(this._saveTimer);
     client?.close(gone);
     this.removeAttribute('running');
     this._render(); // a later reconnection starts from a clean slate
@@ -279,6 +336,7 @@ export class VaePlayground extends HTMLElement {
       this._fail(err);
       return;
     }
+    if (name === 'dataset' && this._state.value.ready) this._switchDataset(/** @type {import('./playground/state.js').Dataset} */ (value || 'mnist'), false).catch(() => { /* shown by _fail */ });
     if (name === 'theme') this._redraw();
     if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
   }
@@ -409,6 +467,249 @@ export class VaePlayground extends HTMLElement {
     return /** @type {any} */ (Array.isArray(images) ? codes : codes[0]);
   }
 
+  /**
+   * Trains on the reader's files: IDX image (and label) files, CIFAR-10 binary
+   * batches, or PNG/JPEG pictures, detected by content (one .safetensors file is
+   * loaded as the model instead). A fresh model trains on them, with a preset
+   * that fits (the cifar preset for colour data). A file that is none of these or
+   * does not fit rejects with a BadFile error naming it; the model and data stay.
+   * @param {Iterable<File> | ArrayLike<File>} files
+   */
+  async loadFiles(files) {
+    const list = Array.from(/** @type {ArrayLike<File>} */ (files));
+    if (!list.length || !list.every((f) => f instanceof Blob)) throw new TypeError('loadFiles() needs one or more File objects.');
+    return this._open(list, false);
+  }
+
+  /**
+   * The current model as a .safetensors file (PyTorch names and layouts, the
+   * config and step in its metadata): what `vae train --out` writes.
+   * @returns {Promise<Blob>}
+   */
+  async saveCheckpoint() {
+    const client = await this._whenReady();
+    const bytes = await client.request('checkpoint', {});
+    return new Blob([/** @type {BlobPart} */ (bytes)], { type: 'application/octet-stream' });
+  }
+
+  /**
+   * Replaces the model by one from a checkpoint (a .safetensors file from the
+   * page or `vae train --out`); training continues from it. A corrupt file, or a
+   * model of other images than the data loaded, rejects with a BadFile error
+   * saying why; the current model stays.
+   * @param {Blob | ArrayBuffer | Uint8Array} file
+   * @returns {Promise<ResolvedConfig>}
+   */
+  async loadCheckpoint(file) {
+    let bytes;
+    if (file instanceof Blob) bytes = new Uint8Array(await file.arrayBuffer());
+    else if (file instanceof ArrayBuffer) bytes = new Uint8Array(file.slice(0));
+    else if (file instanceof Uint8Array) bytes = file.slice();
+    else throw new TypeError('loadCheckpoint() needs a Blob (File), an ArrayBuffer or a Uint8Array.');
+    return (await this._loadModel(bytes)).config;
+  }
+
+  /**
+   * The current model's loss per image on the first `images` test images (all
+   * of them by default): the same numbers as `vae eval` on that data.
+   * @param {number} [images]
+   * @returns {Promise<{ loss: number, recon: number, kl: number, images: number }>}
+   */
+  async evaluate(images = 1e9) {
+    if (!Number.isInteger(images) || images < 1) throw new RangeError(`evaluate(images) needs a whole number of images of at least 1, got ${images}.`);
+    const client = await this._whenReady();
+    return client.request('evaluate', { images });
+  }
+
+  /**
+   * A PNG of what a view shows (its canvases, pixel images scaled up to a
+   * readable size): what its "Save PNG" button downloads.
+   * @param {string} view  a name the `views` attribute lists, with a picture (not status)
+   * @returns {Promise<Blob>}
+   */
+  async savePng(view) {
+    const card = VIEW_NAMES.includes(view) ? /** @type {HTMLElement | null} */ (this._root.querySelector(`.card[data-view="${view}"]`)) : null;
+    if (!card || !card.querySelector('canvas')) throw new RangeError(`savePng(view) needs the name of a view with a picture: one of ${VIEW_NAMES.filter((n) => this._root.querySelector(`.card[data-view="${n}"] canvas`)).join(', ')}; got ${JSON.stringify(view)}.`);
+    return viewPng(card);
+  }
+
+  /**
+   * What the model trains on: a built-in data set ("mnist", "fashion-mnist") or
+   * "files" (the reader's). (Not `dataset`: that is HTMLElement's data-* map.)
+   */
+  get trainingData() {
+    return this._state.value.dataset;
+  }
+
+  /**
+   * Reads files (picked, dropped, or given to loadFiles) and trains on them, or
+   * loads the model they are.
+   * @param {(File | { name: string, bytes: ArrayBuffer })[]} files  (named bytes: files kept by autosave)
+   * @param {boolean} ask  from the page's controls: ask before discarding training
+   */
+  async _open(files, ask) {
+    const client = await this._whenReady();
+    const payload = await Promise.all(files.map(async (f) => (f instanceof Blob ? { name: f.webkitRelativePath || f.name, bytes: await f.arrayBuffer() } : { name: f.name, bytes: f.bytes.slice(0) })));
+    // Autosave keeps the files of a model that trains on them, up to a size.
+    const total = payload.reduce((n, p) => n + p.bytes.byteLength, 0);
+    const keep = this.hasAttribute('autosave') && total <= KEEP_FILES_BYTES ? payload.map((p) => ({ name: p.name, bytes: p.bytes.slice(0) })) : null;
+    const r = await client.request('files', { files: payload }, payload.map((p) => p.bytes));
+    if ('checkpoint' in r) {
+      if (ask && !(await this._askDiscard(`Loading the model ${r.checkpoint.name} replaces the current one`, 'Load it'))) return null;
+      const out = await this._loadModel(undefined);
+      this._panel?.say(`Loaded the model ${r.checkpoint.name} (${r.checkpoint.preset}, step ${out.step.toLocaleString('en-US')}).`);
+      return { kind: 'model', config: out.config, step: out.step };
+    }
+    const catalog = /** @type {import('./playground/state.js').Catalog} */ (this._state.value.catalog);
+    const usable = catalog.presets.filter((p) => r.fits.some((shape) => sameShape(shape, p.image))).map((p) => p.name);
+    /** @type {Settings} */
+    const next = { ...this._state.value.settings };
+    if (!usable.includes(next.preset)) {
+      next.preset = usable[0];
+      delete next.latent;
+    }
+    if (ask && !(await this._askDiscard(`Training on ${r.label} builds a new model from scratch`, 'Train on them'))) return null;
+    await this._build(next, { quiet: true, dataset: 'files' });
+    this._keptFiles = keep;
+    this._filesUsable = usable;
+    this._state.set({ catalog: { ...catalog, usable }, files: r.label, dataset: 'files' });
+    this._controls?.sync(true);
+    const sm = r.summary;
+    const what = sm.kind === 'cifar10' ? 'CIFAR-10 batches' : sm.kind === 'idx' ? 'IDX files' : 'pictures';
+    this._panel?.say(`Training on ${r.label} (${what}): ${sm.train.toLocaleString('en-US')} training and ${sm.test.toLocaleString('en-US')} test images${sm.heldOut ? ' (every tenth held out for testing)' : ''}.`);
+    return { kind: 'data', summary: sm, preset: next.preset };
+  }
+
+  /**
+   * A new model on another data set (from the menu or the `dataset` attribute).
+   * @param {import('./playground/state.js').Dataset} name
+   * @param {boolean} ask
+   */
+  async _switchDataset(name, ask) {
+    await this._whenReady();
+    const { catalog, settings, dataset } = this._state.value;
+    if (!catalog || name === dataset) return;
+    if (ask && !(await this._askDiscard('Changing the data builds a new model from scratch', 'Change the data'))) {
+      this._panel?.sync(); // the menu shows what trains again
+      return;
+    }
+    const builtIn = name !== 'files';
+    const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : { presets: catalog.presets, limits: catalog.limits, usable: this._filesUsable };
+    /** @type {Settings} */
+    const next = { ...settings };
+    const usable = usablePresets(nextCatalog).map((p) => p.name);
+    if (!usable.includes(next.preset)) {
+      next.preset = usable[0];
+      delete next.latent;
+    }
+    await this._build(next, { dataset: name });
+    this._state.set({ catalog: nextCatalog });
+    this._controls?.sync(true);
+  }
+
+  /**
+   * Offers the model this browser kept (if any), then keeps the model every few
+   * seconds while it trains.
+   * @param {WorkerClient} client
+   */
+  _startAutosave(client) {
+    const key = this.getAttribute('autosave') || 'default';
+    readSaved(key).then((saved) => {
+      if (!saved || saved.step === 0 || this._client !== client || this._state.value.step > 0) return;
+      offer(this._root, saved, {
+        resume: () => this._resume(saved).catch((err) => this._fail(err)),
+        fresh: () => clearSaved(key).catch(() => { /* nothing kept */ }),
+      });
+    }, () => { /* no IndexedDB here (e.g. a private window): no autosave */ });
+    let savedStep = 0;
+    let saving = false;
+    this._saveTimer = setInterval(async () => {
+      const { running, step, config, settings, dataset } = this._state.value;
+      if (!running || saving || step === savedStep || !config || this._client !== client) return;
+      saving = true;
+      try {
+        const bytes = await client.request('checkpoint', {});
+        const files = dataset === 'files' ? this._keptFiles : null;
+        await writeSaved(key, { bytes, settings, dataset, step, preset: config.preset, savedAt: Date.now(), files });
+        savedStep = step;
+        /** @type {HTMLElement} */ (this._root.querySelector('.notice.resume')).hidden = true; // that offer is gone now
+      } catch {
+        // Not kept this time (the model changed meanwhile, or storage is full): try again later.
+      } finally {
+        saving = false;
+      }
+    }, EVERY_MS);
+  }
+
+  /** @param {import('./playground/autosave.js').Saved} saved */
+  async _resume(saved) {
+    if (saved.dataset === 'files' && saved.files) await this._open(saved.files, false);
+    else if (saved.dataset !== 'files' && saved.dataset !== this._state.value.dataset) await this._switchDataset(/** @type {any} */ (saved.dataset), false);
+    const r = await this._loadModel(saved.bytes);
+    this._panel?.say(`Continuing the model kept in this browser (${r.config.preset}, step ${r.step.toLocaleString('en-US')}).`);
+  }
+
+  /**
+   * The Load model button's file: loaded as the model, after asking.
+   * @param {File} file
+   */
+  async _openModel(file) {
+    await this._whenReady();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!(await this._askDiscard(`Loading the model ${file.name} replaces the current one`, 'Load it'))) return;
+    const r = await this._loadModel(bytes, file.name);
+    this._panel?.say(`Loaded the model ${file.name} (${r.config.preset}, step ${r.step.toLocaleString('en-US')}).`);
+  }
+
+  /**
+   * @param {Uint8Array | undefined} bytes  undefined: the checkpoint the worker just read
+   * @param {string} [name]  the file's name, for messages
+   */
+  async _loadModel(bytes, name) {
+    const client = await this._whenReady();
+    this._state.set({ busy: true });
+    try {
+      const r = await client.request('loadCheckpoint', { bytes, name }, bytes ? [bytes.buffer] : []);
+      this._state.set({ settings: r.settings, step: r.step });
+      this._controls?.sync(true);
+      return r;
+    } finally {
+      this._state.set({ busy: false });
+    }
+  }
+
+  async _download() {
+    const blob = await this.saveCheckpoint();
+    const { config, step } = this._state.value;
+    saveBlob(blob, `vae-${config?.preset ?? 'model'}-step${step}.safetensors`);
+  }
+
+  /**
+   * Asks before discarding training (none to discard: yes at once).
+   * @param {string} what  "Doing X builds a new model"
+   * @param {string} ok  the button that agrees
+   * @returns {Promise<boolean>}
+   */
+  _askDiscard(what, ok) {
+    const { step } = this._state.value;
+    if (step === 0) return Promise.resolve(true);
+    const dialog = /** @type {HTMLDialogElement} */ (this._root.querySelector('dialog.confirm'));
+    const msg = /** @type {HTMLElement} */ (dialog.querySelector('.confirm-msg'));
+    const okButton = /** @type {HTMLButtonElement} */ (dialog.querySelector('.confirm-ok'));
+    const before = okButton.textContent;
+    msg.textContent = `${what}, so the current training (step ${step.toLocaleString('en-US')}) is discarded.`;
+    okButton.textContent = ok;
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => {
+        okButton.textContent = before;
+        resolve(dialog.returnValue === 'ok');
+      }, { once: true });
+      dialog.returnValue = 'cancel';
+      dialog.showModal();
+      okButton.focus();
+    });
+  }
+
   /** The last error message shown, or null. */
   get error() {
     return this._state.value.error;
@@ -455,14 +756,15 @@ export class VaePlayground extends HTMLElement {
    * A new model with `settings`; the worker's `model` event updates the state
    * before this resolves.
    * @param {Settings} settings
-   * @param {{ quiet?: boolean }} [opts]  quiet: the caller reports a failure
+   * @param {{ quiet?: boolean, dataset?: import('./playground/state.js').Dataset }} [opts]  quiet: the caller reports
+   *   a failure; dataset: train on that (else on what trains now)
    */
-  async _build(settings, { quiet = false } = {}) {
+  async _build(settings, { quiet = false, dataset } = {}) {
     const client = this._client;
     if (!client) throw kindError('NotRunning', 'The playground is not running.');
     this._state.set({ busy: true });
     try {
-      await client.request('create', { config: settings });
+      await client.request('create', { config: settings, dataset });
       this._state.set({ settings: { ...settings } });
     } catch (err) {
       this._controls?.sync(true);
@@ -500,14 +802,19 @@ export class VaePlayground extends HTMLElement {
         this._update({ loading: true });
         break;
       case 'dataplan':
-        this._update({ dataplan: { test: e.test, train: e.train } });
+        this._update({ dataplan: { name: e.name, test: e.test, train: e.train } });
         break;
       case 'data':
         this._update({ data: { which: e.which, receivedBytes: e.receivedBytes, images: e.images, done: e.done } });
         break;
       case 'model': {
         const latent = e.config.latent;
-        this._state.set({ config: e.config, backend: e.backend, ready: true, step: 0, dims: [0, Math.min(1, latent - 1)] });
+        // Other data: the views start afresh (before they hear of the model).
+        if (e.dataKey && this._dataKey && e.dataKey !== this._dataKey) this._remountGridViews();
+        if (e.dataKey) this._dataKey = e.dataKey;
+        const colourBefore = (this._state.value.config?.image.channels ?? 1) !== 1;
+        if (colourBefore !== (e.config.image.channels !== 1)) queueMicrotask(() => this._applyLayout());
+        this._state.set({ config: e.config, backend: e.backend, ready: true, step: e.step ?? 0, dims: [0, Math.min(1, latent - 1)], ...(e.dataset ? { dataset: e.dataset } : {}) });
         this._showBackend(e.backend);
         this._hideError();
         this._update({ model: e.config, backend: e.backend });
@@ -622,6 +929,7 @@ export class VaePlayground extends HTMLElement {
     }
     return {
       assets,
+      dataset: /** @type {import('./playground/state.js').Dataset} */ (this.getAttribute('dataset') || 'mnist'),
       backend: /** @type {BackendChoice} */ (this.getAttribute('backend') || 'auto'),
       autostart: this.hasAttribute('autostart'),
       bench,
@@ -629,6 +937,8 @@ export class VaePlayground extends HTMLElement {
   }
 
   _checkLayoutAttributes() {
+    const dataset = this.getAttribute('dataset');
+    if (dataset && !DATASETS.some((d) => d.name === dataset)) throw kindError('InvalidConfig', `The attribute dataset="${dataset}" is not valid: use one of ${DATASETS.map((d) => d.name).join(', ')}.`);
     for (const [name, allowed] of Object.entries(CHOICES)) {
       const raw = this.getAttribute(name);
       if (raw !== null && raw !== '' && !allowed.includes(raw)) throw kindError('InvalidConfig', `The attribute ${name}="${raw}" is not valid: use one of ${allowed.join(', ')}.`);
@@ -642,16 +952,30 @@ export class VaePlayground extends HTMLElement {
 
   _applyLayout() {
     const controls = this.getAttribute('controls') || 'full';
-    /** @type {HTMLElement} */ (this._root.querySelector('.controls')).hidden = controls === 'none';
+    /** @type {HTMLElement} */ (this._root.querySelector('.side')).hidden = controls === 'none';
     for (const el of this._root.querySelectorAll('.advanced, .hint')) /** @type {HTMLElement} */ (el).hidden = controls === 'compact';
     const views = this.getAttribute('views');
-    const shown = views ? views.split(/[\s,]+/) : VIEW_NAMES;
+    // Views that draw or edit 28x28 grey digits stay hidden for a colour model.
+    const colour = (this._state.value.config?.image.channels ?? 1) !== 1;
+    const shown = (views ? views.split(/[\s,]+/) : VIEW_NAMES).filter((v) => !(colour && GREY_ONLY.includes(v)));
     for (const el of this._root.querySelectorAll('[data-view]')) /** @type {HTMLElement} */ (el).hidden = !shown.includes(/** @type {HTMLElement} */ (el).dataset.view ?? '');
     // A half-width view left alone (the other one hidden) takes the whole row.
     const halves = [...this._root.querySelectorAll('.views > .card:not(.wide)[data-view]')];
     const visible = halves.filter((el) => !(/** @type {HTMLElement} */ (el).hidden));
     for (const el of halves) el.classList.toggle('solo', visible.length === 1 && el === visible[0]);
   }
+}
+
+/**
+ * Offers a Blob as a download named `name`.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
 if (!customElements.get('vae-playground')) customElements.define('vae-playground', VaePlayground);

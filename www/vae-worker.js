@@ -9,7 +9,7 @@
 // time, between chunks of training steps.
 
 import { kindError, toWire } from './playground/errors.js';
-import { Mnist } from './playground/mnist.js';
+import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readFiles, shapeText, stream, userData } from './worker/data.js';
 import { handleExplore, exploreTick } from './worker/explore.js';
 
 /**
@@ -36,17 +36,23 @@ import { handleExplore, exploreTick } from './worker/explore.js';
  * @property {(pixels: Uint8Array, n: number) => Promise<Float32Array>} encodePixels
  * @property {(size: number, dx: number, dy: number) => Promise<Float32Array>} latentGrid
  * @property {() => void} free
+ * @property {(data: any) => { train: number, test: number, trainLabels: Uint8Array | null, testLabels: Uint8Array | null }} setData
+ * @property {() => Promise<Uint8Array>} checkpoint
+ * @property {(indices: Uint32Array) => Promise<Uint8Array>} testImages
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
- *   presets: () => import('./playground/state.js').Preset[], limits: () => import('./playground/state.js').Limits }} Session
+ *   presets: () => import('./playground/state.js').Preset[], limits: () => import('./playground/state.js').Limits,
+ *   fromCheckpoint: (bytes: Uint8Array, backend: 'webgpu' | 'cpu') => Promise<Session>, inspectCheckpoint: (bytes: Uint8Array) => any }} Session
+ * @property {any} DataSet
  * @property {new (name: string) => import('./playground/mnist.js').IdxImages} IdxImages
  */
 
 const SAMPLE_COUNT = 64;
 const GRID = 15;
-// Eight fixed test digits (MNIST test indices of a 0, 1, 2, 3, 4, 5, 6 and 7).
-const RECON_INDICES = new Uint32Array([3, 2, 1, 18, 4, 8, 11, 0]);
+// Eight fixed test images (MNIST test indices of a 0, 1, 2, 3, 4, 5, 6 and 7;
+// the first eight of other data sets: one of each class for Fashion-MNIST).
+let RECON_INDICES = new Uint32Array(BUILT_IN.mnist.recon);
 const FIRST_SLICE = 6000; // training starts once this many images arrived
 
 /** @type {Session | null} */
@@ -69,8 +75,10 @@ let evalCost = 0;
 /** @type {{ reason: string, message: string } | null} set once the GPU device was lost: stay on the CPU */
 let lostDevice = null;
 
-/** @type {Mnist | null} */
+/** @type {import('./playground/mnist.js').Mnist | null} the built-in data set that trains (null: the reader's files) */
 let mnist = null;
+/** @type {import('./worker/data.js').DatasetName} */
+let dataset = 'mnist';
 /** How many images the current session has of each set. */
 const fed = { train: 0, test: 0 };
 
@@ -108,6 +116,7 @@ self.onmessage = (event) => enqueue(event.data);
  * @param {'train' | 'test'} which
  */
 function feed(s, which) {
+  if (dataset === 'files') return; // install() gave the session the reader's files
   const snap = mnist?.images(which);
   if (!s || !snap) return;
   if (which === 'train') s.setTrainImages(snap.pixels, snap.count);
@@ -116,25 +125,44 @@ function feed(s, which) {
 }
 
 /**
- * Starts the download; asks for a feed when the test set is complete and as the
- * training set grows (at 6,000 images, then each time it has tripled).
+ * Selects a built-in data set, starting its download on first use; asks for a
+ * feed when its test set is complete and as its training set grows (at 6,000
+ * images, then each time it has tripled).
  * @param {Promise<Wasm>} loading  the wasm core, loading meanwhile
+ * @param {keyof typeof BUILT_IN} [name]
  */
-function loadData(loading) {
-  let nextFeed = FIRST_SLICE;
-  mnist = new Mnist(loading.then((w) => w.IdxImages), {
-    plan: (p) => emit({ event: 'dataplan', ...p }),
-    progress: (p) => emit({ event: 'data', ...p }),
-    arrived: (which, n, done) => {
-      if (which === 'test' && done) enqueue({ op: '_feed', which });
-      if (which === 'train' && (done || n >= nextFeed)) {
-        nextFeed = Math.max(nextFeed * 3, n + 1);
-        enqueue({ op: '_feed', which });
-      }
+function loadData(loading, name = 'mnist') {
+  const st = stream(name, {
+    decoder: loading.then((w) => w.IdxImages),
+    base: /** @type {URL} */ (base),
+    hooks: (me) => {
+      let nextFeed = FIRST_SLICE;
+      const mine = () => mnist === me.mnist;
+      return {
+        plan: (p) => {
+          me.plan = { event: 'dataplan', ...p, name: BUILT_IN[name].label };
+          if (mine()) emit(me.plan);
+        },
+        progress: (p) => {
+          me.progress = { event: 'data', ...p };
+          if (mine()) emit(me.progress);
+        },
+        arrived: (which, n, done) => {
+          if (!mine()) return;
+          if (which === 'test' && done) enqueue({ op: '_feed', which });
+          if (which === 'train' && (done || n >= nextFeed)) {
+            nextFeed = Math.max(nextFeed * 3, n + 1);
+            enqueue({ op: '_feed', which });
+          }
+        },
+      };
     },
+    // (If the wasm core failed to load, the init request reports that.)
+    failed: (err) => loading.then(() => emit({ event: 'error', error: toWire(err) }), () => {}),
   });
-  // (If the wasm core failed to load, the init request reports that.)
-  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => loading.then(() => emit({ event: 'error', error: toWire(err) }), () => {}));
+  mnist = st.mnist;
+  if (st.plan) emit(st.plan);
+  if (st.progress) emit(st.progress);
 }
 
 // -------------------------------------------------------------- session setup
@@ -186,8 +214,9 @@ async function adapterName() {
  * @param {import('./playground/protocol.js').BackendChoice} want
  * @returns {Promise<{ s: Session, fallback: { reason: string, message: string } | null, adapter?: string }>}
  */
-async function createSession(cfg, want) {
+async function createSession(cfg, want, make = /** @type {((backend: 'webgpu' | 'cpu') => Promise<Session>) | null} */ (null)) {
   const { Session } = await loadWasm();
+  const create = make ?? ((/** @type {'webgpu' | 'cpu'} */ b) => Session.create(cfg, b));
   let fallback = null;
   if (want !== 'cpu') {
     if (!('gpu' in navigator) || !navigator.gpu) {
@@ -198,7 +227,7 @@ async function createSession(cfg, want) {
         fallback = { reason: 'no-adapter', message: `This browser has WebGPU but granted no GPU adapter (WebGPU may be turned off, or the GPU blocklisted), so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
       } else {
         try {
-          return { s: await Session.create(cfg, 'webgpu'), fallback: null, adapter: name };
+          return { s: await create('webgpu'), fallback: null, adapter: name };
         } catch (err) {
           if (toWire(err).name === 'InvalidConfig') throw err; // the settings are at fault, not the GPU
           fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${shortReason(err)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
@@ -206,7 +235,7 @@ async function createSession(cfg, want) {
       }
     }
   }
-  const s = await Session.create(cfg, 'cpu');
+  const s = await create('cpu');
   if (want === 'cpu' && !fallback) fallback = { reason: 'requested', message: 'Training on the CPU (WebAssembly), as requested.' };
   return { s, fallback };
 }
@@ -216,9 +245,24 @@ async function createSession(cfg, want) {
  * @param {Settings} cfg
  * @param {import('./playground/protocol.js').BackendChoice} want
  * @param {{ reason: string, message: string } | null} [reasonOverride]
+ * @param {((backend: 'webgpu' | 'cpu') => Promise<Session>) | null} [make]  how to make the session (default: Session.create)
+ * @param {number} [step]  the steps it has already trained (a loaded checkpoint)
  */
-async function install(cfg, want, reasonOverride = null) {
-  const { s, fallback, adapter } = await createSession(cfg, want);
+async function install(cfg, want, reasonOverride = null, make = null, step = 0) {
+  const { s, fallback, adapter } = await createSession(cfg, want, make);
+  // The reader's files: built for this model's input, or refused (BadFile)
+  // with the current model and data untouched.
+  const files = dataset === 'files' ? filesForModel() : null;
+  let filesData = null;
+  if (files) {
+    try {
+      filesData = s.setData(files.set);
+    } catch (err) {
+      s.free();
+      throw err;
+    }
+    commitFiles(files);
+  }
   if (session) {
     try { session.free(); } catch { /* already gone */ }
   }
@@ -233,6 +277,19 @@ async function install(cfg, want, reasonOverride = null) {
   lastEval = 0;
   fed.train = 0;
   fed.test = 0;
+  if (filesData) {
+    fed.train = filesData.train;
+    fed.test = filesData.test;
+    RECON_INDICES = new Uint32Array(Array.from({ length: Math.min(8, filesData.test) }, (_, i) => i));
+    filesForExplore.labels = filesData.testLabels;
+    // (colour images too: the scatter, KL and whole-test-set loss read them by index; the
+    // views that draw 28x28 digits are hidden for colour models)
+    filesForExplore.images = { pixels: await s.testImages(Uint32Array.from({ length: filesData.test }, (_, i) => i)), count: filesData.test };
+    emit({ event: 'dataplan', name: files?.label ?? 'your files', test: { bytes: 0, count: filesData.test }, train: { bytes: 0, count: filesData.train } });
+    emit({ event: 'data', which: 'train', receivedBytes: 0, images: filesData.train, done: true });
+  } else {
+    RECON_INDICES = new Uint32Array(BUILT_IN[/** @type {keyof typeof BUILT_IN} */ (dataset)].recon);
+  }
   feed(s, 'test');
   feed(s, 'train');
   const fb = reasonOverride || fallback;
@@ -243,8 +300,11 @@ async function install(cfg, want, reasonOverride = null) {
     reason: fb ? fb.reason : 'webgpu',
     message: fb ? fb.message : '',
   };
-  emit({ event: 'model', config, backend });
+  // Which data the model trains on: the views start afresh when it changes.
+  const dataKey = files ? `files:${files.id}` : dataset;
+  emit({ event: 'model', config, backend, step, dataset, dataKey });
   await refreshViews();
+  sendOriginals();
   return config;
 }
 
@@ -323,7 +383,7 @@ async function refreshViews() {
   const r = await guarded(async () => {
     out.samples = await s.decode(fixedZ, SAMPLE_COUNT);
     out.grid = await s.latentGrid(GRID, dims[0], dims[1]);
-    if (fed.test > Math.max(...RECON_INDICES)) out.recon = await s.reconstruct(RECON_INDICES);
+    if (RECON_INDICES.length && fed.test > Math.max(...RECON_INDICES)) out.recon = await s.reconstruct(RECON_INDICES);
     return true;
   });
   if (!r) return;
@@ -345,6 +405,13 @@ async function evaluateTest() {
 }
 
 function sendOriginals() {
+  if (dataset === 'files') {
+    const s = session;
+    if (s && RECON_INDICES.length) {
+      s.testImages(RECON_INDICES).then((images) => emit({ event: 'originals', images }, [images.buffer]), (err) => emit({ event: 'error', error: toWire(err) }));
+    }
+    return;
+  }
   const snap = mnist?.images('test');
   if (!snap) return;
   const per = snap.pixels.length / snap.count;
@@ -354,25 +421,30 @@ function sendOriginals() {
 }
 
 // The explore views' worker side (worker/explore.js) and what it borrows.
-/** @type {Uint8Array | null} */
-let testLabels = null;
-let labelsAsked = false;
+/** @type {Map<string, Uint8Array>} each built-in data set's test labels, parsed */
+const testLabels = new Map();
+const labelsAsked = new Set();
+/** The reader's files, as far as the explore views read them. */
+/** @type {{ images: { pixels: Uint8Array, count: number } | null, labels: Uint8Array | null }} */
+const filesForExplore = { images: null, labels: null };
 /** @type {import('./worker/explore.js').ExploreContext} */
 const explore = {
   call,
   session: () => session,
-  testImages: () => mnist?.images('test') ?? null,
+  testImages: () => (dataset === 'files' ? filesForExplore.images : mnist?.images('test') ?? null),
   testLabels: () => {
+    if (dataset === 'files') return Promise.resolve(filesForExplore.labels);
+    const key = dataset;
     const file = mnist?.labelFiles.test;
-    if (!labelsAsked && file) {
+    if (!labelsAsked.has(key) && file) {
       // parsed by the wasm core; later calls see the result
-      labelsAsked = true;
+      labelsAsked.add(key);
       file.then(async (bytes) => {
         const w = await loadWasm();
-        testLabels ??= /** @type {any} */ (w).parseIdxLabels(bytes, 'MNIST test labels');
+        testLabels.set(key, /** @type {any} */ (w).parseIdxLabels(bytes, `${BUILT_IN[key].label} test labels`));
       }).catch((err) => emit({ event: 'error', error: toWire(err) }));
     }
-    return Promise.resolve(testLabels);
+    return Promise.resolve(testLabels.get(key) ?? null);
   },
   emit,
   running: () => running,
@@ -384,7 +456,7 @@ const explore = {
 async function bench({ steps, warmup, batch }) {
   running = false;
   emit({ event: 'state', running });
-  await /** @type {Mnist} */ (mnist).ready(FIRST_SLICE);
+  await /** @type {import('./playground/mnist.js').Mnist} */ (mnist).ready(FIRST_SLICE);
   const { Session } = await loadWasm();
   /** @type {BenchResult[]} */
   const results = [];
@@ -433,12 +505,26 @@ async function handle(msg) {
       base = new URL(a.base);
       preferred = a.backend || 'auto';
       const loading = loadWasm();
-      loadData(loading);
+      if (a.dataset && isBuiltIn(a.dataset)) dataset = a.dataset;
+      loadData(loading, /** @type {keyof typeof BUILT_IN} */ (dataset === 'files' ? 'mnist' : dataset));
       const w = await loading;
       return { presets: w.Session.presets(), limits: w.Session.limits() };
     }
     case 'create':
-      return install(a.config, lostDevice ? 'cpu' : preferred, lostDevice);
+      return withDataset(a.dataset, () => install(a.config, lostDevice ? 'cpu' : preferred, lostDevice));
+    case 'files': {
+      const w = await loadWasm();
+      /** @type {import('./playground/state.js').ImageShape[]} */
+      const shapes = [];
+      for (const p of w.Session.presets()) if (!shapes.some((x) => shapeText(x) === shapeText(p.image))) shapes.push(p.image);
+      return readFiles(w, a.files, shapes);
+    }
+    case 'checkpoint':
+      return call((s) => s.checkpoint());
+    case 'loadCheckpoint':
+      return loadCheckpoint(a.bytes, a.name);
+    case 'evaluate':
+      return call((s) => s.evaluate(a.images));
     case 'start':
       running = true;
       emit({ event: 'state', running });
@@ -469,6 +555,77 @@ async function handle(msg) {
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
+}
+
+// ------------------------------------------------------- data and weights
+
+/**
+ * Runs `fn` (which builds a model) with `name` as the data set; on failure the
+ * data set that trained before is selected again.
+ * @template T
+ * @param {import('./worker/data.js').DatasetName | undefined} name
+ * @param {() => Promise<T>} fn
+ */
+async function withDataset(name, fn) {
+  const before = { dataset, mnist };
+  if (name && name !== dataset) {
+    if (name === 'files') {
+      filesForModel(); // throws if there are none
+      dataset = 'files';
+      mnist = null;
+    } else if (isBuiltIn(name)) {
+      dataset = name;
+      loadData(loadWasm(), name);
+    } else {
+      throw kindError('InvalidConfig', `The data set "${name}" is unknown: use one of ${[...Object.keys(BUILT_IN), 'files'].join(', ')}.`);
+    }
+  }
+  try {
+    return await fn();
+  } catch (err) {
+    if (dataset !== before.dataset) {
+      dataset = before.dataset;
+      mnist = before.mnist;
+      const st = dataset === 'files' ? null : stream(/** @type {keyof typeof BUILT_IN} */ (dataset), /** @type {any} */ (null));
+      if (st?.plan) emit(st.plan);
+      if (st?.progress) emit(st.progress);
+    }
+    throw err;
+  }
+}
+
+/**
+ * A model from checkpoint bytes (or the checkpoint `files` read), in place of
+ * the current one, if it fits the data; the current model stays otherwise.
+ * @param {Uint8Array | undefined} given
+ * @param {string | undefined} givenName
+ */
+async function loadCheckpoint(given, givenName) {
+  const w = await loadWasm();
+  const { bytes, name } = checkpointBytes(given, givenName);
+  let info;
+  try {
+    info = w.Session.inspectCheckpoint(bytes);
+  } catch (err) {
+    const e = toWire(err);
+    throw kindError(e.name, `${name}: ${e.message}`); // BadFile with the reason
+  }
+  const shape = info.image;
+  const files = dataset === 'files' ? userData() : null;
+  if (files) {
+    try {
+      files.set.check(shape);
+    } catch (err) {
+      throw kindError('BadFile', `${name} is a model of ${shapeText(shape)} images, and the files loaded do not fit it (${toWire(err).message.replace(/\.$/, '')}). Load data that fits first.`);
+    }
+  } else if (shape.channels !== 1 || shape.height !== 28 || shape.width !== 28) {
+    throw kindError('BadFile', `${name} is a model of ${shapeText(shape)} images, and ${BUILT_IN[/** @type {keyof typeof BUILT_IN} */ (dataset)].label} has 28x28 grey images: load data that fits first (for a colour model, CIFAR-10 batches or your pictures).`);
+  }
+  /** @type {Settings} */
+  const cfg = { preset: info.preset };
+  for (const k of /** @type {const} */ (['latent', 'beta', 'lr', 'batch', 'recon', 'seed', 'binarize', 'kl_warmup'])) if (info[k] !== undefined) /** @type {any} */ (cfg)[k] = info[k];
+  const config = await install(cfg, lostDevice ? 'cpu' : preferred, lostDevice, (backend) => w.Session.fromCheckpoint(bytes, backend), info.step);
+  return { config, settings: cfg, step: info.step };
 }
 
 /** @param {Message} msg  a message with no id: the worker's own */

@@ -34,7 +34,7 @@ test('state: a bad attribute names itself and what is allowed, with kind Invalid
     [{ lr: '0' }, /a number from 0\.000001 to 1\.$/],
     [{ batch: '' }, null],
     [{ recon: 'l1' }, /use one of bce, gaussian\.$/],
-    [{ preset: 'cifar' }, /use one of mlp, conv \(cifar needs 3x32x32 images; this page has MNIST digits\)/],
+    [{ preset: 'cifar' }, /use one of mlp, conv \(cifar needs 3x32x32 images: load colour data, such as CIFAR-10 batches, first\)/],
     [{ preset: 'nope' }, /use one of mlp, conv\.$/],
   ];
   for (const [attrs, want] of cases) {

@@ -29,8 +29,10 @@ export class Mnist {
    * @param {{ plan: (p: Plan) => void, progress: (p: Progress) => void, arrived: (which: Which, count: number, done: boolean) => void }} hooks
    *   plan: sizes, before the download; progress: at most every 100 ms and at the end of each file;
    *   arrived: with progress, for the worker to decide when to hand images to the model
+   * @param {string} [name]  the data set's name in messages (MNIST, Fashion-MNIST)
    */
-  constructor(decoder, hooks) {
+  constructor(decoder, hooks, name = 'MNIST') {
+    this.name = name;
     this.decoder = decoder;
     this.hooks = hooks;
     /** @type {Record<Which, { idx: IdxImages | null, snapshot: Images | null, done: boolean }>} */
@@ -72,7 +74,7 @@ export class Mnist {
     try {
       manifest = await (await fetch(where)).json();
     } catch (err) {
-      throw kindError('Network', `Could not read the MNIST manifest at ${where} (${/** @type {Error} */ (err).message}).`);
+      throw kindError('Network', `Could not read the ${this.name} manifest at ${where} (${/** @type {Error} */ (err).message}).`);
     }
     const files = manifest.files;
     this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
@@ -90,9 +92,9 @@ export class Mnist {
     try {
       res = await fetch(url);
     } catch (err) {
-      throw kindError('Network', `Could not download the MNIST ${which} images (${url}: ${/** @type {Error} */ (err).message}).`);
+      throw kindError('Network', `Could not download the ${this.name} ${which} images (${url}: ${/** @type {Error} */ (err).message}).`);
     }
-    if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} images (${url}: HTTP ${res.status}).`);
+    if (!res.ok || !res.body) throw kindError('Network', `Could not download the ${this.name} ${which} images (${url}: HTTP ${res.status}).`);
     let received = 0;
     const counter = new TransformStream({
       transform(bytes, ctl) {
@@ -103,7 +105,7 @@ export class Mnist {
     const reader = res.body.pipeThrough(counter).pipeThrough(new DecompressionStream('gzip')).getReader();
     const stream = this.streams[which];
     const IdxImages = await this.decoder;
-    const idx = new IdxImages(`MNIST ${which} images`);
+    const idx = new IdxImages(`${this.name} ${which} images`);
     stream.idx = idx;
     let lastPost = 0;
     for (;;) {

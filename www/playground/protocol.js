@@ -19,6 +19,9 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {import('./state.js').ResolvedConfig} ResolvedConfig
  * @typedef {import('./state.js').BackendInfo} BackendInfo
  * @typedef {'auto' | 'webgpu' | 'cpu'} BackendChoice
+ * @typedef {'mnist' | 'fashion-mnist' | 'files'} DatasetName
+ * @typedef {import('../worker/data.js').DataSummary} DataSummary
+ * @typedef {{ checkpoint: any } | { summary: DataSummary, fits: import('./state.js').ImageShape[], label: string }} FilesResult
  * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
  *   seconds?: number, imagesPerSec?: number, loss?: number }} BenchResult
@@ -27,8 +30,16 @@ import { fromWire, kindError } from './errors.js';
 /**
  * Each request: [what it takes, what its reply holds].
  * @typedef {object} Ops
- * @property {[{ base: string, backend: BackendChoice }, Catalog]} init  load the wasm, start the download; the presets and limits
- * @property {[{ config: Settings }, ResolvedConfig]} create  a new model (the first one, or a reset); a `model` event precedes the reply
+ * @property {[{ base: string, backend: BackendChoice, dataset?: string }, Catalog]} init  load the wasm, start the
+ *   download of the data set (MNIST unless another built-in one is named); the presets and limits
+ * @property {[{ config: Settings, dataset?: DatasetName }, ResolvedConfig]} create  a new model (the first one, or a reset),
+ *   on `dataset` if given (else the one that trains); a `model` event precedes the reply
+ * @property {[{ files: { name: string, bytes: ArrayBuffer }[] }, FilesResult]} files  read the reader's files
+ *   (detected by content); nothing trains on them until `create` names dataset "files"
+ * @property {[{}, Uint8Array]} checkpoint  the model as safetensors bytes
+ * @property {[{ bytes?: Uint8Array, name?: string }, { config: ResolvedConfig, settings: Settings, step: number }]} loadCheckpoint
+ *   a model from checkpoint bytes (or the checkpoint `files` read) in place of the current one
+ * @property {[{ images: number }, import('./state.js').EvalMetrics]} evaluate  the loss on the first `images` test images
  * @property {[{}, null]} start  train until paused
  * @property {[{}, null]} pause  resolves once the worker has stopped stepping
  * @property {[{ beta?: number, lr?: number }, ResolvedConfig]} hyper  live changes
@@ -45,9 +56,9 @@ import { fromWire, kindError } from './errors.js';
 /**
  * What the worker pushes, by `event`.
  * @typedef {{ event: 'loading' }
- *   | { event: 'dataplan', test: { bytes: number, count: number }, train: { bytes: number, count: number } }
+ *   | { event: 'dataplan', name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }
  *   | { event: 'data', which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }
- *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo }
+ *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, step?: number, dataset?: DatasetName, dataKey?: string }
  *   | { event: 'state', running: boolean }
  *   | { event: 'metrics', metrics: import('./state.js').TrainMetrics }
  *   | { event: 'test', metrics: import('./state.js').EvalMetrics }

@@ -13,7 +13,9 @@ import { kindError } from './errors.js';
  *   lr: number, batch: number, recon: Recon, seed: number, binarize: boolean, kl_warmup?: number }} Preset
  * @typedef {{ min: number, max: number, integer?: boolean, log?: boolean }} Range
  * @typedef {{ latent: Range, beta: Range, lr: Range, batch: Range, seed: Range, kl_warmup: Range, recon: { options: Recon[] } }} Limits
- * @typedef {{ presets: Preset[], limits: Limits }} Catalog  what the wasm core says is allowed
+ * @typedef {{ presets: Preset[], limits: Limits, usable?: string[] }} Catalog  what the wasm core says is allowed;
+ *   `usable`: the presets the data loaded fits (absent: those of 28x28 grey images, the built-in data sets)
+ * @typedef {'mnist' | 'fashion-mnist' | 'files'} Dataset  what the model trains on: a built-in data set or the reader's files
  * @typedef {{ preset: string, latent?: number, beta?: number, lr?: number, batch?: number, recon?: Recon,
  *   seed?: number, kl_warmup?: number }} Settings  what is asked for; the rest comes from the preset
  * @typedef {{ preset: string, latent: number, beta: number, lr: number, batch: number, recon: Recon, seed: number,
@@ -42,24 +44,33 @@ export const SETTINGS = /** @type {const} */ ([
 /** Every attribute of the element (the order of custom-elements.json). */
 export const ATTRIBUTES = [
   ...SETTINGS.map((s) => s.attribute),
+  // the built-in data set: applied like a setting
+  'dataset',
   // read when the element connects
-  'backend', 'autostart', 'assets', 'bench',
+  'backend', 'autostart', 'assets', 'bench', 'autosave',
   // layout, applied at once
   'controls', 'views', 'theme', 'offscreen',
 ];
 /** Settings that change while training (the rest build a new model). */
 export const LIVE = new Set(['beta', 'lr']);
 
+/** The built-in data sets, in menu order: the `dataset` attribute's values. */
+export const DATASETS = /** @type {const} */ ([
+  { name: 'mnist', label: 'MNIST digits' },
+  { name: 'fashion-mnist', label: 'Fashion-MNIST clothes' },
+]);
+
 /**
  * The presets this page can train: those whose images are the page's data.
  * @param {Catalog} catalog
  */
 export function usablePresets(catalog) {
+  if (catalog.usable) return catalog.presets.filter((p) => catalog.usable?.includes(p.name));
   return catalog.presets.filter((p) => sameShape(p.image, DATA_IMAGE));
 }
 
 /** @param {ImageShape} a @param {ImageShape} b */
-function sameShape(a, b) {
+export function sameShape(a, b) {
   return a.channels === b.channels && a.height === b.height && a.width === b.width;
 }
 
@@ -93,7 +104,7 @@ export function parseSetting(catalog, key, raw, complaint) {
     const names = usablePresets(catalog).map((p) => p.name);
     if (names.includes(raw)) return raw;
     const other = catalog.presets.find((p) => p.name === raw);
-    const why = other ? ` (${raw} needs ${other.image.channels}x${other.image.height}x${other.image.width} images; this page has MNIST digits)` : '';
+    const why = other ? ` (${raw} needs ${other.image.channels}x${other.image.height}x${other.image.width} images: load colour data, such as CIFAR-10 batches, first)` : '';
     throw kindError('InvalidConfig', complaint(`one of ${names.join(', ')}${why}`));
   }
   if (key === 'recon') {
@@ -137,6 +148,8 @@ export function settingsFromAttributes(catalog, attr) {
  * @property {number} step  training steps so far
  * @property {[number, number]} dims  the latent dimensions on the latent grid's axes
  * @property {string | null} error  the last error shown
+ * @property {Dataset} dataset  what the model trains on
+ * @property {string | null} files  the reader's files loaded (a short name), if any
  */
 
 /**
@@ -158,6 +171,8 @@ export class PlaygroundState extends EventTarget {
       step: 0,
       dims: [0, 1],
       error: null,
+      dataset: 'mnist',
+      files: null,
     };
   }
 

@@ -47,6 +47,15 @@ export function exploreStore(ctx) {
   return s;
 }
 
+/**
+ * Forgets an element's explore store (its picks belong to a test set that is
+ * gone: the element loaded other data); the views mounted next start afresh.
+ * @param {import('../state.js').PlaygroundState} state
+ */
+export function forgetExploreStore(state) {
+  stores.delete(state);
+}
+
 // Ten class colours, told apart with the common colour-vision deficiencies:
 // Paul Tol's "muted" scheme (nine colours) and a neutral grey, with lighter
 // variants for the dark theme; every class also has its own marker shape.

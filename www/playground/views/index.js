@@ -47,7 +47,7 @@ import kl from './kl.js';
  * @property {{ samples?: Float32Array, grid?: Float32Array, gridSize: number, recon?: Float32Array }} [frame]
  *   pictures: 64 decoded prior samples (8 x 8), the latent grid (gridSize²), 8 reconstructions
  * @property {Uint8Array} [originals]  the 8 test digits that are reconstructed
- * @property {{ test: { bytes: number, count: number }, train: { bytes: number, count: number } }} [dataplan]
+ * @property {{ name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }} [dataplan]
  * @property {{ which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }} [data]
  * @property {{ item: string, ms?: number, [key: string]: any }} [explore]  a result of the explore views' worker side
  *   (worker/explore.js): a watched item refreshed (`item`: scatter, overlay, kl, traverse, interp, draw), or a long

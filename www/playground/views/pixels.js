@@ -1,8 +1,9 @@
 // @ts-check
 // The one probability-to-pixels helper: images from the worker (Float32Array of
 // ink probabilities 0..1, or Uint8Array of MNIST bytes 0..255, image after image,
-// row-major, one channel) into RGBA through a colour scale; and back, any picture
-// of a dark digit into the bytes the model reads.
+// row-major, one channel) into RGBA through a colour scale; colour images (three
+// channels, planar R, G, B as the model reads them) are drawn as they are; and
+// back, any picture of a dark digit into the bytes the model reads.
 
 /**
  * @typedef {import('./colours.js').InkScale} InkScale
@@ -27,6 +28,20 @@ export function tile(values, cols, rows, shape, scale) {
   const unit = values instanceof Uint8Array ? 1 / 255 : 1;
   const { paper, ink } = scale;
   const per = h * w;
+  if (shape.channels === 3) {
+    for (let n = 0; n < cols * rows; n++) {
+      const ox = (n % cols) * w;
+      const oy = Math.floor(n / cols) * h;
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const o = ((oy + y) * W + ox + x) * 4;
+          for (let c = 0; c < 3; c++) out[o + c] = values[(n * 3 + c) * per + y * w + x] * unit * 255; // clamped by the array
+          out[o + 3] = 255;
+        }
+      }
+    }
+    return img;
+  }
   for (let n = 0; n < cols * rows; n++) {
     const ox = (n % cols) * w;
     const oy = Math.floor(n / cols) * h;
@@ -54,7 +69,7 @@ export function tile(values, cols, rows, shape, scale) {
  * @returns {ImageData[]}
  */
 export function separate(values, n, shape, scale) {
-  const per = shape.height * shape.width;
+  const per = shape.channels * shape.height * shape.width;
   return Array.from({ length: n }, (_, k) => tile(values.subarray(k * per, (k + 1) * per), 1, 1, shape, scale));
 }
 

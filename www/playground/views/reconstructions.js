@@ -20,7 +20,7 @@ function mount(root, { host, state }) {
   const outputs = new ImageGrid(/** @type {HTMLCanvasElement} */ (root.querySelector('.reconstructions')), host);
   return {
     update(d) {
-      if (d.originals) originals.show(d.originals, 8, 1, DATA_IMAGE);
+      if (d.originals) originals.show(d.originals, 8, 1, state.value.config?.image ?? DATA_IMAGE);
       const config = state.value.config;
       if (d.frame?.recon && config) outputs.show(d.frame.recon, 8, 1, config.image);
     },

@@ -33,13 +33,13 @@ function mount(root) {
     if (!dl.plan) return;
     if (dl.done) {
       bar.hidden = true;
-      $('.data-label').textContent = `MNIST: ${int(dl.plan.train.count)} training digits`;
+      $('.data-label').textContent = `${dl.plan.name ?? 'MNIST'}: ${int(dl.plan.train.count)} training images`;
       return;
     }
     const total = dl.plan.test.bytes + dl.plan.train.bytes;
     const got = dl.bytes.test + dl.bytes.train;
     bar.value = total ? got / total : 0;
-    $('.data-label').textContent = `Downloading MNIST ${mb(got)} / ${mb(total)} MB${dl.trainImages ? ` · ${int(dl.trainImages)} digits` : ''}`;
+    $('.data-label').textContent = `Downloading ${dl.plan.name ?? 'MNIST'} ${mb(got)} / ${mb(total)} MB${dl.trainImages ? ` · ${int(dl.trainImages)} digits` : ''}`;
   }
 
   return {
@@ -66,7 +66,11 @@ function mount(root) {
         $('.s-sps').textContent = formatNum(m.steps_per_sec);
         $('.s-ips').textContent = int(Math.round(m.images_per_sec));
       }
-      if (d.dataplan) dl.plan = d.dataplan;
+      if (d.dataplan) {
+        dl.plan = d.dataplan;
+        dl.done = false;
+        bar.hidden = false;
+      }
       if (d.data) {
         dl.bytes[d.data.which] = d.data.receivedBytes;
         if (d.data.which === 'train') {
