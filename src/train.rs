@@ -102,6 +102,24 @@ impl<B: Backend> Trainer<B> {
         })
     }
 
+    /// Frees every buffer this trainer allocated and hands the backend back,
+    /// for a new model on the same device (`Trainer::new(be, config)`).
+    pub fn into_backend(mut self) -> B {
+        self.vae.free(&mut self.be);
+        let mut views = vec![self.sums];
+        views.extend(self.train.take().map(|d| d.bytes));
+        views.extend(self.test.take().map(|d| d.bytes));
+        views.extend(self.order.take());
+        if let Some(s) = self.snapshot.take() {
+            views.extend([s.params, s.adam_m, s.adam_v]);
+        }
+        for v in views {
+            self.be.free(v);
+        }
+        self.be.flush();
+        self.be
+    }
+
     pub fn config(&self) -> &VaeConfig {
         &self.vae.config
     }
