@@ -87,6 +87,8 @@ export declare class VaePlayground extends HTMLElement {
   /** The mean latent code of an image, or of each of several. */
   encode(image: ImageSource): Promise<Float32Array>;
   encode(images: ImageSource[]): Promise<Float32Array[]>;
+  /** Test hook, only with the `debug-faults` attribute: a panic in the wasm core, or a lost GPU device. */
+  debugFault(fault: 'panic' | 'device-lost'): Promise<void>;
   readonly ready: boolean;
   readonly running: boolean;
   readonly step: number;

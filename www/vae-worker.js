@@ -10,6 +10,7 @@
 
 import { kindError, toWire } from './playground/errors.js';
 import { Mnist } from './playground/mnist.js';
+import { CopyKeeper, isPanic, panicMessage } from './worker/robust.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -35,6 +36,10 @@ import { Mnist } from './playground/mnist.js';
  * @property {(pixels: Uint8Array, n: number) => Promise<Float32Array>} encodePixels
  * @property {(size: number, dx: number, dy: number) => Promise<Float32Array>} latentGrid
  * @property {() => void} free
+ * @property {() => Promise<import('./worker/robust.js').TrainState>} exportState
+ * @property {(state: import('./worker/robust.js').TrainState) => void} importState
+ * @property {() => void} debugPanic
+ * @property {() => void} debugLoseDevice
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -67,6 +72,11 @@ let lastEval = 0;
 let evalCost = 0;
 /** @type {{ reason: string, message: string } | null} set once the GPU device was lost: stay on the CPU */
 let lostDevice = null;
+
+/** The last host-side copy of the training state (while on WebGPU). */
+const copies = new CopyKeeper();
+/** @type {import('./playground/errors.js').WireError | null} set once the wasm core panicked: the session is gone */
+let fatal = null;
 
 /** @type {Mnist | null} */
 let mnist = null;
@@ -133,7 +143,12 @@ function loadData(loading) {
     },
   });
   // (If the wasm core failed to load, the init request reports that.)
-  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => loading.then(() => emit({ event: 'error', error: toWire(err) }), () => {}));
+  // A data failure stops training and offers Retry (a fresh worker).
+  mnist.load(new URL('mnist/', /** @type {URL} */ (base))).catch((err) => loading.then(() => {
+    running = false;
+    emit({ event: 'error', error: toWire(err), retry: true });
+    emit({ event: 'state', running });
+  }, () => {}));
 }
 
 // -------------------------------------------------------------- session setup
@@ -215,9 +230,11 @@ async function createSession(cfg, want) {
  * @param {Settings} cfg
  * @param {import('./playground/protocol.js').BackendChoice} want
  * @param {{ reason: string, message: string } | null} [reasonOverride]
+ * @param {import('./worker/robust.js').TrainState | null} [from]  continue from this state (same settings), at its step
  */
-async function install(cfg, want, reasonOverride = null) {
+async function install(cfg, want, reasonOverride = null, from = null) {
   const { s, fallback, adapter } = await createSession(cfg, want);
+  copies.clear();
   if (session) {
     try { session.free(); } catch { /* already gone */ }
   }
@@ -234,6 +251,11 @@ async function install(cfg, want, reasonOverride = null) {
   fed.test = 0;
   feed(s, 'test');
   feed(s, 'train');
+  let continued = null;
+  if (from) {
+    s.importState(from);
+    continued = { step: from.step };
+  }
   const fb = reasonOverride || fallback;
   /** @type {BackendInfo} */
   const backend = {
@@ -242,7 +264,7 @@ async function install(cfg, want, reasonOverride = null) {
     reason: fb ? fb.reason : 'webgpu',
     message: fb ? fb.message : '',
   };
-  emit({ event: 'model', config, backend });
+  emit(continued ? { event: 'model', config, backend, continued } : { event: 'model', config, backend });
   await refreshViews();
   return config;
 }
@@ -259,11 +281,15 @@ async function guarded(fn) {
     return await fn();
   } catch (err) {
     if (toWire(err).name === 'DeviceLost' && session && session.backend().backend === 'webgpu') {
+      const copy = copies.latest();
+      const why = toWire(err).message.replace(/\.$/, '');
       lostDevice = {
         reason: 'device-lost',
-        message: `The GPU device was lost while training (${toWire(err).message.replace(/\.$/, '')}), so a fresh model now trains on the CPU (WebAssembly). Reload the page to try the GPU again.`,
+        message: copy
+          ? `The GPU device was lost while training (${why}), so training continues on the CPU (WebAssembly) from step ${copy.step.toLocaleString('en-US')}, the last copy of the model. Try WebGPU again when the GPU is back.`
+          : `The GPU device was lost while training (${why}) before a copy of the model was taken, so a fresh model now trains on the CPU (WebAssembly). Try WebGPU again when the GPU is back.`,
       };
-      await install(/** @type {Settings} */ (settings), 'cpu', lostDevice);
+      await install(/** @type {Settings} */ (settings), 'cpu', lostDevice, copy);
       return null;
     }
     throw err;
@@ -306,6 +332,7 @@ async function trainChunk() {
     throw err;
   }
   if (!m) return;
+  if (s.backend().backend === 'webgpu') await copies.maybeTake(s);
   const dt = performance.now() - t0;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.
   const ideal = (chunk * 120) / Math.max(dt, 1);
@@ -438,9 +465,55 @@ async function handle(msg) {
       return call((s) => s.decode(a.z, a.n));
     case 'encode':
       return call((s) => s.encodePixels(a.pixels, a.n));
+    case 'debug':
+      return debugFault(a.fault);
+    case 'webgpu':
+      return backToWebgpu();
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
+}
+
+/**
+ * The test hooks (the element's debug-faults attribute): a panic in the wasm
+ * core, or a lost GPU device at the next training step.
+ * @param {'panic' | 'device-lost'} fault
+ */
+function debugFault(fault) {
+  if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+  if (fault === 'panic') session.debugPanic();
+  else if (fault === 'device-lost') session.debugLoseDevice();
+  else throw kindError('InvalidConfig', `debugFault("${fault}") is not a fault: use panic or device-lost.`);
+  return null;
+}
+
+/** After a lost device: the model on the CPU moves back to WebGPU, at the same step. */
+async function backToWebgpu() {
+  if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+  if (session.backend().backend === 'webgpu') return session.config();
+  const state = await session.exportState();
+  const { s } = await createSession(/** @type {Settings} */ (settings), 'webgpu');
+  s.free(); // only a probe: WebGPU gives a device again
+  lostDevice = null;
+  return install(/** @type {Settings} */ (settings), 'webgpu', null, state);
+}
+
+/**
+ * The wasm core panicked: its module is unusable. Every queued request is
+ * answered with the error, and every later one too; the element shows the
+ * message and offers Reset (a fresh worker).
+ * @param {unknown} err
+ */
+function die(err) {
+  fatal = { name: 'Internal', message: `The training core crashed (${panicMessage(err)}). Press Reset to start again; the model trained so far is lost.` };
+  running = false;
+  session = null;
+  for (const m of queue.splice(0)) {
+    if (typeof m.id === 'number' && m.op !== 'dispose') self.postMessage({ id: m.id, error: fatal });
+    else if (m.op === 'dispose') queue.push(m);
+  }
+  emit({ event: 'fatal', error: fatal });
+  emit({ event: 'state', running });
 }
 
 /** @param {Message} msg  a message with no id: the worker's own */
@@ -490,11 +563,16 @@ async function loop() {
     while (queue.length) {
       const msg = /** @type {Message} */ (queue.shift());
       if (msg.op === 'dispose') await dispose(msg.id ?? 0);
+      if (fatal) {
+        if (typeof msg.id === 'number') self.postMessage({ id: msg.id, error: fatal });
+        continue;
+      }
       if (typeof msg.id !== 'number') {
         try {
           await internal(msg);
         } catch (err) {
-          emit({ event: 'error', error: toWire(err) });
+          if (isPanic(err)) die(err);
+          else emit({ event: 'error', error: toWire(err) });
         }
         continue;
       }
@@ -503,6 +581,11 @@ async function loop() {
         const transfer = result instanceof Float32Array ? [result.buffer] : [];
         self.postMessage({ id: msg.id, result }, { transfer });
       } catch (err) {
+        if (isPanic(err)) {
+          die(err);
+          self.postMessage({ id: msg.id, error: fatal });
+          continue;
+        }
         self.postMessage({ id: msg.id, error: toWire(err) });
         if (!session && running) {
           running = false;
@@ -518,6 +601,10 @@ async function loop() {
         if (now - lastViews > Math.max(600, viewCost * 3)) await refreshViews();
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
       } catch (err) {
+        if (isPanic(err)) {
+          die(err);
+          continue;
+        }
         running = false;
         emit({ event: 'error', error: toWire(err) });
         emit({ event: 'state', running });

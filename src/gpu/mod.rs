@@ -75,6 +75,14 @@ impl GpuBackend {
         self.rec.cap_buffers(bytes);
     }
 
+    /// Destroys the device as a driver reset would: every later read fails
+    /// with `DeviceLost`. The page's test hook for its device-loss path.
+    pub fn destroy_device(&self) {
+        self.rec
+            .ctx()
+            .lose("the device was destroyed on request (a test hook)");
+    }
+
     /// The first error the device reported (validation, out of memory, device
     /// lost), if any. Once set, every `read` fails with it.
     pub fn error(&self) -> Option<BackendError> {

@@ -9,6 +9,8 @@
 //   page -> worker   { id, op, args }
 //   worker -> page   { id, result } | { id, error: { name, message } }   (the reply)
 //                    { event, ...fields }                                 (a push)
+// A `fatal` push (the wasm core panicked) means no request will succeed again:
+// the element rejects every pending one and offers Reset (a fresh worker).
 
 import { fromWire, kindError } from './errors.js';
 
@@ -37,6 +39,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
+ * @property {[{ fault: 'panic' | 'device-lost' }, null]} debug  test hook (the element's debug-faults attribute)
+ * @property {[{}, ResolvedConfig]} webgpu  after a lost device: move the model back to WebGPU at the same step
  */
 
 /**
@@ -44,14 +48,15 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {{ event: 'loading' }
  *   | { event: 'dataplan', test: { bytes: number, count: number }, train: { bytes: number, count: number } }
  *   | { event: 'data', which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }
- *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo }
+ *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, continued?: { step: number } }
  *   | { event: 'state', running: boolean }
  *   | { event: 'metrics', metrics: import('./state.js').TrainMetrics }
  *   | { event: 'test', metrics: import('./state.js').EvalMetrics }
  *   | { event: 'frame', samples?: Float32Array, grid?: Float32Array, gridSize: number, recon?: Float32Array }
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
- *   | { event: 'error', error: WireError }} WorkerEvent
+ *   | { event: 'error', error: WireError, retry?: boolean }
+ *   | { event: 'fatal', error: WireError }} WorkerEvent
  */
 
 const DISPOSE_WAIT_MS = 2000;

@@ -45,6 +45,8 @@ export const ATTRIBUTES = [
   'backend', 'autostart', 'assets', 'bench',
   // layout, applied at once
   'controls', 'views', 'theme', 'offscreen',
+  // the test hook debugFault()
+  'debug-faults',
 ];
 /** Settings that change while training (the rest build a new model). */
 export const LIVE = new Set(['beta', 'lr']);
