@@ -599,7 +599,7 @@ export class VaePlayground extends HTMLElement {
         const latent = e.config.latent;
         this._state.set({ config: e.config, backend: e.backend, ready: true, step: 0, dims: [0, Math.min(1, latent - 1)] });
         this._showBackend(e.backend);
-        this._hideError();
+        if (!this._action) this._hideError(); // a failed download stays said, with its Retry
         this._update({ model: e.config, backend: e.backend });
         this.dispatchEvent(new CustomEvent('backend', { detail: { ...e.backend } }));
         break;
