@@ -442,7 +442,7 @@ export class VaePlayground extends HTMLElement {
   async sample(n = 16) {
     if (!Number.isInteger(n) || n < 1 || n > MAX_IMAGES) throw new RangeError(`sample(n) needs a whole number n from 1 to ${MAX_IMAGES}, got ${n}.`);
     const client = await this._whenReady();
-    const config = /** @type {ResolvedConfig} */ (this._state.value.config);
+    const config = this._model();
     return separate(await client.request('sample', { n }), n, config.image, PRINT);
   }
 
@@ -454,7 +454,7 @@ export class VaePlayground extends HTMLElement {
    */
   async decode(z) {
     const client = await this._whenReady();
-    const config = /** @type {ResolvedConfig} */ (this._state.value.config);
+    const config = this._model();
     const zdim = config.latent;
     const nested = Array.isArray(z) && z.length > 0 && typeof z[0] === 'object';
     // Refused before anything is allocated: at most MAX_IMAGES codes.
@@ -484,7 +484,7 @@ export class VaePlayground extends HTMLElement {
     const pixels = new Uint8Array(list.length * per);
     list.forEach((img, i) => pixels.set(toBytes(img, DATA_IMAGE), i * per));
     const client = await this._whenReady();
-    const zdim = /** @type {ResolvedConfig} */ (this._state.value.config).latent;
+    const zdim = this._model().latent;
     const out = await client.request('encode', { pixels, n: list.length }, [pixels.buffer]);
     const codes = list.map((_, i) => out.slice(i * zdim, (i + 1) * zdim));
     return /** @type {any} */ (Array.isArray(images) ? codes : codes[0]);
@@ -523,6 +523,16 @@ export class VaePlayground extends HTMLElement {
   }
 
   // ------------------------------------------------------------ internals
+
+  /**
+   * The current model's config; removed meanwhile (the state is fresh): NotRunning.
+   * @returns {ResolvedConfig}
+   */
+  _model() {
+    const config = this._state.value.config;
+    if (!config || !this._client) throw kindError('NotRunning', 'The playground is not running (it was removed from the page).');
+    return config;
+  }
 
   /** @returns {Promise<WorkerClient>} */
   async _whenReady() {
