@@ -11,7 +11,8 @@
 //!   warm-up cycles the live buffers, bytes, the buffer table (freed slots are
 //!   reused) and every pipeline and bind-group cache stay exactly flat.
 //!
-//! Also: a model too large for the device's buffer limits is refused before
+//! Also: the exported training state continues at the same step on another
+//! backend; a model too large for the device's buffer limits is refused before
 //! anything is allocated, with an error naming the setting to reduce.
 
 mod common;
@@ -175,4 +176,51 @@ fn a_model_over_the_device_buffer_limit_is_refused_before_allocating() {
     small.batch = 334;
     let t = Trainer::new(g, small).expect("fits");
     assert!(t.be.error().is_none());
+}
+
+/// The state a lost device continues from: exported on the GPU, imported on
+/// the CPU, it holds the same numbers and counters; and between two CPU
+/// trainers, training after the import is bit for bit the exporter's.
+#[test]
+fn exported_state_continues_at_the_same_step_on_another_backend() {
+    let (train, _, _) = images();
+    let mut config = VaeConfig::preset("mlp-small").unwrap();
+    config.batch = 16;
+    let mut gpu = Trainer::new(new_gpu(), config.clone()).unwrap();
+    gpu.set_train_images(&train, TRAIN);
+    for _ in 0..5 {
+        gpu.step();
+    }
+    let state = block_on(gpu.export_state()).unwrap();
+    assert_eq!((state.step, state.adam_t, state.cursor), (5, 5, 80));
+    let mut cpu = Trainer::new(CpuBackend::new(), config.clone()).unwrap();
+    cpu.set_train_images(&train, TRAIN);
+    cpu.import_state(&state).unwrap();
+    assert_eq!(block_on(cpu.export_state()).unwrap(), state);
+
+    // CPU to CPU: the continuation is the exporter's own, bit for bit.
+    let mut a = Trainer::new(CpuBackend::new(), config.clone()).unwrap();
+    a.set_train_images(&train, TRAIN);
+    for _ in 0..70 {
+        a.step();
+    }
+    let mut b = Trainer::new(CpuBackend::new(), config.clone()).unwrap();
+    b.set_train_images(&train, TRAIN);
+    b.import_state(&block_on(a.export_state()).unwrap())
+        .unwrap();
+    for _ in 0..3 {
+        a.step();
+        b.step();
+    }
+    assert_eq!(a.step, 73);
+    assert_eq!(
+        block_on(a.export_state()).unwrap(),
+        block_on(b.export_state()).unwrap()
+    );
+    // A state of another model is refused.
+    let mut other = config;
+    other.latent = 3;
+    let mut c = Trainer::new(CpuBackend::new(), other).unwrap();
+    let err = c.import_state(&state).unwrap_err();
+    assert!(err.0.contains("another configuration"), "{err}");
 }
