@@ -302,11 +302,29 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// What a backend holds right now: live buffers, their bytes, and the size of
+/// its buffer table (freed slots are reused, so the table stays as large as
+/// the most buffers ever live at once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryReport {
+    pub buffers: usize,
+    pub bytes: u64,
+    pub slots: usize,
+}
+
 /// The tensor operations of a VAE training step. Calls record work in order;
 /// `read` is the only point where results come back to the host.
 pub trait Backend {
     /// "cpu", or the GPU adapter's name.
     fn describe(&self) -> String;
+
+    /// Live buffers and bytes (see [`MemoryReport`]).
+    fn memory(&self) -> MemoryReport;
+    /// The longest buffer (in 32-bit words) this backend can allocate and
+    /// bind; a model is checked against it before anything is allocated.
+    fn max_buffer_words(&self) -> usize {
+        usize::MAX
+    }
 
     /// A new zero-filled buffer of `len` words.
     fn alloc(&mut self, len: usize, label: &str) -> View;

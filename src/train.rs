@@ -109,6 +109,24 @@ impl<B: Backend> Trainer<B> {
         })
     }
 
+    /// Frees every buffer this trainer allocated and hands the backend back,
+    /// for a new model on the same device (`Trainer::new(be, config)`).
+    pub fn into_backend(mut self) -> B {
+        self.vae.free(&mut self.be);
+        let mut views = vec![self.sums];
+        views.extend(self.train.take().map(|d| d.bytes));
+        views.extend(self.test.take().map(|d| d.bytes));
+        views.extend(self.order.take());
+        if let Some(s) = self.snapshot.take() {
+            views.extend([s.params, s.adam_m, s.adam_v]);
+        }
+        for v in views {
+            self.be.free(v);
+        }
+        self.be.flush();
+        self.be
+    }
+
     pub fn config(&self) -> &VaeConfig {
         &self.vae.config
     }
@@ -562,6 +580,84 @@ impl<B: Backend> Trainer<B> {
         if let Some(snap) = &mut self.snapshot {
             snap.valid = false;
         }
+    }
+}
+
+/// Everything training needs to go on elsewhere (another backend, after the
+/// GPU device was lost): the parameters, Adam's moments and step, and where
+/// the step loop stands. Taken with [`Trainer::export_state`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainState {
+    pub params: Vec<f32>,
+    pub adam_m: Vec<f32>,
+    pub adam_v: Vec<f32>,
+    pub adam_t: u32,
+    pub step: u32,
+    pub epoch: u32,
+    pub cursor: usize,
+}
+
+impl<B: Backend> Trainer<B> {
+    /// A host-side copy of the training state (three reads; the step loop
+    /// may go on meanwhile on the web, where reads are asynchronous).
+    pub async fn export_state(&mut self) -> Result<TrainState, BackendError> {
+        let (step, adam_t, epoch, cursor) = (self.step, self.adam_t, self.epoch, self.cursor);
+        let f = self.vae.flat;
+        let params = self.be.read(f.params);
+        let adam_m = self.be.read(f.adam_m);
+        let adam_v = self.be.read(f.adam_v);
+        Ok(TrainState {
+            params: params.await?,
+            adam_m: adam_m.await?,
+            adam_v: adam_v.await?,
+            adam_t,
+            step,
+            epoch,
+            cursor,
+        })
+    }
+
+    /// Continues from `state` (taken from a model of the same config): the
+    /// same parameters, moments and step counts, so the next step draws the
+    /// noise the exported model's would have. Refuses a state of another size.
+    pub fn import_state(&mut self, state: &TrainState) -> Result<(), ConfigError> {
+        let total = self.vae.table.total;
+        for (what, v) in [
+            ("parameters", &state.params),
+            ("Adam m", &state.adam_m),
+            ("Adam v", &state.adam_v),
+        ] {
+            if v.len() != total {
+                return Err(ConfigError(format!(
+                    "the saved state has {} {what} but this model has {total}: it belongs to another configuration",
+                    v.len()
+                )));
+            }
+        }
+        let f = self.vae.flat;
+        self.be.write(f.params, &state.params);
+        self.be.write(f.adam_m, &state.adam_m);
+        self.be.write(f.adam_v, &state.adam_v);
+        self.be.fill(self.sums, 0.0);
+        self.be.flush();
+        self.sum_images = 0;
+        self.step = state.step;
+        self.adam_t = state.adam_t;
+        self.epoch = state.epoch;
+        // This epoch's order is drawn again from (seed, epoch) at the next step.
+        if let Some(order) = self.order.take() {
+            self.be.free(order);
+        }
+        self.cursor = if state.cursor < self.train_count() {
+            state.cursor
+        } else {
+            0
+        };
+        self.guard.restart_trend();
+        if let Some(snap) = &mut self.snapshot {
+            snap.valid = false;
+        }
+        Ok(())
     }
 }
 

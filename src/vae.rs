@@ -194,6 +194,48 @@ fn place_stack(table: &mut ParamTable, prefix: &str, plans: &[LayerPlan]) -> Vec
     placed
 }
 
+/// Checks, before anything is allocated, that the model's largest buffers
+/// fit the backend's buffer limit (`max_words`, from the GPU device's
+/// `limits()`): the flat parameter buffer, and the widest activation of the
+/// batch. The error names the setting to reduce.
+fn check_fits(
+    config: &VaeConfig,
+    plan: &ModelPlan,
+    params: usize,
+    max_words: usize,
+) -> Result<(), ConfigError> {
+    let mb = |words: usize| words as f64 * 4.0 / 1e6;
+    if params > max_words {
+        return Err(ConfigError(format!(
+            "the model's {params} parameters need a {:.0} MB buffer but this device allows at most {:.0} MB \
+             per buffer: choose a smaller preset or a smaller latent size",
+            mb(params),
+            mb(max_words)
+        )));
+    }
+    let widest = plan
+        .encoder
+        .iter()
+        .chain(&plan.decoder)
+        .map(|l| l.out.len())
+        .chain([config.image.dim(), config.latent])
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let need = config.batch.checked_mul(widest);
+    if need.is_none_or(|n| n > max_words) {
+        return Err(ConfigError(format!(
+            "batch size {} needs a {:.0} MB buffer for its widest layer ({widest} values per image) but this \
+             device allows at most {:.0} MB per buffer: lower the batch size to at most {}",
+            config.batch,
+            config.batch as f64 * mb(widest),
+            mb(max_words),
+            (max_words / widest).max(1)
+        )));
+    }
+    Ok(())
+}
+
 /// The parameter table of a config: names, shapes and offsets.
 ///
 /// Panics on an invalid config (`VaeConfig::validate`).
@@ -216,6 +258,7 @@ impl Vae {
             logvar,
             decoder,
         } = Layout::new(&config, &plan);
+        check_fits(&config, &plan, table.total, be.max_buffer_words())?;
         let flat = FlatBuffers {
             params: be.alloc(table.total, "params"),
             grads: be.alloc(table.total, "grads"),

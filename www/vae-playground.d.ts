@@ -148,6 +148,8 @@ export declare class VaePlayground extends HTMLElement {
   /** A PNG of what a view shows. */
   savePng(view: string): Promise<Blob>;
   readonly trainingData: Dataset;
+  /** Test hook, only with the `debug-faults` attribute: a panic in the wasm core, or a lost GPU device. */
+  debugFault(fault: 'panic' | 'device-lost'): Promise<void>;
   readonly ready: boolean;
   readonly running: boolean;
   readonly step: number;

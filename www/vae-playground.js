@@ -15,7 +15,7 @@
 // in custom-elements.json and vae-playground.d.ts; tests/browser/manifest.test.mjs
 // checks this file against them.
 
-import { kindError, toWire } from './playground/errors.js';
+import { fromWire, kindError, toWire } from './playground/errors.js';
 import { WorkerClient } from './playground/protocol.js';
 import { ATTRIBUTES, DATA_IMAGE, LIVE, PlaygroundState, SETTINGS, parseSetting, settingsFromAttributes, usablePresets } from './playground/state.js';
 import { mountControls, template as controlsTemplate, dialogTemplate } from './playground/controls.js';
@@ -71,8 +71,8 @@ function styleSheet() {
 const TEMPLATE = `
 <div class="wrap">
   ${VIEWS.filter((v) => v.place === 'top').map((v) => v.template).join('')}
-  <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span></div>
-  <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span></div>
+  <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span> <button type="button" class="webgpu-again" hidden>Try WebGPU again</button></div>
+  <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span> <button type="button" class="notice-action" hidden></button></div>
   ${resumeTemplate}
   <div class="main">
     <div class="side">${controlsTemplate}${dataTemplate}</div>
@@ -126,8 +126,14 @@ export class VaePlayground extends HTMLElement {
     this._errorKind = null;
     /** @type {View[]} */
     this._views = [];
-    /** @type {{ sync: (force?: boolean) => void } | null} */
+    /** @type {{ sync: (force?: boolean) => void, confirm: (message: string) => Promise<boolean>, labelOf: (key: SettingKey) => string } | null} */
     this._controls = null;
+    /** @type {string | null} the label of the error notice's button (Reset after a crash, Retry after a data failure) */
+    this._action = null;
+    /** @type {string | null} the worker's blob: URL (cross-origin assets), revoked on removal */
+    this._blobUrl = null;
+    /** @type {{ assets: string, backend: string } | null} what the running worker was started with */
+    this._startedWith = null;
     /** @type {{ show: (results: import('./playground/protocol.js').BenchResult[], done: boolean) => void } | null} */
     this._bench = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
@@ -161,6 +167,8 @@ export class VaePlayground extends HTMLElement {
       download: () => this._download().catch((err) => this._fail(err)),
       load: (file) => this._openModel(file).catch((err) => this._fail(err)),
     });
+    /** @type {HTMLElement} */ (this._root.querySelector('.notice-action')).addEventListener('click', () => this.reset().catch(() => { /* shown by _fail */ }));
+    /** @type {HTMLElement} */ (this._root.querySelector('.webgpu-again')).addEventListener('click', () => this._backToWebgpu());
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
     mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
     this._dataKey = null;
@@ -249,7 +257,8 @@ export class VaePlayground extends HTMLElement {
     if (workerUrl.origin !== location.origin) {
       // A worker script must be same-origin: load a cross-origin one (served with
       // CORS) through a one-line module. Needs `worker-src blob:` under a CSP.
-      workerUrl = new URL(URL.createObjectURL(new Blob([`import ${JSON.stringify(workerUrl.href)};`], { type: 'text/javascript' })));
+      this._blobUrl = URL.createObjectURL(new Blob([`import ${JSON.stringify(workerUrl.href)};`], { type: 'text/javascript' }));
+      workerUrl = new URL(this._blobUrl);
     }
     let worker;
     try {
@@ -275,6 +284,7 @@ export class VaePlayground extends HTMLElement {
       },
     });
     this._client = client;
+    this._startedWith = { assets: start.assets.href, backend: start.backend };
     try {
       const catalog = await client.request('init', { base: start.assets.href, backend: start.backend, dataset: start.dataset });
       this._state.set({ dataset: start.dataset });
@@ -304,10 +314,14 @@ export class VaePlayground extends HTMLElement {
   }
 
   // Ends the worker: its wasm session is freed, pending calls reject.
-  _dispose() {
+  /** @param {Error} [gone]  why pending calls reject */
+  _dispose(gone = kindError('NotRunning', 'The element was removed from the page.')) {
     const client = this._client;
     this._client = null;
-    const gone = kindError('NotRunning', 'The element was removed from the page.');
+    this._startedWith = null;
+    this._action = null;
+    if (this._blobUrl) URL.revokeObjectURL(this._blobUrl);
+    this._blobUrl = null;
     this._started?.reject(gone);
     this._started = null;
     this._autoPaused = false;
@@ -332,6 +346,7 @@ export class VaePlayground extends HTMLElement {
       this._checkLayoutAttributes();
       const key = SETTING_OF.get(name);
       if (key && this._state.value.ready) this._settingAttribute(key, name, value);
+      if ((name === 'assets' || name === 'backend') && this._startedWith) this._startAttribute();
     } catch (err) {
       this._fail(err);
       return;
@@ -361,8 +376,54 @@ export class VaePlayground extends HTMLElement {
       const v = /** @type {number | undefined} */ (next[key]) ?? (preset ? preset[/** @type {'beta' | 'lr'} */ (key)] : undefined);
       if (v !== undefined) this._live({ [key]: v });
     } else {
-      this._build(next).catch(() => { /* shown by _fail */ });
+      // As the controls do: ask before discarding training.
+      this._confirmReset(this._controls?.labelOf(key) ?? attribute).then((ok) => {
+        if (ok) return this._build(next);
+        this._controls?.sync(true);
+        return undefined;
+      }).catch(() => { /* shown by _fail */ });
     }
+  }
+
+  /**
+   * Resolves true when nothing would be lost (no training yet) or the reader agreed.
+   * @param {string} label
+   */
+  async _confirmReset(label) {
+    const { step } = this._state.value;
+    if (!(step > 0) || !this._controls) return true;
+    return this._controls.confirm(`Changing ${label} builds a new network from scratch, so the current training (step ${step.toLocaleString('en-US')}) is discarded.`);
+  }
+
+  /**
+   * `assets` or `backend` changed on a running element: checked at once; a
+   * valid change starts a new worker there (after the same confirmation).
+   */
+  _startAttribute() {
+    const start = this._startAttributes();
+    const was = this._startedWith;
+    if (!was || (start.assets.href === was.assets && start.backend === was.backend)) return;
+    this._confirmReset('where the model trains').then((ok) => (ok ? this._restart() : undefined)).catch(() => { /* shown by _fail */ });
+  }
+
+  /**
+   * A fresh worker and model (after a crash, a failed download, or a new
+   * assets / backend attribute); resolves when the new model is ready.
+   */
+  _restart() {
+    if (!this.isConnected) return Promise.reject(kindError('NotRunning', 'The playground is not running (it is not in the page).'));
+    this._dispose(kindError('NotRunning', 'The playground was restarted.'));
+    this._boot();
+    return /** @type {{ promise: Promise<void> }} */ (this._started).promise;
+  }
+
+  /** After a lost device: move the model back to WebGPU at the same step. */
+  _backToWebgpu() {
+    const button = /** @type {HTMLButtonElement} */ (this._root.querySelector('.webgpu-again'));
+    button.disabled = true;
+    this._client?.request('webgpu', {}).then((config) => this._state.set({ config }), (err) => this._fail(err)).finally(() => {
+      button.disabled = false;
+    });
   }
 
   // Elements scrolled out of view pause (unless offscreen="run") and resume
@@ -411,8 +472,24 @@ export class VaePlayground extends HTMLElement {
 
   /** A fresh model with the current settings; resolves when it is ready. */
   async reset() {
+    // After a crash or a failed download (the notice's Reset / Retry), or a
+    // failed start: a fresh worker.
+    if (this._action || (this._started && !this._client)) return this._restart();
     await this._whenReady();
     await this._build(this._state.value.settings);
+  }
+
+  /**
+   * Test hook, enabled only by the `debug-faults` attribute: `'panic'` makes the
+   * wasm core panic; `'device-lost'` destroys the GPU device (training goes on
+   * on the CPU from the last copy of the model).
+   * @param {'panic' | 'device-lost'} fault
+   * @returns {Promise<void>}
+   */
+  async debugFault(fault) {
+    if (!this.hasAttribute('debug-faults')) throw kindError('InvalidConfig', 'debugFault() is a test hook: add the debug-faults attribute to enable it.');
+    const client = await this._whenReady();
+    await client.request('debug', { fault });
   }
 
   /**
@@ -423,7 +500,7 @@ export class VaePlayground extends HTMLElement {
   async sample(n = 16) {
     if (!Number.isInteger(n) || n < 1 || n > MAX_IMAGES) throw new RangeError(`sample(n) needs a whole number n from 1 to ${MAX_IMAGES}, got ${n}.`);
     const client = await this._whenReady();
-    const config = /** @type {ResolvedConfig} */ (this._state.value.config);
+    const config = this._model();
     return separate(await client.request('sample', { n }), n, config.image, PRINT);
   }
 
@@ -435,9 +512,13 @@ export class VaePlayground extends HTMLElement {
    */
   async decode(z) {
     const client = await this._whenReady();
-    const config = /** @type {ResolvedConfig} */ (this._state.value.config);
+    const config = this._model();
     const zdim = config.latent;
     const nested = Array.isArray(z) && z.length > 0 && typeof z[0] === 'object';
+    // Refused before anything is allocated: at most MAX_IMAGES codes.
+    const most = MAX_IMAGES * zdim;
+    const total = nested ? /** @type {ArrayLike<number>[]} */ (z).reduce((n, c) => n + Number(c?.length ?? Infinity), 0) : Number(z?.length);
+    if (!(total <= most)) throw new RangeError(`decode() takes at most ${MAX_IMAGES} codes (${most} numbers for this model's latent size ${zdim}), got ${Number.isFinite(total) ? total : 'no array'}.`);
     const flat = Float32Array.from(nested ? /** @type {ArrayLike<number>[]} */ (z).flatMap((c) => Array.from(c)) : /** @type {ArrayLike<number>} */ (z));
     if (flat.length === 0 || flat.length % zdim !== 0 || !flat.every(Number.isFinite)) {
       throw new RangeError(`decode() needs latent codes of ${zdim} finite numbers each (the model's latent size), got ${flat.length} numbers.`);
@@ -461,7 +542,7 @@ export class VaePlayground extends HTMLElement {
     const pixels = new Uint8Array(list.length * per);
     list.forEach((img, i) => pixels.set(toBytes(img, DATA_IMAGE), i * per));
     const client = await this._whenReady();
-    const zdim = /** @type {ResolvedConfig} */ (this._state.value.config).latent;
+    const zdim = this._model().latent;
     const out = await client.request('encode', { pixels, n: list.length }, [pixels.buffer]);
     const codes = list.map((_, i) => out.slice(i * zdim, (i + 1) * zdim));
     return /** @type {any} */ (Array.isArray(images) ? codes : codes[0]);
@@ -744,6 +825,16 @@ export class VaePlayground extends HTMLElement {
 
   // ------------------------------------------------------------ internals
 
+  /**
+   * The current model's config; removed meanwhile (the state is fresh): NotRunning.
+   * @returns {ResolvedConfig}
+   */
+  _model() {
+    const config = this._state.value.config;
+    if (!config || !this._client) throw kindError('NotRunning', 'The playground is not running (it was removed from the page).');
+    return config;
+  }
+
   /** @returns {Promise<WorkerClient>} */
   async _whenReady() {
     if (!this._started) throw kindError('NotRunning', 'The playground is not running (it is not in the page).');
@@ -808,6 +899,15 @@ export class VaePlayground extends HTMLElement {
         this._update({ data: { which: e.which, receivedBytes: e.receivedBytes, images: e.images, done: e.done } });
         break;
       case 'model': {
+        if (e.continued) {
+          // The same model on another backend, at the same step: views keep their history.
+          this._state.set({ config: e.config, backend: e.backend, ready: true, step: e.continued.step });
+          this._showBackend(e.backend);
+          this._hideError();
+          this._update({ backend: e.backend });
+          this.dispatchEvent(new CustomEvent('backend', { detail: { ...e.backend } }));
+          break;
+        }
         const latent = e.config.latent;
         // Other data: the views start afresh (before they hear of the model).
         if (e.dataKey && this._dataKey && e.dataKey !== this._dataKey) this._remountGridViews();
@@ -816,7 +916,7 @@ export class VaePlayground extends HTMLElement {
         if (colourBefore !== (e.config.image.channels !== 1)) queueMicrotask(() => this._applyLayout());
         this._state.set({ config: e.config, backend: e.backend, ready: true, step: e.step ?? 0, dims: [0, Math.min(1, latent - 1)], ...(e.dataset ? { dataset: e.dataset } : {}) });
         this._showBackend(e.backend);
-        this._hideError();
+        if (!this._action) this._hideError(); // a failed download stays said, with its Retry
         this._update({ model: e.config, backend: e.backend });
         this.dispatchEvent(new CustomEvent('backend', { detail: { ...e.backend } }));
         break;
@@ -859,8 +959,16 @@ export class VaePlayground extends HTMLElement {
         this._update({ explore: e });
         break;
       case 'error':
-        this._fail(e.error);
+        this._fail(e.error, e.retry ? 'Retry' : null);
         break;
+      case 'fatal': {
+        // The wasm core panicked: nothing this worker holds can be used again.
+        const err = fromWire(e.error);
+        this._client?.fail(err);
+        this._state.set({ ready: false, running: false });
+        this._fail(err, 'Reset');
+        break;
+      }
       default:
         break;
     }
@@ -879,6 +987,7 @@ export class VaePlayground extends HTMLElement {
   _showBackend(b) {
     const notice = /** @type {HTMLElement} */ (this._root.querySelector('.backend-notice'));
     const show = b.backend === 'cpu' && b.reason !== 'requested';
+    /** @type {HTMLElement} */ (notice.querySelector('.webgpu-again')).hidden = b.reason !== 'device-lost';
     notice.hidden = !show;
     /** @type {HTMLElement} */ (notice.querySelector('.msg')).textContent = show ? ` ${b.message}` : '';
   }
@@ -887,12 +996,19 @@ export class VaePlayground extends HTMLElement {
    * Shows an error and fires `error` with its message and kind; never throws
    * into the host page.
    * @param {unknown} err
+   * @param {string | null} [action]  a button under the message: 'Reset' (the core crashed) or 'Retry' (the data could not be loaded); both start a fresh worker
    */
-  _fail(err) {
+  _fail(err, action = null) {
     const { name, message } = toWire(err);
     this._state.set({ error: message });
     this._showError(message, name === 'Diverged' ? 'Training diverged' : 'Something went wrong');
     this._errorKind = name;
+    if (action || !this._action) {
+      this._action = action;
+      const button = /** @type {HTMLElement} */ (this._root.querySelector('.notice-action'));
+      button.textContent = action ?? '';
+      button.hidden = !action;
+    }
     this.dispatchEvent(new CustomEvent('error', { detail: { message, kind: name } }));
   }
 
@@ -906,6 +1022,8 @@ export class VaePlayground extends HTMLElement {
 
   _hideError() {
     this._errorKind = null;
+    this._action = null;
+    /** @type {HTMLElement} */ (this._root.querySelector('.notice-action')).hidden = true;
     /** @type {HTMLElement} */ (this._root.querySelector('.notice.error')).hidden = true;
   }
 
@@ -914,11 +1032,14 @@ export class VaePlayground extends HTMLElement {
     let assets = MODULE_BASE;
     const raw = this.getAttribute('assets');
     if (raw) {
+      const invalid = () => kindError('InvalidConfig', `The attribute assets="${raw}" is not valid: use the URL (http or https, or relative to the page) of the folder holding vae-worker.js, wasm/ and mnist/.`);
       try {
         assets = new URL(raw, document.baseURI);
       } catch {
-        throw kindError('InvalidConfig', `The attribute assets="${raw}" is not valid: use the URL of the folder holding vae-worker.js, wasm/ and mnist/.`);
+        throw invalid();
       }
+      // javascript:, data:, blob: and the like can hold no worker folder.
+      if (assets.protocol !== 'http:' && assets.protocol !== 'https:' && assets.protocol !== new URL(document.baseURI).protocol) throw invalid();
       if (!assets.pathname.endsWith('/')) assets = new URL(`${assets.pathname}/${assets.search}`, assets);
     }
     let bench = 0;

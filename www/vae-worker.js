@@ -11,6 +11,7 @@
 import { kindError, toWire } from './playground/errors.js';
 import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readFiles, shapeText, stream, userData } from './worker/data.js';
 import { handleExplore, exploreTick } from './worker/explore.js';
+import { CopyKeeper, isPanic, panicMessage } from './worker/robust.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -39,6 +40,10 @@ import { handleExplore, exploreTick } from './worker/explore.js';
  * @property {(data: any) => { train: number, test: number, trainLabels: Uint8Array | null, testLabels: Uint8Array | null }} setData
  * @property {() => Promise<Uint8Array>} checkpoint
  * @property {(indices: Uint32Array) => Promise<Uint8Array>} testImages
+ * @property {() => Promise<import('./worker/robust.js').TrainState>} exportState
+ * @property {(state: import('./worker/robust.js').TrainState) => void} importState
+ * @property {() => void} debugPanic
+ * @property {() => void} debugLoseDevice
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -74,6 +79,11 @@ let lastEval = 0;
 let evalCost = 0;
 /** @type {{ reason: string, message: string } | null} set once the GPU device was lost: stay on the CPU */
 let lostDevice = null;
+
+/** The last host-side copy of the training state (while on WebGPU). */
+const copies = new CopyKeeper();
+/** @type {import('./playground/errors.js').WireError | null} set once the wasm core panicked: the session is gone */
+let fatal = null;
 
 /** @type {import('./playground/mnist.js').Mnist | null} the built-in data set that trains (null: the reader's files) */
 let mnist = null;
@@ -158,7 +168,12 @@ function loadData(loading, name = 'mnist') {
       };
     },
     // (If the wasm core failed to load, the init request reports that.)
-    failed: (err) => loading.then(() => emit({ event: 'error', error: toWire(err) }), () => {}),
+    // A data failure stops training and offers Retry (a fresh worker).
+    failed: (err) => loading.then(() => {
+      running = false;
+      emit({ event: 'error', error: toWire(err), retry: true });
+      emit({ event: 'state', running });
+    }, () => {}),
   });
   mnist = st.mnist;
   if (st.plan) emit(st.plan);
@@ -247,9 +262,11 @@ async function createSession(cfg, want, make = /** @type {((backend: 'webgpu' | 
  * @param {{ reason: string, message: string } | null} [reasonOverride]
  * @param {((backend: 'webgpu' | 'cpu') => Promise<Session>) | null} [make]  how to make the session (default: Session.create)
  * @param {number} [step]  the steps it has already trained (a loaded checkpoint)
+ * @param {import('./worker/robust.js').TrainState | null} [from]  continue from this state (same settings), at its step
  */
-async function install(cfg, want, reasonOverride = null, make = null, step = 0) {
+async function install(cfg, want, reasonOverride = null, make = null, step = 0, from = null) {
   const { s, fallback, adapter } = await createSession(cfg, want, make);
+  copies.clear();
   // The reader's files: built for this model's input, or refused (BadFile)
   // with the current model and data untouched.
   const files = dataset === 'files' ? filesForModel() : null;
@@ -292,6 +309,11 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
   }
   feed(s, 'test');
   feed(s, 'train');
+  let continued = null;
+  if (from) {
+    s.importState(from);
+    continued = { step: from.step };
+  }
   const fb = reasonOverride || fallback;
   /** @type {BackendInfo} */
   const backend = {
@@ -302,7 +324,7 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0) 
   };
   // Which data the model trains on: the views start afresh when it changes.
   const dataKey = files ? `files:${files.id}` : dataset;
-  emit({ event: 'model', config, backend, step, dataset, dataKey });
+  emit(continued ? { event: 'model', config, backend, continued, dataset, dataKey } : { event: 'model', config, backend, step, dataset, dataKey });
   await refreshViews();
   sendOriginals();
   return config;
@@ -320,11 +342,15 @@ async function guarded(fn) {
     return await fn();
   } catch (err) {
     if (toWire(err).name === 'DeviceLost' && session && session.backend().backend === 'webgpu') {
+      const copy = copies.latest();
+      const why = toWire(err).message.replace(/\.$/, '');
       lostDevice = {
         reason: 'device-lost',
-        message: `The GPU device was lost while training (${toWire(err).message.replace(/\.$/, '')}), so a fresh model now trains on the CPU (WebAssembly). Reload the page to try the GPU again.`,
+        message: copy
+          ? `The GPU device was lost while training (${why}), so training continues on the CPU (WebAssembly) from step ${copy.step.toLocaleString('en-US')}, the last copy of the model. Try WebGPU again when the GPU is back.`
+          : `The GPU device was lost while training (${why}) before a copy of the model was taken, so a fresh model now trains on the CPU (WebAssembly). Try WebGPU again when the GPU is back.`,
       };
-      await install(/** @type {Settings} */ (settings), 'cpu', lostDevice);
+      await install(/** @type {Settings} */ (settings), 'cpu', lostDevice, null, copy?.step ?? 0, copy);
       return null;
     }
     throw err;
@@ -367,6 +393,7 @@ async function trainChunk() {
     throw err;
   }
   if (!m) return;
+  if (s.backend().backend === 'webgpu') await copies.maybeTake(s);
   const dt = performance.now() - t0;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.
   const ideal = (chunk * 120) / Math.max(dt, 1);
@@ -552,6 +579,10 @@ async function handle(msg) {
       return call((s) => s.encodePixels(a.pixels, a.n));
     case 'explore':
       return handleExplore(a, explore);
+    case 'debug':
+      return debugFault(a.fault);
+    case 'webgpu':
+      return backToWebgpu();
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
@@ -628,6 +659,48 @@ async function loadCheckpoint(given, givenName) {
   return { config, settings: cfg, step: info.step };
 }
 
+/**
+ * The test hooks (the element's debug-faults attribute): a panic in the wasm
+ * core, or a lost GPU device at the next training step.
+ * @param {'panic' | 'device-lost'} fault
+ */
+function debugFault(fault) {
+  if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+  if (fault === 'panic') session.debugPanic();
+  else if (fault === 'device-lost') session.debugLoseDevice();
+  else throw kindError('InvalidConfig', `debugFault("${fault}") is not a fault: use panic or device-lost.`);
+  return null;
+}
+
+/** After a lost device: the model on the CPU moves back to WebGPU, at the same step. */
+async function backToWebgpu() {
+  if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
+  if (session.backend().backend === 'webgpu') return session.config();
+  const state = await session.exportState();
+  const { s } = await createSession(/** @type {Settings} */ (settings), 'webgpu');
+  s.free(); // only a probe: WebGPU gives a device again
+  lostDevice = null;
+  return install(/** @type {Settings} */ (settings), 'webgpu', null, null, state.step, state);
+}
+
+/**
+ * The wasm core panicked: its module is unusable. Every queued request is
+ * answered with the error, and every later one too; the element shows the
+ * message and offers Reset (a fresh worker).
+ * @param {unknown} err
+ */
+function die(err) {
+  fatal = { name: 'Internal', message: `The training core crashed (${panicMessage(err)}). Press Reset to start again; the model trained so far is lost.` };
+  running = false;
+  session = null;
+  for (const m of queue.splice(0)) {
+    if (typeof m.id === 'number' && m.op !== 'dispose') self.postMessage({ id: m.id, error: fatal });
+    else if (m.op === 'dispose') queue.push(m);
+  }
+  emit({ event: 'fatal', error: fatal });
+  emit({ event: 'state', running });
+}
+
 /** @param {Message} msg  a message with no id: the worker's own */
 async function internal(msg) {
   if (msg.op !== '_feed' || !msg.which) return;
@@ -675,11 +748,16 @@ async function loop() {
     while (queue.length) {
       const msg = /** @type {Message} */ (queue.shift());
       if (msg.op === 'dispose') await dispose(msg.id ?? 0);
+      if (fatal) {
+        if (typeof msg.id === 'number') self.postMessage({ id: msg.id, error: fatal });
+        continue;
+      }
       if (typeof msg.id !== 'number') {
         try {
           await internal(msg);
         } catch (err) {
-          emit({ event: 'error', error: toWire(err) });
+          if (isPanic(err)) die(err);
+          else emit({ event: 'error', error: toWire(err) });
         }
         continue;
       }
@@ -688,6 +766,11 @@ async function loop() {
         const transfer = result instanceof Float32Array ? [result.buffer] : [];
         self.postMessage({ id: msg.id, result }, { transfer });
       } catch (err) {
+        if (isPanic(err)) {
+          die(err);
+          self.postMessage({ id: msg.id, error: fatal });
+          continue;
+        }
         self.postMessage({ id: msg.id, error: toWire(err) });
         if (!session && running) {
           running = false;
@@ -704,6 +787,10 @@ async function loop() {
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
         await exploreTick(explore);
       } catch (err) {
+        if (isPanic(err)) {
+          die(err);
+          continue;
+        }
         running = false;
         emit({ event: 'error', error: toWire(err) });
         emit({ event: 'state', running });

@@ -7,7 +7,8 @@ mod ops;
 mod par;
 
 use crate::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, Noise, Recon, View,
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, MemoryReport, Noise, Recon,
+    View,
 };
 use std::future::Future;
 
@@ -80,6 +81,15 @@ impl CpuBackend {
 impl Backend for CpuBackend {
     fn describe(&self) -> String {
         "cpu".to_string()
+    }
+
+    fn memory(&self) -> MemoryReport {
+        let live = self.bufs.iter().flatten();
+        MemoryReport {
+            buffers: live.clone().count(),
+            bytes: live.map(|b| b.len() as u64 * 4).sum(),
+            slots: self.bufs.len(),
+        }
     }
 
     fn alloc(&mut self, len: usize, _label: &str) -> View {

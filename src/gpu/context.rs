@@ -113,6 +113,12 @@ impl Context {
         })
     }
 
+    /// Destroys the device and records why, as a lost device would be.
+    pub fn lose(&self, why: &str) {
+        record(&self.fault, BackendError::DeviceLost(why.to_string()));
+        self.device.destroy();
+    }
+
     pub fn fault(&self) -> Option<BackendError> {
         self.fault.lock().ok().and_then(|s| s.clone())
     }

@@ -24,6 +24,16 @@ use context::Context;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
 
+/// Entries in the GPU backend's caches: built on first use, then reused, so
+/// they stop growing once every kernel shape has run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheSizes {
+    pub modules: usize,
+    pub layouts: usize,
+    pub pipelines: usize,
+    pub bind_groups: usize,
+}
+
 /// The WGSL compute backend (wgpu: Vulkan / Metal / DX12 natively, WebGPU in
 /// the browser).
 pub struct GpuBackend {
@@ -51,6 +61,26 @@ impl GpuBackend {
     /// Name, vendor, driver, backend and device type of the adapter in use.
     pub fn adapter_info(&self) -> wgpu::AdapterInfo {
         self.rec.ctx().adapter.get_info()
+    }
+
+    /// Entries in the pipeline and bind-group caches.
+    pub fn cache_sizes(&self) -> CacheSizes {
+        self.rec.cache_sizes()
+    }
+
+    /// Lowers the largest buffer this backend will allocate or bind to
+    /// `bytes` (the device's own limits still apply): for a page or a test
+    /// that wants a model checked against a smaller device.
+    pub fn cap_buffers(&mut self, bytes: u64) {
+        self.rec.cap_buffers(bytes);
+    }
+
+    /// Destroys the device as a driver reset would: every later read fails
+    /// with `DeviceLost`. The page's test hook for its device-loss path.
+    pub fn destroy_device(&self) {
+        self.rec
+            .ctx()
+            .lose("the device was destroyed on request (a test hook)");
     }
 
     /// The first error the device reported (validation, out of memory, device

@@ -9,13 +9,22 @@ use super::kernels::*;
 use super::recorder::{fold_groups, u32_of, Recorder, MAX_GROUPS};
 use super::GpuBackend;
 use crate::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, Noise, Recon, View,
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, MemoryReport, Noise, Recon,
+    View,
 };
 use std::future::Future;
 
 impl Backend for GpuBackend {
     fn describe(&self) -> String {
         self.rec.ctx().adapter.get_info().name
+    }
+
+    fn memory(&self) -> MemoryReport {
+        self.rec.memory()
+    }
+
+    fn max_buffer_words(&self) -> usize {
+        self.rec.max_buffer_words()
     }
 
     fn alloc(&mut self, len: usize, label: &str) -> View {

@@ -30,6 +30,11 @@ impl Pipelines {
         }
     }
 
+    /// Cached shader modules, layouts and pipelines.
+    pub(super) fn sizes(&self) -> (usize, usize, usize) {
+        (self.modules.len(), self.layouts.len(), self.pipelines.len())
+    }
+
     fn module(&mut self, shader: Shader) -> wgpu::ShaderModule {
         let device = &self.device;
         self.modules

@@ -1,5 +1,6 @@
 //! The recorder: everything between an op and the queue. It owns the device's
-//! buffers (an arena indexed by `View::buf`; ids are never reused), the
+//! buffers (an arena indexed by `View::buf`; a freed id is reused by the next
+//! allocation, so the table stays as long as the most buffers ever live), the
 //! pipeline and bind-group caches, the uniform arena, the alias scratch, and
 //! the list of recorded commands that `flush` submits as one command buffer
 //! (consecutive dispatches share one compute pass).
@@ -91,6 +92,8 @@ struct AliasScratch {
 pub(super) struct Recorder {
     ctx: Context,
     bufs: Vec<Option<Slot>>,
+    /// Freed ids, reused before the table grows.
+    free_ids: Vec<u32>,
     pipelines: Pipelines,
     bind_groups: HashMap<BindKey, wgpu::BindGroup>,
     uniform_buffer: wgpu::Buffer,
@@ -120,6 +123,7 @@ impl Recorder {
         });
         Recorder {
             bufs: Vec::new(),
+            free_ids: Vec::new(),
             pipelines: Pipelines::new(ctx.device.clone(), DEFAULT_WG),
             bind_groups: HashMap::new(),
             uniform_buffer,
@@ -145,6 +149,39 @@ impl Recorder {
     /// The largest storage binding this device allows, in bytes.
     pub(super) fn max_binding(&self) -> u64 {
         self.max_binding
+    }
+
+    /// The longest buffer (in words) that can be allocated and bound whole.
+    pub(super) fn max_buffer_words(&self) -> usize {
+        usize::try_from(self.max_buffer.min(self.max_binding) / 4).unwrap_or(usize::MAX)
+    }
+
+    /// Lowers the buffer and binding limits to `bytes` (never raises them).
+    pub(super) fn cap_buffers(&mut self, bytes: u64) {
+        self.max_buffer = self.max_buffer.min(bytes);
+        self.max_binding = self.max_binding.min(bytes);
+    }
+
+    /// Live buffers (the alias scratch included), their bytes, the table's length.
+    pub(super) fn memory(&self) -> crate::backend::MemoryReport {
+        let live = self.bufs.iter().flatten();
+        let scratch = self.scratch.as_ref().map_or(0, |s| s.size);
+        crate::backend::MemoryReport {
+            buffers: live.clone().count() + usize::from(self.scratch.is_some()),
+            bytes: live.map(|s| s.size).sum::<u64>() + scratch,
+            slots: self.bufs.len(),
+        }
+    }
+
+    /// Entries in the shader-module, layout, pipeline and bind-group caches.
+    pub(super) fn cache_sizes(&self) -> super::CacheSizes {
+        let (modules, layouts, pipelines) = self.pipelines.sizes();
+        super::CacheSizes {
+            modules,
+            layouts,
+            pipelines,
+            bind_groups: self.bind_groups.len(),
+        }
     }
 
     /// Workgroups for one thread per element of `n`.
@@ -184,9 +221,19 @@ impl Recorder {
                 | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let id = u32_of(self.bufs.len(), "buffer count");
-        assert!(id < SCRATCH_ID_BASE, "too many buffers");
-        self.bufs.push(Some(Slot { buffer, size }));
+        let slot = Some(Slot { buffer, size });
+        let id = match self.free_ids.pop() {
+            Some(id) => {
+                self.bufs[id as usize] = slot;
+                id
+            }
+            None => {
+                let id = u32_of(self.bufs.len(), "buffer count");
+                assert!(id < SCRATCH_ID_BASE, "too many buffers");
+                self.bufs.push(slot);
+                id
+            }
+        };
         View {
             buf: id,
             offset: 0,
@@ -197,7 +244,9 @@ impl Recorder {
     pub(super) fn free(&mut self, view: View) {
         // Pending commands hold their own handles, so the memory goes once they ran.
         if let Some(slot) = self.bufs.get_mut(view.buf as usize) {
-            *slot = None;
+            if slot.take().is_some() {
+                self.free_ids.push(view.buf);
+            }
         }
         self.bind_groups
             .retain(|(_, r), _| r.iter().all(|x| x.0 != view.buf));

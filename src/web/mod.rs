@@ -17,6 +17,8 @@ use crate::train::{self, Metrics, Trainer};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
+mod state;
+
 impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
         let err = js_sys::Error::new(&e.message);
@@ -101,6 +103,7 @@ pub struct Session {
 impl Session {
     /// Every preset with its label, description and settings, in menu order.
     pub fn presets() -> Result<JsValue, Error> {
+        install_panic_hook();
         to_js(&settings::presets())
     }
 
@@ -189,6 +192,18 @@ impl Session {
                 format!(
                     "image data does not match: {count} images of {dim} pixels need {need}, got {}",
                     pixels.len()
+                ),
+            ));
+        }
+        // Checked against the device's buffer limit before uploading.
+        let max_bytes = with_trainer!(&self.engine, |t| t.be.max_buffer_words()).saturating_mul(4);
+        if pixels.len() > max_bytes {
+            return Err(Error::new(
+                ErrorKind::OutOfMemory,
+                format!(
+                    "{count} images take {:.0} MB but this device allows at most {:.0} MB per buffer: use fewer images",
+                    pixels.len() as f64 / 1e6,
+                    max_bytes as f64 / 1e6
                 ),
             ));
         }
@@ -405,14 +420,28 @@ impl IdxImages {
     }
 }
 
-/// Panics reach the console as text instead of a bare "unreachable".
+/// Panics reach the console with their message and stack (the
+/// `console_error_panic_hook` crate) instead of a bare "unreachable", and
+/// the message is left in `globalThis.__vaePanic` for the worker: a panic
+/// aborts the module, so the worker treats it as fatal for the session.
 pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            web_sys::console::error_1(&JsValue::from_str(&format!(
-                "vae-playground panicked: {info}"
-            )));
+            let message = match info.payload().downcast_ref::<&str>() {
+                Some(s) => s.to_string(),
+                None => info
+                    .payload()
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| info.to_string()),
+            };
+            let _ = js_sys::Reflect::set(
+                &js_sys::global(),
+                &JsValue::from_str("__vaePanic"),
+                &JsValue::from_str(&message),
+            );
+            console_error_panic_hook::hook(info);
         }));
     });
 }

@@ -72,7 +72,7 @@ test('embed: two instances under a strict CSP and hostile CSS reach ready and tr
         transform: getComputedStyle(wrap).textTransform,
         letterSpacing: getComputedStyle(wrap).letterSpacing,
         canvasesShown: canvases.length > 0 && canvases.every((c) => c.getBoundingClientRect().height > 20),
-        buttonFont: (() => { const bt = el.shadowRoot.querySelector('button'); return bt ? getComputedStyle(bt).fontSize : '15px'; })(),
+        buttonFont: (() => { const bt = el.shadowRoot.querySelector('button.start'); return bt ? getComputedStyle(bt).fontSize : '15px'; })(),
       };
     }));
     for (const l of look) {

@@ -34,10 +34,12 @@ export function outFile(name) {
 }
 
 // Opens the page; returns { browser, page, server, logs, violations, close }.
-export async function openPage({ webgpu = true, query = '', csp = true, viewport, colorScheme = 'light', path = '', cache = false, init = null } = {}) {
+// `overrides` (URL path -> local file, see server.mjs) may be changed while the page runs;
+// `flags` are extra Chromium flags.
+export async function openPage({ webgpu = true, query = '', csp = true, viewport, colorScheme = 'light', path = '', cache = false, init = null, overrides = {}, flags = [] } = {}) {
   requireDist();
-  const server = await startServer({ root: DIST, csp, cache });
-  const args = [...BASE_FLAGS];
+  const server = await startServer({ root: DIST, csp, cache, overrides });
+  const args = [...BASE_FLAGS, ...flags];
   if (webgpu) args.push('--enable-unsafe-webgpu');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args });
   const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 900 }, colorScheme });

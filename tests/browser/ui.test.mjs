@@ -96,23 +96,37 @@ test('UI: desktop, light', async () => {
   }
 });
 
-test('UI: setting attributes on a running element applies them (β live, preset as a new model)', async () => {
+test('UI: setting attributes on a running element applies them (β live, preset as a new model after the same confirmation as the controls)', async () => {
   const s = await openPage({ webgpu: false, query: '?autostart&batch=32' });
   try {
     const { page } = s;
     await waitFor(page, (st) => st.step >= 5, { what: 'training steps' });
-    const got = await page.evaluate(async () => {
+    const live = await page.evaluate(async () => {
       const el = document.querySelector('vae-playground');
-      const models = [];
-      el.addEventListener('backend', () => models.push(el.config.preset));
+      window.__models = [];
+      el.addEventListener('backend', () => window.__models.push(el.config.preset));
       el.setAttribute('beta', '0.5');
       for (let i = 0; i < 100 && el.config.beta !== 0.5; i++) await new Promise((r) => setTimeout(r, 50));
-      const live = { beta: el.config.beta, stepAfterBeta: el.step, models: models.length };
-      el.setAttribute('preset', 'mlp-small');
+      const out = { beta: el.config.beta, stepAfterBeta: el.step, models: window.__models.length };
+      // A structural setting asks first, as the controls do: Cancel keeps the model.
+      el.setAttribute('latent-dim', '3');
+      return out;
+    });
+    const dialog = page.locator('vae-playground').locator('dialog.confirm');
+    await dialog.waitFor({ state: 'visible' });
+    assert.match(await dialog.textContent(), /discarded/);
+    await dialog.locator('button[value="cancel"]').click();
+    await page.waitForTimeout(300);
+    assert.notEqual(await page.evaluate(() => document.querySelector('vae-playground').config.latent), 3, 'Cancel keeps the model');
+    await page.evaluate(() => document.querySelector('vae-playground').setAttribute('preset', 'mlp-small'));
+    await dialog.waitFor({ state: 'visible' });
+    await dialog.locator('.confirm-ok').click();
+    const got = await page.evaluate(async (liveOut) => {
+      const el = document.querySelector('vae-playground');
       for (let i = 0; i < 200 && el.config.preset !== 'mlp-small'; i++) await new Promise((r) => setTimeout(r, 50));
       const shown = el.shadowRoot.querySelector('select[name="preset"]').value;
-      return { live, preset: el.config.preset, shown, models, beta: el.config.beta, running: el.running };
-    });
+      return { live: liveOut, preset: el.config.preset, shown, models: window.__models, beta: el.config.beta, running: el.running };
+    }, live);
     assert.equal(got.live.beta, 0.5, 'beta applies live');
     assert.ok(got.live.stepAfterBeta > 0, 'without a new model');
     assert.equal(got.live.models, 0);

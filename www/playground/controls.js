@@ -248,7 +248,7 @@ export function mountControls(root, state, hooks) {
     if (keys.includes('catalog') || keys.includes('config')) sync(keys.includes('catalog'));
     if (['ready', 'busy', 'running', 'step'].some((k) => keys.includes(k))) buttons();
   });
-  return { sync };
+  return { sync, confirm, labelOf };
 }
 
 /** @param {SettingKey} key */

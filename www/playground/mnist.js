@@ -12,6 +12,7 @@ import { kindError } from './errors.js';
  * @typedef {object} IdxImages  the wasm core's streaming decoder
  * @property {(chunk: Uint8Array) => void} push
  * @property {number} count  complete images so far
+ * @property {number} total  images the header announces (0 until it is read)
  * @property {() => Uint8Array} pixels  a copy of them
  * @property {() => void} finish  throws BadFile if the file ended early
  * @property {() => void} free
@@ -58,9 +59,9 @@ export class Mnist {
     try {
       res = await fetch(url);
     } catch (err) {
-      throw kindError('Network', `Could not download the MNIST ${which} labels (${url}: ${/** @type {Error} */ (err).message}).`);
+      throw kindError('Network', `Could not download the ${this.name} ${which} labels (${url}: ${/** @type {Error} */ (err).message}).`);
     }
-    if (!res.ok || !res.body) throw kindError('Network', `Could not download the MNIST ${which} labels (${url}: HTTP ${res.status}).`);
+    if (!res.ok || !res.body) throw kindError('Network', `Could not download the ${this.name} ${which} labels (${url}: HTTP ${res.status}).`);
     return new Uint8Array(await new Response(res.body.pipeThrough(new DecompressionStream('gzip'))).arrayBuffer());
   }
 
@@ -71,23 +72,37 @@ export class Mnist {
   async load(folder) {
     const where = new URL('manifest.json', folder);
     let manifest;
+    let res;
     try {
-      manifest = await (await fetch(where)).json();
+      res = await fetch(where);
     } catch (err) {
       throw kindError('Network', `Could not read the ${this.name} manifest at ${where} (${/** @type {Error} */ (err).message}).`);
     }
-    const files = manifest.files;
+    if (!res.ok) throw kindError('Network', `Could not read the ${this.name} manifest at ${where} (HTTP ${res.status}).`);
+    try {
+      manifest = await res.json();
+    } catch {
+      throw kindError('BadFile', `The ${this.name} manifest at ${where} is not valid JSON.`);
+    }
+    const files = manifest?.files;
+    for (const which of /** @type {const} */ (['test', 'train'])) {
+      const f = files?.[which];
+      if (!f || typeof f.url !== 'string' || !Number.isInteger(f.count) || !(f.count > 0) || !Number.isFinite(f.bytes)) {
+        throw kindError('BadFile', `The ${this.name} manifest at ${where} lists no usable ${which} images (it needs a url, a byte size and a count above 0).`);
+      }
+    }
     this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
     if (manifest.labels?.test) this.labelFiles.test = this.downloadLabels(new URL(manifest.labels.test.url, folder), 'test');
-    await this.download(new URL(files.test.url, folder), 'test');
-    await this.download(new URL(files.train.url, folder), 'train');
+    await this.download(new URL(files.test.url, folder), 'test', files.test.count);
+    await this.download(new URL(files.train.url, folder), 'train', files.train.count);
   }
 
   /**
    * @param {URL} url
    * @param {Which} which
+   * @param {number} expected  the count the manifest announces
    */
-  async download(url, which) {
+  async download(url, which, expected) {
     let res;
     try {
       res = await fetch(url);
@@ -109,9 +124,18 @@ export class Mnist {
     stream.idx = idx;
     let lastPost = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw kindError('BadFile', `The ${this.name} ${which} images (${url}) are damaged: the download ended early or is not valid gzip (${/** @type {Error} */ (err).message}).`);
+      }
+      const { done, value } = chunk;
       if (done) break;
       idx.push(value);
+      if (idx.total > 0 && idx.total !== expected) {
+        throw kindError('BadFile', `The ${this.name} ${which} images (${url}) hold ${idx.total} images but the manifest announces ${expected}: the file and the manifest do not belong together.`);
+      }
       const now = performance.now();
       if (now - lastPost > PROGRESS_MS) {
         lastPost = now;
@@ -119,6 +143,8 @@ export class Mnist {
       }
     }
     idx.finish();
+    if (idx.count === 0) throw kindError('BadFile', `The ${this.name} ${which} images (${url}) hold no images.`);
+    if (idx.count !== expected) throw kindError('BadFile', `The ${this.name} ${which} images (${url}) hold ${idx.count} images but the manifest announces ${expected}.`);
     this.images(which); // the final snapshot; the decoder is no longer needed
     stream.idx = null;
     idx.free();

@@ -9,6 +9,8 @@
 //   page -> worker   { id, op, args }
 //   worker -> page   { id, result } | { id, error: { name, message } }   (the reply)
 //                    { event, ...fields }                                 (a push)
+// A `fatal` push (the wasm core panicked) means no request will succeed again:
+// the element rejects every pending one and offers Reset (a fresh worker).
 
 import { fromWire, kindError } from './errors.js';
 
@@ -51,6 +53,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[ExploreArgs, any]} explore  the explore views' requests (worker/explore.js): watch an item, draw,
  *   a digit, decode plane points, inpaint, the whole-test-set loss, the IWAE bound
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
+ * @property {[{ fault: 'panic' | 'device-lost' }, null]} debug  test hook (the element's debug-faults attribute)
+ * @property {[{}, ResolvedConfig]} webgpu  after a lost device: move the model back to WebGPU at the same step
  */
 
 /**
@@ -58,7 +62,7 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {{ event: 'loading' }
  *   | { event: 'dataplan', name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }
  *   | { event: 'data', which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }
- *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, step?: number, dataset?: DatasetName, dataKey?: string }
+ *   | { event: 'model', config: ResolvedConfig, backend: BackendInfo, step?: number, dataset?: DatasetName, dataKey?: string, continued?: { step: number } }
  *   | { event: 'state', running: boolean }
  *   | { event: 'metrics', metrics: import('./state.js').TrainMetrics }
  *   | { event: 'test', metrics: import('./state.js').EvalMetrics }
@@ -66,7 +70,8 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
  *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
- *   | { event: 'error', error: WireError }} WorkerEvent
+ *   | { event: 'error', error: WireError, retry?: boolean }
+ *   | { event: 'fatal', error: WireError }} WorkerEvent
  */
 
 const DISPOSE_WAIT_MS = 2000;

@@ -50,6 +50,8 @@ export const ATTRIBUTES = [
   'backend', 'autostart', 'assets', 'bench', 'autosave',
   // layout, applied at once
   'controls', 'views', 'theme', 'offscreen',
+  // the test hook debugFault()
+  'debug-faults',
 ];
 /** Settings that change while training (the rest build a new model). */
 export const LIVE = new Set(['beta', 'lr']);

@@ -107,6 +107,7 @@ progress::-moz-progress-bar { background: var(--accent); }
 }
 .notice strong { display: block; margin-bottom: 2px; }
 .notice.error { border-color: var(--err-line); background: var(--err-bg); color: var(--err-text); }
+.notice button { margin-top: 8px; }
 
 /* layout */
 .main { display: grid; grid-template-columns: minmax(220px, 270px) minmax(0, 1fr); gap: 14px; align-items: start; }
