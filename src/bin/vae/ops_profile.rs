@@ -10,8 +10,8 @@ use std::future::Future;
 use std::time::Instant;
 
 use vae_playground::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, ConvTranspose2dShape, Matmul, Noise,
-    Recon, View,
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, ConvTranspose2dShape, Matmul,
+    MemoryReport, Noise, Recon, View,
 };
 
 /// A backend that times each call of `inner`.
@@ -80,6 +80,9 @@ impl<B: Backend> Backend for Timed<B> {
     }
     fn free(&mut self, view: View) {
         self.inner.free(view)
+    }
+    fn memory(&self) -> MemoryReport {
+        self.inner.memory()
     }
     fn write(&mut self, dst: View, data: &[f32]) {
         self.time("write", String::new, |b| b.write(dst, data))
