@@ -123,14 +123,25 @@ function codeOf(ctx, s, src) {
 }
 
 /**
+ * How many test images there are; none yet (a download still under way, or
+ * one that failed and says so with its Retry) is NotRunning, which views
+ * leave unsaid, not an error that would cover the download's own notice.
+ * @param {ExploreContext} ctx
+ */
+function testCount(ctx) {
+  const count = ctx.testImages()?.count ?? 0;
+  if (count < 1) throw kindError('NotRunning', 'The test digits have not arrived yet.');
+  return count;
+}
+
+/**
  * Computes a live item: { data, transfer }. `entry.limit` caps how many test
  * images an item encodes (the scatter, the KL), adapted to its measured cost.
  * @type {Record<string, (ctx: ExploreContext, s: Session, args: any, entry: Entry) => Promise<{ data: any, transfer: Transferable[] }>>}
  */
 const ITEMS = {
   async scatter(ctx, s, { n, spec }, entry) {
-    const count = Math.min(n, SCATTER_MAX, entry.limit, ctx.testImages()?.count ?? 0);
-    if (count < 1) throw kindError('NotRunning', 'The test digits have not arrived yet.');
+    const count = Math.min(n, SCATTER_MAX, entry.limit, testCount(ctx));
     const r = await s.scatter(count, spec);
     plane = r.plane;
     /** @type {any} */
@@ -144,7 +155,8 @@ const ITEMS = {
     return { data: { images: r.images, size, kind: plane.kind }, transfer: [r.images.buffer] };
   },
   async kl(ctx, s, { n }, entry) {
-    const r = await s.klPerDim(Math.min(n, entry.limit, ctx.testImages()?.count ?? 0) || 1);
+    const count = Math.min(n, entry.limit, testCount(ctx));
+    const r = await s.klPerDim(count);
     lastKl = { kl: r.kl.slice(), order: r.order.slice() };
     const data = { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images, beta: s.klWeight(), target: s.config().beta };
     return { data, transfer: [r.kl.buffer, r.order.buffer] };
@@ -152,7 +164,7 @@ const ITEMS = {
   async traverse(ctx, s, { source, rows, steps, range }) {
     const code = await codeOf(ctx, s, source);
     // the dimensions by KL: the KL view's last figures, else a quick estimate
-    const kl = lastKl ?? (await s.klPerDim(Math.min(200, ctx.testImages()?.count ?? 0) || 1));
+    const kl = lastKl ?? (await s.klPerDim(Math.min(200, testCount(ctx))));
     const dims = kl.order.slice(0, Math.min(rows, kl.order.length));
     const r = await s.traverse(code, dims, steps, range);
     const klOf = Float32Array.from(dims, (d) => kl.kl[d]);
