@@ -1057,39 +1057,8 @@ impl<'a, B: Backend> Explorer<'a, B> {
         let (bytes, total) = self.test()?;
         in_range("evaluation count", count, 1, 10_000)?;
         let n = count.min(total.saturating_sub(first));
-        let seed = self.t.vae.config.seed;
         let beta = self.t.vae.config.beta as f64;
-        let rows_max = self.t.vae.max_rows();
-        let dim = self.t.vae.dim();
-        let order = self.t.be.alloc(n.max(1), "eval order");
-        let idx: Vec<u32> = (first as u32..(first + n) as u32).collect();
-        self.t.be.write_u32(order, &idx);
-        let acc = self.t.be.alloc(2, "eval sums");
-        let mut done = 0;
-        while done < n {
-            let rows = rows_max.min(n - done);
-            let (vae, be) = (&self.t.vae, &mut self.t.be);
-            be.gather_images(bytes, dim, order, done, rows, vae.x, None);
-            let stream = rng::stream(StreamKind::Sample, ((first + done) / rows_max) as u32);
-            vae.forward_loss(
-                be,
-                rows,
-                Noise {
-                    seed: seed ^ 0x5eed,
-                    stream,
-                },
-            );
-            be.sum_into(vae.recon.slice(0, rows), acc.slice(0, 1));
-            be.sum_into(vae.kl.slice(0, rows), acc.slice(1, 1));
-            be.flush();
-            be.pace();
-            done += rows;
-        }
-        let sums = self.t.be.read(acc).await;
-        self.t.be.free(order);
-        self.t.be.free(acc);
-        let sums = sums?;
-        let (recon, kl) = (sums[0] as f64, sums[1] as f64);
+        let (recon, kl) = self.t.eval_sums(bytes, first, n).await?;
         Ok(RangeSums {
             recon_sum: recon,
             kl_sum: kl,

@@ -390,17 +390,38 @@ impl<B: Backend> Trainer<B> {
             return Ok(Metrics::default());
         };
         let (bytes, n) = (test.bytes, test.count.min(max_images));
+        let (recon, kl) = self.eval_sums(bytes, 0, n).await?;
+        Ok(Metrics::from_sums(
+            recon,
+            kl,
+            self.vae.config.beta as f64,
+            n,
+        ))
+    }
+
+    /// Summed reconstruction and KL over the images `first..first + n` of
+    /// `bytes`, one z per image. The noise of a batch depends only on where it
+    /// starts (its index / the batch size), so passes over the same images
+    /// agree however they are chunked, as long as chunks start at multiples of
+    /// the batch size.
+    pub(crate) async fn eval_sums(
+        &mut self,
+        bytes: View,
+        first: usize,
+        n: usize,
+    ) -> Result<(f64, f64), BackendError> {
         let seed = self.vae.config.seed;
         let rows_max = self.vae.max_rows();
         let order = self.be.alloc(n.max(1), "eval order");
-        self.be.write_u32(order, &(0..n as u32).collect::<Vec<_>>());
+        let idx: Vec<u32> = (first as u32..(first + n) as u32).collect();
+        self.be.write_u32(order, &idx);
         let acc = self.be.alloc(2, "eval sums");
-        let mut first = 0;
-        while first < n {
-            let rows = rows_max.min(n - first);
+        let mut done = 0;
+        while done < n {
+            let rows = rows_max.min(n - done);
             let (vae, be) = (&self.vae, &mut self.be);
-            be.gather_images(bytes, vae.dim(), order, first, rows, vae.x, None);
-            let stream = rng::stream(StreamKind::Sample, (first / rows_max) as u32);
+            be.gather_images(bytes, vae.dim(), order, done, rows, vae.x, None);
+            let stream = rng::stream(StreamKind::Sample, ((first + done) / rows_max) as u32);
             vae.forward_loss(
                 be,
                 rows,
@@ -413,18 +434,13 @@ impl<B: Backend> Trainer<B> {
             be.sum_into(vae.kl.slice(0, rows), acc.slice(1, 1));
             be.flush();
             be.pace();
-            first += rows;
+            done += rows;
         }
         let sums = self.be.read(acc).await;
         self.be.free(order);
         self.be.free(acc);
         let sums = sums?;
-        Ok(Metrics::from_sums(
-            sums[0] as f64,
-            sums[1] as f64,
-            self.vae.config.beta as f64,
-            n,
-        ))
+        Ok((sums[0] as f64, sums[1] as f64))
     }
 
     /// Pixel probabilities decoded from latent codes `z` (`n * Z` values).

@@ -1,30 +1,10 @@
 //! The `vae` command line, end to end: flags, outputs, checkpoints.
 
+mod common;
+
+use common::cli::{json_line, stderr, vae};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .output()
-        .expect("run vae")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The last stdout line, parsed as JSON.
-fn json_line(o: &Output) -> serde_json::Value {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "exactly one stdout line expected, got {out:?}"
-    );
-    serde_json::from_str(lines[0]).expect("stdout is one JSON line")
-}
+use std::process::Output;
 
 #[test]
 fn bad_flags_and_values_exit_2_naming_them() {

@@ -6,8 +6,11 @@
 //! `Session.checkpoint()` calls) loads in the CLI with the same test loss;
 //! data that does not fit is refused with a sentence naming the file.
 
+mod common;
+
+use common::cli::{json_line, stderr, vae};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::cpu::CpuBackend;
@@ -16,24 +19,6 @@ use vae_playground::data::synthetic::colour_blobs;
 use vae_playground::data::user;
 use vae_playground::resume;
 use vae_playground::train::Trainer;
-
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .output()
-        .expect("run vae")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_line(o: &Output) -> serde_json::Value {
-    let out = String::from_utf8_lossy(&o.stdout);
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 1, "one stdout line expected, got {out:?}");
-    serde_json::from_str(lines[0]).expect("stdout is one JSON line")
-}
 
 fn metrics(dir: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(dir.join("metrics.jsonl"))

@@ -4,27 +4,16 @@
 //! `eval --importance` on its checkpoint: each PNG decodes at the expected
 //! size, each JSON line holds its fields; bad flags exit 2 naming them.
 
+mod common;
+
+use common::cli::{stderr, vae};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn vae(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vae"))
-        .args(args)
-        .output()
-        .expect("run vae")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The only stdout line, parsed as JSON.
+/// The only stdout line of a successful run, parsed as JSON.
 fn json_line(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", stderr(o));
-    let out = String::from_utf8_lossy(&o.stdout);
-    let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 1, "one stdout line expected, got {out:?}");
-    serde_json::from_str(lines[0]).expect("stdout is one JSON line")
+    common::cli::json_line(o)
 }
 
 /// Decodes a PNG fully: `(width, height, channels)` and its pixels.

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests (each test binary uses a subset):
-//! CPU buffers and finite differences here, the GPU harness in `gpu`.
+//! CPU buffers and finite differences here, the GPU harness in `gpu`, the
+//! `vae` binary in `cli`.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod gpu;
 
 use pollster::block_on;
