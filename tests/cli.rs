@@ -4,7 +4,6 @@ mod common;
 
 use common::cli::{json_line, stderr, vae};
 use std::path::Path;
-use std::process::Output;
 
 #[test]
 fn bad_flags_and_values_exit_2_naming_them() {

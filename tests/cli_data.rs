@@ -10,7 +10,6 @@ mod common;
 
 use common::cli::{json_line, stderr, vae};
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::cpu::CpuBackend;
