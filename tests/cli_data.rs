@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::cli::{json_line, stderr, vae};
+use common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::{Path, PathBuf};
 
 use vae_playground::config::{ImageShape, VaeConfig};
@@ -51,24 +51,6 @@ fn cifar_dir(dir: &Path, train: usize, test: usize) {
     write("test_batch.bin", test, 2);
     std::fs::write(dir.join("batches.meta.txt"), "airplane\nautomobile\n").unwrap();
     std::fs::write(dir.join("readme.html"), "<html>CIFAR-10</html>").unwrap();
-}
-
-/// The first `train` and `test` MNIST images and labels as four IDX files.
-fn mnist_slice(dir: &Path, train: u32, test: u32) {
-    let src = vae_playground::data::default_dir();
-    for (name, count, item) in [
-        ("train-images-idx3-ubyte", train, 784usize),
-        ("train-labels-idx1-ubyte", train, 1),
-        ("t10k-images-idx3-ubyte", test, 784),
-        ("t10k-labels-idx1-ubyte", test, 1),
-    ] {
-        let bytes = std::fs::read(src.join(name)).expect("MNIST (run `npm ci`)");
-        let header = if item == 1 { 8 } else { 16 };
-        let mut out = bytes[..header].to_vec();
-        out[4..8].copy_from_slice(&count.to_be_bytes());
-        out.extend_from_slice(&bytes[header..header + count as usize * item]);
-        std::fs::write(dir.join(name), out).unwrap();
-    }
 }
 
 fn loss(v: &serde_json::Value, key: &str) -> f64 {
