@@ -13,12 +13,12 @@
 //! A crashing input found here is kept under tests/regressions/ and loaded
 //! by tests/regressions.rs.
 
+mod common;
+
+use common::fuzz::{count, fuzz};
 use pollster::block_on;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 use serde_json::{json, Map, Value};
-use std::cell::RefCell;
-use std::collections::BTreeMap;
 use vae_playground::checkpoint;
 use vae_playground::config::{VaeConfig, MAX_PARAMETERS, PRESETS};
 use vae_playground::cpu::CpuBackend;
@@ -26,80 +26,6 @@ use vae_playground::data::{self, idx, ImageStream, Images};
 use vae_playground::settings::{ConfigOverrides, HyperOverrides};
 use vae_playground::train::Trainer;
 use vae_playground::vae::param_table;
-
-const CASES: u32 = 10_000;
-
-/// Runs `check` on `CASES` values of `strategy`; `check` names each case's
-/// outcome ("ok" or the kind of rejection). Prints how many cases ended in
-/// each outcome (`--nocapture` shows it) and returns the tally, so a test can
-/// assert that the cases reached the deep checks. A panic or a failed
-/// assertion fails the test with the shrunk input.
-fn fuzz<S: Strategy>(
-    name: &str,
-    strategy: impl FnOnce() -> S + Send,
-    check: impl Fn(S::Value) -> Result<String, TestCaseError> + Send,
-) -> BTreeMap<String, usize>
-where
-    S::Value: std::fmt::Debug,
-{
-    // Generating from deeply nested unions takes more stack than a test
-    // thread's 2 MiB (the generator, not the code under test).
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .stack_size(64 << 20)
-            .spawn_scoped(scope, || run_cases(name, strategy(), check))
-            .unwrap()
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
-    })
-}
-
-fn run_cases<S: Strategy>(
-    name: &str,
-    strategy: S,
-    check: impl Fn(S::Value) -> Result<String, TestCaseError>,
-) -> BTreeMap<String, usize>
-where
-    S::Value: std::fmt::Debug,
-{
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: CASES,
-        // Failures are kept by hand as files under tests/regressions/.
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let tally = RefCell::new(BTreeMap::<String, usize>::new());
-    let trace = std::env::var_os("FUZZ_TRACE");
-    let result = runner.run(&strategy, |v| {
-        if let Some(path) = &trace {
-            // A crash that kills the process (a stack overflow, an abort)
-            // leaves its input here.
-            std::fs::write(path, format!("{name}\n{v:#?}")).unwrap();
-        }
-        let outcome = check(v)?;
-        *tally.borrow_mut().entry(outcome).or_default() += 1;
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-    let tally = tally.into_inner();
-    let total: usize = tally.values().sum();
-    eprintln!("{name}: {total} cases");
-    for (outcome, n) in &tally {
-        eprintln!("  {n:>6}  {outcome}");
-    }
-    tally
-}
-
-/// The outcomes whose name starts with `prefix`, added up.
-fn count(tally: &BTreeMap<String, usize>, prefix: &str) -> usize {
-    tally
-        .iter()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(_, n)| n)
-        .sum()
-}
 
 /// A short name for a rejection: its first words, numbers and quoted
 /// names blanked out, so equal kinds of error tally together.

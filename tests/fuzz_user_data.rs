@@ -6,10 +6,11 @@
 //! small inputs. A panic fails the test; every rejection must be a sentence
 //! that starts with the file's name.
 
+mod common;
+
+use common::fuzz::{count, fuzz};
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use std::cell::RefCell;
-use std::collections::BTreeMap;
+use proptest::test_runner::TestCaseError;
 use vae_playground::config::ImageShape;
 use vae_playground::data::cifar::{encode_batch, RECORD};
 use vae_playground::data::detect::{sniff, Kind};
@@ -17,48 +18,6 @@ use vae_playground::data::idx::encode_idx;
 use vae_playground::data::images::decode;
 use vae_playground::data::user::DataSet;
 use vae_playground::data::Images;
-
-const CASES: u32 = 10_000;
-
-fn fuzz<S: Strategy>(
-    name: &str,
-    strategy: S,
-    check: impl Fn(S::Value) -> Result<String, TestCaseError>,
-) -> BTreeMap<String, usize>
-where
-    S::Value: std::fmt::Debug,
-{
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: CASES,
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
-    let tally = RefCell::new(BTreeMap::<String, usize>::new());
-    let result = runner.run(&strategy, |v| {
-        let outcome = check(v)?;
-        *tally.borrow_mut().entry(outcome).or_default() += 1;
-        Ok(())
-    });
-    if let Err(e) = result {
-        panic!("{name}: {e}");
-    }
-    let tally = tally.into_inner();
-    let total: usize = tally.values().sum();
-    eprintln!("{name}: {total} cases");
-    for (outcome, n) in &tally {
-        eprintln!("  {n:>6}  {outcome}");
-    }
-    assert!(total >= CASES as usize);
-    tally
-}
-
-fn count(tally: &BTreeMap<String, usize>, prefix: &str) -> usize {
-    tally
-        .iter()
-        .filter(|(k, _)| k.starts_with(prefix))
-        .map(|(_, n)| n)
-        .sum()
-}
 
 /// The rejection's first words after the file name, numbers blanked.
 fn kind_of(msg: &str, name: &str) -> Result<String, TestCaseError> {
@@ -276,7 +235,7 @@ fn build(set: &DataSet, shape: ImageShape) -> Result<String, TestCaseError> {
 
 #[test]
 fn one_mutated_file_is_read_or_refused_with_its_name() {
-    let tally = fuzz("user data, one mutated file", mutated(), |bytes| {
+    let tally = fuzz("user data, one mutated file", mutated, |bytes| {
         let mut set = DataSet::new();
         let outcome = add(&mut set, "upload.bin", &bytes)?;
         if outcome.starts_with("ok") {
@@ -305,21 +264,25 @@ fn one_mutated_file_is_read_or_refused_with_its_name() {
 fn sets_of_mutated_files_build_or_refuse() {
     let names = ["train-images", "train-labels", "t10k-images", "t10k-labels"];
     let strategy = proptest::collection::vec((0usize..4, mutated()), 1..4);
-    let tally = fuzz("user data, sets of 1-3 files", strategy, |files| {
-        let mut set = DataSet::new();
-        for (i, bytes) in &files {
-            let before = set.len();
-            if !add(&mut set, names[*i], bytes)?.starts_with("ok") {
-                prop_assert_eq!(set.len(), before);
+    let tally = fuzz(
+        "user data, sets of 1-3 files",
+        || strategy,
+        |files| {
+            let mut set = DataSet::new();
+            for (i, bytes) in &files {
+                let before = set.len();
+                if !add(&mut set, names[*i], bytes)?.starts_with("ok") {
+                    prop_assert_eq!(set.len(), before);
+                }
             }
-        }
-        let mut outcome = String::new();
-        for shape in SHAPES {
-            outcome.push_str(&build(&set, shape)?);
-            outcome.push(' ');
-        }
-        Ok(outcome)
-    });
+            let mut outcome = String::new();
+            for shape in SHAPES {
+                outcome.push_str(&build(&set, shape)?);
+                outcome.push(' ');
+            }
+            Ok(outcome)
+        },
+    );
     assert!(count(&tally, "built") > 0 && count(&tally, "refused") > 0);
 }
 
@@ -333,7 +296,7 @@ fn rgba_pixels_of_any_claimed_size() {
     );
     let tally = fuzz(
         "user data, RGBA pictures",
-        strategy,
+        || strategy,
         |(w, h, jitter, seed)| {
             let want = w.saturating_mul(h).saturating_mul(4).min(4096);
             let len = (want as isize + jitter).max(0) as usize;
