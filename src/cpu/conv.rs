@@ -28,10 +28,45 @@ const GROUP_WORDS: usize = 1 << 17;
 /// other work leaves its share to the others.
 const GROUPS_PER_THREAD: usize = 4;
 
-/// Scratch kept between calls so a training step allocates nothing.
+/// Scratch kept between calls so a training step allocates nothing: the
+/// weight gradient's per-group sums.
 #[derive(Default)]
 pub struct Scratch {
     words: Vec<f32>,
+}
+
+std::thread_local! {
+    /// Each thread's `col` and `t`, reused by every group the thread runs, so
+    /// the next group's im2col writes into lines already in this core's
+    /// cache (one region per group was the whole batch's patch matrix again,
+    /// 16 MB on `cifar`, streamed through memory).
+    static LOCAL: std::cell::RefCell<Vec<f32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on this thread's scratch of `words` words.
+fn with_local<R>(words: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    LOCAL.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => {
+            if v.len() < words {
+                v.resize(words, 0.0);
+            }
+            f(&mut v[..words])
+        }
+        // Not reached (the groups' work calls nothing that runs another
+        // group on this thread), but never a panic if it were.
+        Err(_) => f(&mut vec![0.0; words]),
+    })
+}
+
+/// [`GROUP_WORDS`], or `VAE_CPU_GROUP_KIB` KiB (tuning experiments).
+fn group_words() -> usize {
+    static WORDS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *WORDS.get_or_init(|| {
+        std::env::var("VAE_CPU_GROUP_KIB")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .map_or(GROUP_WORDS, |kib| (kib * 256).max(1))
+    })
 }
 
 impl Scratch {
@@ -47,7 +82,7 @@ impl Scratch {
 /// Samples per group.
 pub fn group(g: &Conv2dShape) -> usize {
     let per_sample = g.patch_len().max(g.out_channels) * g.out_positions();
-    let by_cache = (GROUP_WORDS / per_sample.max(1)).max(1);
+    let by_cache = (group_words() / per_sample.max(1)).max(1);
     let by_balance = g.batch.div_ceil(GROUPS_PER_THREAD * par::threads()).max(1);
     by_cache.min(by_balance).clamp(1, g.batch.max(1))
 }
@@ -66,9 +101,9 @@ fn valid(out: usize, size: usize, stride: usize, k: usize, pad: usize) -> std::o
 
 /// `x [nb, Ci, H, W]` -> `col [K, nb P]`.
 ///
-/// `col` is zeroed in one pass first, then only the entries inside the image
-/// are copied: no per-row bounds tests or short fills in the inner loops
-/// (rows are only `OW` long: 7 on `conv`).
+/// Every entry is written once: the in-image ranges copied, the padding
+/// around them zeroed (no bounds test per element, and no pass that zeroes
+/// the whole matrix first; rows are only `OW` long: 8 on `cifar`).
 pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
     let [h, w] = g.in_size;
     let [oh, ow] = g.out_size();
@@ -76,29 +111,34 @@ pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
     let [sh, sw] = g.stride;
     let [ph, pw] = g.padding;
     let (p, n) = (oh * ow, nb * oh * ow);
-    col[..g.patch_len() * n].fill(0.0);
     for ci in 0..g.in_channels {
         for ki in 0..kh {
             let rows = valid(oh, h, sh, ki, ph);
             for kj in 0..kw {
                 let cols = valid(ow, w, sw, kj, pw);
-                if cols.is_empty() {
+                let row = &mut col[((ci * kh + ki) * kw + kj) * n..][..n];
+                if cols.is_empty() || rows.is_empty() {
+                    row.fill(0.0);
                     continue;
                 }
                 let first = cols.start * sw + kj - pw;
-                let span = (cols.len() - 1) * sw + 1;
-                let row = &mut col[((ci * kh + ki) * kw + kj) * n..][..n];
                 for b in 0..nb {
                     let plane = &x[(b * g.in_channels + ci) * h * w..][..h * w];
                     let out = &mut row[b * p..][..p];
+                    out[..rows.start * ow].fill(0.0);
+                    out[rows.end * ow..].fill(0.0);
                     for oy in rows.clone() {
-                        let src = &plane[(oy * sh + ki - ph) * w + first..][..span];
-                        let dst = &mut out[oy * ow..][cols.clone()];
+                        let line = &mut out[oy * ow..][..ow];
+                        let (head, rest) = line.split_at_mut(cols.start);
+                        let (mid, tail) = rest.split_at_mut(cols.len());
+                        head.fill(0.0);
+                        tail.fill(0.0);
+                        let src = &plane[(oy * sh + ki - ph) * w + first..];
                         if sw == 1 {
-                            dst.copy_from_slice(src);
+                            mid.copy_from_slice(&src[..mid.len()]);
                         } else {
-                            for (d, c) in dst.iter_mut().zip(src.chunks(sw)) {
-                                *d = c[0];
+                            for (d, &v) in mid.iter_mut().zip(src.iter().step_by(sw)) {
+                                *d = v;
                             }
                         }
                     }
@@ -140,8 +180,8 @@ pub fn col2im(dcol: &[f32], g: &Conv2dShape, nb: usize, dx: &mut [f32]) {
                                 *d += v;
                             }
                         } else {
-                            for (d, &v) in dst.chunks_mut(sw).zip(src) {
-                                d[0] += v;
+                            for (d, &v) in dst.iter_mut().step_by(sw).zip(src) {
+                                *d += v;
                             }
                         }
                     }
@@ -175,18 +215,27 @@ fn groups(g: &Conv2dShape) -> (usize, usize) {
     (size, g.batch.div_ceil(size))
 }
 
-pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
+pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
-    let (size, count) = groups(g);
+    let size = group(g);
     let (col_len, t_len) = (k * size * p, co * size * p);
-    let tasks: Vec<_> = s
-        .regions(count, col_len + t_len)
-        .into_iter()
-        .zip(x[..g.batch * il].chunks(size * il))
+    let tasks: Vec<_> = x[..g.batch * il]
+        .chunks(size * il)
         .zip(y[..g.batch * ol].chunks_mut(size * ol))
         .collect();
-    par::for_each(tasks, |((scratch, x), y)| {
+    par::for_each(tasks, |(x, y)| {
+        with_local(col_len + t_len, |scratch| {
+            forward_group(x, w, y, g, scratch)
+        })
+    });
+}
+
+fn forward_group(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, scratch: &mut [f32]) {
+    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
+    let il = g.in_len();
+    let col_len = k * group(g) * p;
+    {
         let nb = x.len() / il;
         let n = nb * p;
         let (col, t) = scratch.split_at_mut(col_len);
@@ -201,21 +250,36 @@ pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, s: &mut Scr
         };
         ops::matmul_serial(w, col, t, spec);
         to_sample_major(t, nb, co, p, y);
+    }
+}
+
+pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape) {
+    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
+    let (il, ol) = (g.in_len(), g.out_len());
+    let size = group(g);
+    let (col_len, t_len) = (k * size * p, co * size * p);
+    let tasks: Vec<_> = dy[..g.batch * ol]
+        .chunks(size * ol)
+        .zip(dx[..g.batch * il].chunks_mut(size * il))
+        .collect();
+    par::for_each(tasks, |(dy, dx)| {
+        with_local(col_len + t_len, |scratch| {
+            backward_data_group(dy, w, dx, g, col_len, scratch)
+        })
     });
 }
 
-pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
+fn backward_data_group(
+    dy: &[f32],
+    w: &[f32],
+    dx: &mut [f32],
+    g: &Conv2dShape,
+    col_len: usize,
+    scratch: &mut [f32],
+) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
-    let (il, ol) = (g.in_len(), g.out_len());
-    let (size, count) = groups(g);
-    let (col_len, t_len) = (k * size * p, co * size * p);
-    let tasks: Vec<_> = s
-        .regions(count, col_len + t_len)
-        .into_iter()
-        .zip(dy[..g.batch * ol].chunks(size * ol))
-        .zip(dx[..g.batch * il].chunks_mut(size * il))
-        .collect();
-    par::for_each(tasks, |((scratch, dy), dx)| {
+    let ol = g.out_len();
+    {
         let nb = dy.len() / ol;
         let n = nb * p;
         let (dcol, t) = scratch.split_at_mut(col_len);
@@ -231,7 +295,7 @@ pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape, s: 
         };
         ops::matmul_serial(w, t, dcol, spec);
         col2im(dcol, g, nb, dx);
-    });
+    }
 }
 
 pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
@@ -239,17 +303,40 @@ pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, 
     let (il, ol) = (g.in_len(), g.out_len());
     let (size, count) = groups(g);
     let (col_len, t_len, w_len) = (k * size * p, co * size * p, co * k);
-    let mut regions = s.regions(count, col_len + t_len + w_len);
+    let mut regions = s.regions(count, w_len);
     let tasks: Vec<_> = regions
         .iter_mut()
         .zip(x[..g.batch * il].chunks(size * il))
         .zip(dy[..g.batch * ol].chunks(size * ol))
         .collect();
-    par::for_each(tasks, |((scratch, x), dy)| {
+    par::for_each(tasks, |((part, x), dy)| {
+        with_local(col_len + t_len, |scratch| {
+            weights_group(x, dy, part, g, col_len, scratch)
+        })
+    });
+    // The groups' sums, added in group order.
+    let dw = &mut dw[..w_len];
+    for region in &regions {
+        for (d, &v) in dw.iter_mut().zip(region.iter()) {
+            *d += v;
+        }
+    }
+}
+
+fn weights_group(
+    x: &[f32],
+    dy: &[f32],
+    part: &mut [f32],
+    g: &Conv2dShape,
+    col_len: usize,
+    scratch: &mut [f32],
+) {
+    let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
+    let il = g.in_len();
+    {
         let nb = x.len() / il;
         let n = nb * p;
-        let (col, rest) = scratch.split_at_mut(col_len);
-        let (t, part) = rest.split_at_mut(t_len);
+        let (col, t) = scratch.split_at_mut(col_len);
         im2col(x, g, nb, col);
         to_channel_major(dy, nb, co, p, t);
         // part [Co, K] = t [Co, N] * col^T [N, K].
@@ -262,12 +349,5 @@ pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, 
             accumulate: false,
         };
         ops::matmul_serial(t, col, part, spec);
-    });
-    // The groups' sums, added in group order.
-    let dw = &mut dw[..w_len];
-    for region in &regions {
-        for (d, &v) in dw.iter_mut().zip(&region[col_len + t_len..]) {
-            *d += v;
-        }
     }
 }

@@ -173,10 +173,8 @@ impl Backend for CpuBackend {
             w.slice(0, g.weight_len()),
             y.slice(0, g.batch * g.out_len()),
         );
-        let mut scratch = std::mem::take(&mut self.conv);
         let ([x, w], [y]) = self.split([x, w], [y]);
-        conv::forward(x, w, y, &g, &mut scratch);
-        self.conv = scratch;
+        conv::forward(x, w, y, &g);
     }
 
     fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, g: Conv2dShape) {
@@ -185,10 +183,8 @@ impl Backend for CpuBackend {
             w.slice(0, g.weight_len()),
             dx.slice(0, g.batch * g.in_len()),
         );
-        let mut scratch = std::mem::take(&mut self.conv);
         let ([dy, w], [dx]) = self.split([dy, w], [dx]);
-        conv::backward_data(dy, w, dx, &g, &mut scratch);
-        self.conv = scratch;
+        conv::backward_data(dy, w, dx, &g);
     }
 
     fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, g: Conv2dShape) {
