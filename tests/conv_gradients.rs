@@ -465,3 +465,39 @@ fn a_batch_in_groups_matches_one_sample_at_a_time() {
         }
     }
 }
+
+/// Each thread keeps one im2col scratch for every call and every shape, and
+/// im2col writes all of it (no zeroing pass): a small shape between two runs
+/// of a big one, and the big one after the small, must see nothing left over.
+/// The shapes have padding on every side, stride 1, 2 and 3, 1 and 3
+/// channels, batches of 1 and of 7 (not a multiple of any group size).
+#[test]
+fn reused_conv_scratch_leaves_nothing_behind() {
+    let shapes = [
+        conv(7, 3, [13, 11], 32, [4, 4], [2, 2], [1, 1]),
+        conv(1, 1, [5, 6], 2, [3, 3], [1, 1], [2, 1]),
+        conv(7, 3, [9, 10], 4, [4, 3], [3, 2], [2, 2]),
+        conv(1, 1, [5, 6], 2, [3, 3], [1, 1], [2, 1]),
+    ];
+    let mut first = Vec::new();
+    for round in 0..2 {
+        for (i, g) in shapes.iter().enumerate() {
+            let s = 700 + i as u32 * 10;
+            let x = values(g.batch * g.in_len(), s + 1, 1.0);
+            let w = values(g.weight_len(), s + 2, 0.5);
+            let b = values(g.out_channels, s + 3, 0.5);
+            let up = values(g.batch * g.out_len(), s + 4, 1.0);
+            let out = run(*g, g.batch, &x, &w, &b, &up);
+            assert_close(
+                &format!("conv2d {g:?}, round {round}"),
+                &out.0,
+                &reference_conv(&x, &w, &b, g),
+            );
+            if round == 0 {
+                first.push(out);
+            } else {
+                assert_eq!(out, first[i], "round 2 of {g:?} differs from round 1");
+            }
+        }
+    }
+}

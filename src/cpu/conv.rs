@@ -99,6 +99,66 @@ fn valid(out: usize, size: usize, stride: usize, k: usize, pad: usize) -> std::o
     lo.min(hi)..hi
 }
 
+/// `dst[i] = src[i S]`. Stride 2 (every preset's) has its own loop over an
+/// exactly sized `src`, which the compiler turns into vector shuffles.
+#[inline]
+fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
+    let n = dst.len();
+    if n == 0 {
+        return;
+    }
+    match stride {
+        1 => dst.copy_from_slice(&src[..n]),
+        // Pairs where the source reaches that far (all but a row's last
+        // run): whole vectors, no scalar tail.
+        2 if src.len() >= 2 * n => {
+            for (d, pair) in dst.iter_mut().zip(src[..2 * n].chunks_exact(2)) {
+                *d = pair[0];
+            }
+        }
+        2 => {
+            let src = &src[..2 * n - 1];
+            for i in 0..n {
+                dst[i] = src[2 * i];
+            }
+        }
+        _ => {
+            for (d, &v) in dst.iter_mut().zip(src.iter().step_by(stride)) {
+                *d = v;
+            }
+        }
+    }
+}
+
+/// `dst[i S] += src[i]`; `dst` has at least `(len - 1) S + 1` words.
+#[inline]
+fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
+    match stride {
+        2 if dst.len() >= 2 * src.len() => {
+            for (pair, &v) in dst[..2 * src.len()].chunks_exact_mut(2).zip(src) {
+                pair[0] += v;
+            }
+        }
+        1 => {
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d += v;
+            }
+        }
+        2 => {
+            let n = src.len();
+            let dst = &mut dst[..(2 * n).saturating_sub(1)];
+            for i in 0..n {
+                dst[2 * i] += src[i];
+            }
+        }
+        _ => {
+            for (d, &v) in dst.iter_mut().step_by(stride).zip(src) {
+                *d += v;
+            }
+        }
+    }
+}
+
 /// `x [nb, Ci, H, W]` -> `col [K, nb P]`.
 ///
 /// Every entry is written once: the in-image ranges copied, the padding
@@ -133,14 +193,7 @@ pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
                         let (mid, tail) = rest.split_at_mut(cols.len());
                         head.fill(0.0);
                         tail.fill(0.0);
-                        let src = &plane[(oy * sh + ki - ph) * w + first..];
-                        if sw == 1 {
-                            mid.copy_from_slice(&src[..mid.len()]);
-                        } else {
-                            for (d, &v) in mid.iter_mut().zip(src.iter().step_by(sw)) {
-                                *d = v;
-                            }
-                        }
+                        gather(mid, &plane[(oy * sh + ki - ph) * w + first..], sw);
                     }
                 }
             }
@@ -167,23 +220,13 @@ pub fn col2im(dcol: &[f32], g: &Conv2dShape, nb: usize, dx: &mut [f32]) {
                     continue;
                 }
                 let first = cols.start * sw + kj - pw;
-                let span = (cols.len() - 1) * sw + 1;
                 let row = &dcol[((ci * kh + ki) * kw + kj) * n..][..n];
                 for b in 0..nb {
                     let plane = &mut dx[(b * g.in_channels + ci) * h * w..][..h * w];
                     let src = &row[b * p..][..p];
                     for oy in rows.clone() {
                         let src = &src[oy * ow..][cols.clone()];
-                        let dst = &mut plane[(oy * sh + ki - ph) * w + first..][..span];
-                        if sw == 1 {
-                            for (d, &v) in dst.iter_mut().zip(src) {
-                                *d += v;
-                            }
-                        } else {
-                            for (d, &v) in dst.iter_mut().step_by(sw).zip(src) {
-                                *d += v;
-                            }
-                        }
+                        scatter_add(&mut plane[(oy * sh + ki - ph) * w + first..], src, sw);
                     }
                 }
             }

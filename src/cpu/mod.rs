@@ -229,8 +229,7 @@ impl Backend for CpuBackend {
         par::for_each(db[..channels].iter_mut().enumerate().collect(), |(c, g)| {
             let mut sum = 0.0f64;
             for b in 0..batch {
-                let plane = &dy[(b * channels + c) * spatial..][..spatial];
-                sum += plane.iter().map(|&v| v as f64).sum::<f64>();
+                sum += ops::sum_f64(&dy[(b * channels + c) * spatial..][..spatial]);
             }
             *g += sum as f32;
         });
@@ -254,8 +253,9 @@ impl Backend for CpuBackend {
             .zip(dy.chunks(c))
             .zip(x.chunks(c).zip(y.chunks(c)));
         par::for_each(parts.collect(), |((dx, dy), (x, y))| {
-            for i in 0..dx.len() {
-                dx[i] = dy[i] * ops::derivative(act, x[i], y[i]);
+            // Zipped, not indexed: no bounds tests, so the loop vectorizes.
+            for ((dx, &dy), (&x, &y)) in dx.iter_mut().zip(dy).zip(x.iter().zip(y)) {
+                *dx = dy * ops::derivative(act, x, y);
             }
         });
     }

@@ -177,12 +177,33 @@ pub fn reparam_dlogvar(logvar: f32, eps: f32, dz: f32, kl_scale: f32) -> f32 {
     dz * eps * sigma * 0.5 + kl_scale * 0.5 * (logvar.exp() - 1.0)
 }
 
-/// One Adam update over matching chunks, PyTorch's formula.
+/// One Adam update over matching chunks, PyTorch's formula. (Zipped, not
+/// indexed: no bounds tests, so the loop vectorizes.)
 pub fn adam(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], step: AdamStep) {
     let (step_size, bc2_sqrt) = step.corrections();
-    for i in 0..p.len() {
-        m[i] = step.beta1 * m[i] + (1.0 - step.beta1) * g[i];
-        v[i] = step.beta2 * v[i] + (1.0 - step.beta2) * g[i] * g[i];
-        p[i] -= step_size * m[i] / (v[i].sqrt() / bc2_sqrt + step.eps);
+    for ((p, &g), (m, v)) in p.iter_mut().zip(g).zip(m.iter_mut().zip(v.iter_mut())) {
+        *m = step.beta1 * *m + (1.0 - step.beta1) * g;
+        *v = step.beta2 * *v + (1.0 - step.beta2) * g * g;
+        *p -= step_size * *m / (v.sqrt() / bc2_sqrt + step.eps);
     }
+}
+
+/// The sum of `xs` in `f64`, in eight interleaved partial sums (one long
+/// chain of dependent adds was latency-bound), added in a fixed order: the
+/// same result on every run and every thread count.
+pub fn sum_f64(xs: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v as f64;
+        }
+    }
+    let mut sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+        + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+    for &v in rest {
+        sum += v as f64;
+    }
+    sum
 }
