@@ -109,16 +109,21 @@ fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
     }
     match stride {
         1 => dst.copy_from_slice(&src[..n]),
-        // Pairs where the source reaches that far (all but a row's last
-        // run): whole vectors, no scalar tail.
-        2 if src.len() >= 2 * n => {
-            for (d, pair) in dst.iter_mut().zip(src[..2 * n].chunks_exact(2)) {
-                *d = pair[0];
-            }
-        }
+        // Blocks of four (one shuffle of two vectors), then at most three
+        // singles: rows are 7 or 8 long on the presets, too short for the
+        // compiler's own vector loop to start.
         2 => {
             let src = &src[..2 * n - 1];
-            for i in 0..n {
+            let full = n / 4;
+            for j in 0..full {
+                // Block j reads src[8 j ..= 8 j + 6], inside `src` as 4 j + 4 <= n.
+                let (d, s) = (&mut dst[4 * j..][..4], &src[8 * j..][..7]);
+                d[0] = s[0];
+                d[1] = s[2];
+                d[2] = s[4];
+                d[3] = s[6];
+            }
+            for i in 4 * full..n {
                 dst[i] = src[2 * i];
             }
         }
@@ -134,20 +139,24 @@ fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
 #[inline]
 fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
     match stride {
-        2 if dst.len() >= 2 * src.len() => {
-            for (pair, &v) in dst[..2 * src.len()].chunks_exact_mut(2).zip(src) {
-                pair[0] += v;
-            }
-        }
         1 => {
             for (d, &v) in dst.iter_mut().zip(src) {
                 *d += v;
             }
         }
+        // Blocks of four, as in `gather`.
         2 => {
             let n = src.len();
             let dst = &mut dst[..(2 * n).saturating_sub(1)];
-            for i in 0..n {
+            let full = n / 4;
+            for j in 0..full {
+                let (d, s) = (&mut dst[8 * j..][..7], &src[4 * j..][..4]);
+                d[0] += s[0];
+                d[2] += s[1];
+                d[4] += s[2];
+                d[6] += s[3];
+            }
+            for i in 4 * full..n {
                 dst[2 * i] += src[i];
             }
         }
