@@ -74,6 +74,8 @@ export interface BenchResult {
   seconds?: number;
   imagesPerSec?: number;
   loss?: number;
+  /** The preset trained (the element's preset attribute, mlp without one). */
+  preset?: string;
 }
 
 /** What the model trains on: a built-in data set, or the reader's own files. */

@@ -877,7 +877,9 @@ export class VaePlayground extends HTMLElement {
   _runBench(steps) {
     const slot = /** @type {HTMLElement} */ (this._root.querySelector('.bench'));
     slot.hidden = false;
-    const plan = { steps, warmup: 5, batch: 128 };
+    const backend = this.getAttribute('backend');
+    /** @type {import('./playground/protocol.js').BenchPlan} */
+    const plan = { steps, warmup: 5, batch: 128, preset: this.getAttribute('preset') || 'mlp', backends: backend === 'cpu' || backend === 'webgpu' ? [backend] : ['webgpu', 'cpu'] };
     this._bench = bench.mount(slot, plan);
     this._client?.request('bench', plan).then((results) => {
       this._bench?.show(results, true);

@@ -480,21 +480,21 @@ const explore = {
 // ------------------------------------------------------------------ benchmark
 
 /** @param {Ops['bench'][0]} args */
-async function bench({ steps, warmup, batch }) {
+async function bench({ steps, warmup, batch, preset = 'mlp', backends = ['webgpu', 'cpu'] }) {
   running = false;
   emit({ event: 'state', running });
   await /** @type {import('./playground/mnist.js').Mnist} */ (mnist).ready(FIRST_SLICE);
   const { Session } = await loadWasm();
   /** @type {BenchResult[]} */
   const results = [];
-  for (const backend of /** @type {const} */ (['webgpu', 'cpu'])) {
-    const cfg = { preset: 'mlp', batch, seed: 1 };
+  for (const backend of backends) {
+    const cfg = { preset, batch, seed: 1 };
     let s;
     try {
       if (backend === 'webgpu' && !('gpu' in navigator)) throw new Error('this browser does not offer WebGPU');
       s = await Session.create(cfg, backend);
     } catch (err) {
-      results.push({ backend, error: toWire(err).message });
+      results.push({ backend, preset, error: toWire(err).message });
       emit({ event: 'bench', results: [...results] });
       continue;
     }
@@ -512,7 +512,7 @@ async function bench({ steps, warmup, batch }) {
     }
     const seconds = (performance.now() - t0) / 1000;
     s.free();
-    results.push({ backend, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last?.loss });
+    results.push({ backend, preset, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last?.loss });
     emit({ event: 'bench', results: [...results] });
   }
   return results;

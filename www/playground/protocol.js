@@ -26,7 +26,8 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {{ checkpoint: any } | { summary: DataSummary, fits: import('./state.js').ImageShape[], label: string }} FilesResult
  * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
- *   seconds?: number, imagesPerSec?: number, loss?: number }} BenchResult
+ *   seconds?: number, imagesPerSec?: number, loss?: number, preset?: string }} BenchResult
+ * @typedef {{ steps: number, warmup: number, batch: number, preset?: string, backends?: ('webgpu' | 'cpu')[] }} BenchPlan
  */
 
 /**
@@ -46,7 +47,7 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{}, null]} pause  resolves once the worker has stopped stepping
  * @property {[{ beta?: number, lr?: number }, ResolvedConfig]} hyper  live changes
  * @property {[{ x: number, y: number }, null]} dims  the latent grid's plane (Z > 2); a `frame` event follows
- * @property {[{ steps: number, warmup: number, batch: number }, BenchResult[]]} bench  images/s per backend
+ * @property {[BenchPlan, BenchResult[]]} bench  images/s per backend
  * @property {[{ n: number }, Float32Array]} sample  n new images from the prior
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
