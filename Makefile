@@ -49,7 +49,8 @@ bench-torch:
 	  echo "bench-torch: skipped: $(TORCH_PYTHON) has no torch (python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch, or set TORCH_PYTHON)"; \
 	fi
 
-## Browser benchmarks: images/s of the mlp preset on WebGPU and on the CPU fallback;
+## Browser benchmarks: images/s of mlp, conv and conv2 on WebGPU and on the CPU fallback,
+## each beside its TensorFlow.js 4.22 twin (webgpu and wasm; tests/browser/tfjs-twin.page.mjs);
 ## time from page load (data cached) to the first trained samples drawn; what each
 ## explore view costs per refresh, and training speed with and without them.
 bench-web: deps

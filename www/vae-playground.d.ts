@@ -124,6 +124,10 @@ export interface VaePlaygroundEventMap {
   settings: CustomEvent<{ config: VaeConfig; dataset: Dataset }>;
 }
 
+/**
+ * `<vae-playground>`. Attributes: see custom-elements.json (among them `perf`: present, the performance
+ * overlay is open; the element's Performance button toggles it).
+ */
 export declare class VaePlayground extends HTMLElement {
   static readonly observedAttributes: string[];
   /** Starts (or resumes) training. */

@@ -21,6 +21,7 @@ import { ATTRIBUTES, DATA_IMAGE, LIVE, PlaygroundState, SETTINGS, parseSetting, 
 import { mountControls, template as controlsTemplate, dialogTemplate } from './playground/controls.js';
 import { VIEWS } from './playground/views/index.js';
 import bench from './playground/views/bench.js';
+import perfOverlay from './playground/perf-overlay.js';
 import { PRINT } from './playground/views/colours.js';
 import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
@@ -63,7 +64,7 @@ let sheet = /** @type {CSSStyleSheet | null} */ (null);
 function styleSheet() {
   if (!sheet) {
     sheet = new CSSStyleSheet();
-    sheet.replaceSync(css + dataCss);
+    sheet.replaceSync(css + dataCss + perfOverlay.css);
   }
   return sheet;
 }
@@ -71,6 +72,7 @@ function styleSheet() {
 const TEMPLATE = `
 <div class="wrap">
   ${VIEWS.filter((v) => v.place === 'top').map((v) => v.template).join('')}
+  ${perfOverlay.template}
   <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span> <button type="button" class="webgpu-again" hidden>Try WebGPU again</button></div>
   <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span> <button type="button" class="notice-action" hidden></button></div>
   ${resumeTemplate}
@@ -136,6 +138,8 @@ export class VaePlayground extends HTMLElement {
     this._startedWith = null;
     /** @type {{ show: (results: import('./playground/protocol.js').BenchResult[], done: boolean) => void } | null} */
     this._bench = null;
+    /** @type {ReturnType<typeof perfOverlay.mount> | null} the performance overlay */
+    this._perf = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this._saveTimer = undefined;
     /** @type {{ name: string, bytes: ArrayBuffer }[] | null} the reader's files, for autosave */
@@ -170,6 +174,8 @@ export class VaePlayground extends HTMLElement {
     /** @type {HTMLElement} */ (this._root.querySelector('.notice-action')).addEventListener('click', () => this.reset().catch(() => { /* shown by _fail */ }));
     /** @type {HTMLElement} */ (this._root.querySelector('.webgpu-again')).addEventListener('click', () => this._backToWebgpu());
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
+    this._perf = perfOverlay.mount(this._root, { toggle: () => this.toggleAttribute('perf') });
+    this._perf.setOpen(this.hasAttribute('perf'));
     mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
     this._dataKey = null;
     this._state.addEventListener('change', (e) => {
@@ -301,6 +307,7 @@ export class VaePlayground extends HTMLElement {
       return;
     }
     started.resolve();
+    if (this.hasAttribute('perf')) this._perfChanged();
     this.dispatchEvent(new CustomEvent('ready', { detail: { config: this._state.value.config } }));
     if (this.hasAttribute('autosave')) this._startAutosave(client);
     if (start.bench) this._runBench(start.bench);
@@ -353,6 +360,7 @@ export class VaePlayground extends HTMLElement {
     }
     if (name === 'dataset' && this._state.value.ready) this._switchDataset(/** @type {import('./playground/state.js').Dataset} */ (value || 'mnist'), false).catch(() => { /* shown by _fail */ });
     if (name === 'theme') this._redraw();
+    if (name === 'perf') this._perfChanged();
     if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
   }
 
@@ -960,6 +968,9 @@ export class VaePlayground extends HTMLElement {
       case 'explore':
         this._update({ explore: e });
         break;
+      case 'perf':
+        this._perf?.update({ perf: e.report });
+        break;
       case 'error':
         this._fail(e.error, e.retry ? 'Retry' : null);
         break;
@@ -979,6 +990,16 @@ export class VaePlayground extends HTMLElement {
   /** @param {ViewData} data */
   _update(data) {
     for (const v of this._views) v.update(data);
+    this._perf?.update(/** @type {any} */ (data));
+  }
+
+  /** The perf attribute changed: open or close the overlay, and ask the worker for its numbers only while open. */
+  _perfChanged() {
+    const on = this.hasAttribute('perf');
+    this._perf?.setOpen(on);
+    this._client?.request('perf', { on }).then((report) => {
+      if (report) this._perf?.update({ perf: report });
+    }, () => { /* the worker is gone: nothing to show */ });
   }
 
   _redraw() {

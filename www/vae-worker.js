@@ -12,6 +12,7 @@ import { kindError, toWire } from './playground/errors.js';
 import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readFiles, shapeText, stream, userData } from './worker/data.js';
 import { handleExplore, exploreTick } from './worker/explore.js';
 import { CopyKeeper, isPanic, panicMessage } from './worker/robust.js';
+import * as perf from './worker/perf.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -103,6 +104,7 @@ let wake = null;
  * @param {Transferable[]} [transfer]
  */
 function emit(msg, transfer = []) {
+  perf.saw(msg);
   self.postMessage(msg, { transfer });
 }
 
@@ -188,8 +190,10 @@ let wasmLoading = null;
 function loadWasm() {
   wasmLoading ??= (async () => {
     emit({ event: 'loading' });
+    perf.phaseStart('wasm');
     const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
     await mod.default();
+    perf.phaseEnd('wasm');
     return mod;
   })();
   return wasmLoading;
@@ -265,7 +269,9 @@ async function createSession(cfg, want, make = /** @type {((backend: 'webgpu' | 
  * @param {import('./worker/robust.js').TrainState | null} [from]  continue from this state (same settings), at its step
  */
 async function install(cfg, want, reasonOverride = null, make = null, step = 0, from = null) {
+  perf.phaseStart('model');
   const { s, fallback, adapter } = await createSession(cfg, want, make);
+  perf.phaseEnd('model');
   copies.clear();
   // The reader's files: built for this model's input, or refused (BadFile)
   // with the current model and data untouched.
@@ -380,6 +386,8 @@ async function trainChunk() {
   }
   const s = session;
   const t0 = performance.now();
+  const steps = chunk;
+  perf.phaseStart('first-step');
   let m;
   try {
     m = await guarded(() => s.train(chunk));
@@ -393,6 +401,8 @@ async function trainChunk() {
     throw err;
   }
   if (!m) return;
+  perf.trained(s, steps, m.images, performance.now() - t0);
+  perf.phaseEnd('first-step');
   if (s.backend().backend === 'webgpu') await copies.maybeTake(s);
   const dt = performance.now() - t0;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.
@@ -405,6 +415,7 @@ async function refreshViews() {
   if (!session) return;
   const s = session;
   const t0 = performance.now();
+  if (perf.has('first-step')) perf.phaseStart('first-view');
   /** @type {{ samples?: Float32Array, grid?: Float32Array, recon?: Float32Array }} */
   const out = {};
   const r = await guarded(async () => {
@@ -417,6 +428,8 @@ async function refreshViews() {
   const transfer = Object.values(out).map((a) => a.buffer);
   emit({ event: 'frame', ...out, gridSize: GRID }, transfer);
   viewCost = performance.now() - t0;
+  perf.viewed(viewCost);
+  perf.phaseEnd('first-view');
   lastViews = performance.now();
 }
 
@@ -583,6 +596,9 @@ async function handle(msg) {
       return debugFault(a.fault);
     case 'webgpu':
       return backToWebgpu();
+    case 'perf':
+      perf.setPerf(Boolean(a.on));
+      return perf.report(session, { force: true });
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
@@ -786,6 +802,8 @@ async function loop() {
         if (now - lastViews > Math.max(600, viewCost * 3)) await refreshViews();
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
         await exploreTick(explore);
+        const report = perf.report(session);
+        if (report) emit({ event: 'perf', report });
       } catch (err) {
         if (isPanic(err)) {
           die(err);

@@ -68,6 +68,15 @@ async function twin(preset, backend, n) {
   }
 }
 
+/** One measurement; a crash of the page (seen once under heavy load) becomes that row's error. */
+async function measure(fn, ...args) {
+  try {
+    return await fn(...args);
+  } catch (err) {
+    return { error: String(err && err.message || err).split('\n')[0] };
+  }
+}
+
 const fmt = (r) => (!r ? '-' : r.error ? `error: ${r.error}` : `${Math.round(r.imagesPerSec).toLocaleString('en-US')}`);
 const ratio = (a, b) => (a && b && !a.error && !b.error ? `${(a.imagesPerSec / b.imagesPerSec).toFixed(2)}x` : '-');
 
@@ -92,12 +101,12 @@ for (const preset of presets) {
   const gpuN = conv ? gpuConvSteps : steps;
   for (let r = 0; r < rounds; r++) {
     const row = { preset, round: r + 1, load: [load()] };
-    row.cpu = await ours(preset, 'cpu', cpuN);
-    row.wasm = await twin(preset, 'wasm', cpuN);
+    row.cpu = await measure(ours, preset, 'cpu', cpuN);
+    row.wasm = await measure(twin, preset, 'wasm', cpuN);
     row.load.push(load());
     if (gpu) {
-      row.webgpu = await ours(preset, 'webgpu', gpuN);
-      row.tfwebgpu = await twin(preset, 'webgpu', gpuN);
+      row.webgpu = await measure(ours, preset, 'webgpu', gpuN);
+      row.tfwebgpu = await measure(twin, preset, 'webgpu', gpuN);
       row.load.push(load());
     }
     all.push(row);

@@ -5,7 +5,9 @@
 // small batches, few steps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPage, readState, waitFor, problems, outFile, trackMetrics } from './harness.mjs';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openPage, readState, waitFor, problems, outFile, trackMetrics, axe, ROOT } from './harness.mjs';
 
 // Console output that is expected and harmless, each with its reason.
 const EXPECTED = [
@@ -58,12 +60,58 @@ async function trainAndCheck(s, { backend, minSteps, name }) {
   return after;
 }
 
-test('WebGPU (SwiftShader): trains, views update, pause/resume, no long tasks', async () => {
-  const s = await openPage({ webgpu: true, query: '?batch=16' });
+// The performance overlay's text, read from the element's shadow root.
+function readPerf(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector('vae-playground').shadowRoot;
+    const panel = root.querySelector('.perf');
+    const t = (sel) => root.querySelector(sel).textContent.trim();
+    return {
+      open: !panel.hidden,
+      pressed: root.querySelector('.perf-toggle').getAttribute('aria-pressed'),
+      attr: document.querySelector('vae-playground').hasAttribute('perf'),
+      ips: t('.p-ips'), step: t('.p-step'), gpu: t('.p-gpu'), host: t('.p-host'), view: t('.p-view'), startup: t('.p-startup'), compile: t('.p-compile'), note: t('.p-note'),
+    };
+  });
+}
+
+const num = (text) => Number(String(text).replace(/,/g, '').match(/[\d.]+/)?.[0] ?? NaN);
+
+// Waits for the overlay to show training numbers, and checks they are plausible.
+async function perfNumbers(page, backend) {
+  const t0 = Date.now();
+  let p;
+  for (;;) {
+    p = await readPerf(page);
+    if (p.open && p.ips !== '–' && p.view !== '–' && /wasm/.test(p.startup) && /first step/.test(p.startup)) break;
+    if (Date.now() - t0 > 60000) throw new Error(`the overlay shows no numbers: ${JSON.stringify(p)}`);
+    await page.waitForTimeout(250);
+  }
+  assert.ok(num(p.ips) > 0, `images/s > 0: ${p.ips}`);
+  assert.ok(num(p.step) > 0, `ms per step > 0: ${p.step}`);
+  assert.ok(num(p.view) > 0, `view refresh cost: ${p.view}`);
+  assert.match(p.startup, /wasm \d/);
+  if (backend === 'cpu') {
+    assert.match(p.gpu, /CPU backend/, 'no GPU time on the CPU');
+    assert.ok(num(p.host) > 0 && num(p.host) === num(p.step), `all of a step is host time: ${p.host} vs ${p.step}`);
+    assert.match(p.compile, /no shaders/);
+  } else {
+    // SwiftShader offers no timestamp-query: the overlay says so instead of a number.
+    assert.match(p.gpu, /(\d ms per step|no timestamp queries)/, p.gpu);
+    assert.match(p.compile, /\d/);
+  }
+  return p;
+}
+
+test('WebGPU (SwiftShader): trains, views update, pause/resume, no long tasks; ?perf opens the overlay', async () => {
+  const s = await openPage({ webgpu: true, query: '?batch=16&perf' });
   try {
     const st = await trainAndCheck(s, { backend: 'webgpu', minSteps: 20, name: 'webgpu' });
     assert.match(st.backend, /WebGPU/);
     assert.equal(st.notice, null, 'no fallback notice on WebGPU');
+    const p = await perfNumbers(s.page, 'webgpu');
+    assert.equal(p.pressed, 'true', 'the Performance button shows it is on');
+    assert.deepEqual(problems(s.logs, EXPECTED), [], 'no console errors or warnings');
   } finally {
     await s.close();
   }
@@ -74,6 +122,25 @@ test('no WebGPU: the CPU fallback trains and the notice says why', async () => {
   try {
     const st = await trainAndCheck(s, { backend: 'cpu', minSteps: 30, name: 'cpu-fallback' });
     assert.match(st.backend, /CPU/);
+    // The performance overlay: closed by default, opened from the keyboard, closed with the mouse.
+    const { page } = s;
+    assert.equal((await readPerf(page)).open, false, 'the overlay is closed without perf');
+    const toggle = page.locator('vae-playground').locator('button.perf-toggle');
+    assert.equal(await toggle.textContent(), 'Performance', 'the toggle is labelled');
+    await toggle.focus();
+    await page.keyboard.press('Enter');
+    const p = await perfNumbers(page, 'cpu');
+    assert.equal(p.pressed, 'true');
+    assert.equal(p.attr, true, 'the toggle sets the perf attribute');
+    assert.deepEqual(await axe(page), [], 'axe: no serious or critical violations with the overlay open');
+    const shot = outFile('perf-overlay.png');
+    await page.locator('vae-playground').locator('.perf').screenshot({ path: shot });
+    if (process.env.UPDATE_SCREENSHOTS) copyFileSync(shot, join(ROOT, 'docs', 'screenshots', 'perf.png'));
+    await toggle.click();
+    const closed = await readPerf(page);
+    assert.equal(closed.open, false, 'a click closes it');
+    assert.equal(closed.attr, false);
+    assert.deepEqual(problems(s.logs, EXPECTED), [], 'no console errors or warnings with the overlay');
     assert.ok(st.notice, 'the fallback notice is shown');
     assert.match(st.notice, /WebGPU/);
     assert.match(st.notice, /CPU/);

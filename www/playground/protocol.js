@@ -56,6 +56,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
  * @property {[{ fault: 'panic' | 'device-lost' }, null]} debug  test hook (the element's debug-faults attribute)
  * @property {[{}, ResolvedConfig]} webgpu  after a lost device: move the model back to WebGPU at the same step
+ * @property {[{ on: boolean }, import('../worker/perf.js').PerfReport | null]} perf  the performance overlay opened or closed:
+ *   while open, `perf` events follow at most twice a second; the reply holds the numbers so far
  */
 
 /**
@@ -71,6 +73,7 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
  *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
+ *   | { event: 'perf', report: import('../worker/perf.js').PerfReport }
  *   | { event: 'error', error: WireError, retry?: boolean }
  *   | { event: 'fatal', error: WireError }} WorkerEvent
  */

@@ -50,6 +50,8 @@ export const ATTRIBUTES = [
   'backend', 'autostart', 'assets', 'bench', 'autosave',
   // layout, applied at once
   'controls', 'views', 'theme', 'offscreen',
+  // the performance overlay, opened and closed at once
+  'perf',
   // the test hook debugFault()
   'debug-faults',
 ];
