@@ -50,12 +50,14 @@ bench-torch:
 	fi
 
 ## Browser benchmarks: images/s of the mlp preset on WebGPU and on the CPU fallback;
-## time from page load (data cached) to the first trained samples drawn; what each
+## time from page load (data cached) to the first trained samples drawn, by phase, on
+## WebGPU (forced) and on the CPU fallback; what each
 ## explore view costs per refresh, and training speed with and without them.
 bench-web: deps
 	trunk build --release --offline
 	node tests/browser/bench-web.mjs 50
 	node tests/browser/bench-first-samples.mjs 3
+	node tests/browser/bench-first-samples.mjs --cpu 3
 	node tests/browser/bench-explore.mjs 40
 
 ## Build the page and serve it with live reload.

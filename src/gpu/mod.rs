@@ -18,6 +18,7 @@ mod ops;
 mod pipelines;
 mod readback;
 mod recorder;
+mod warm;
 
 use crate::backend::{BackendError, Noise, View};
 use context::Context;
