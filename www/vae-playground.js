@@ -30,6 +30,7 @@ import { DATASETS, sameShape } from './playground/state.js';
 import { forgetExploreStore } from './playground/views/explore-shared.js';
 import { mountSavePng, viewPng } from './playground/save-png.js';
 import { EVERY_MS, clearSaved, offer, readSaved, template as resumeTemplate, writeSaved } from './playground/autosave.js';
+import { StartupTimes } from './playground/startup.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -124,6 +125,10 @@ export class VaePlayground extends HTMLElement {
     this._autoPaused = false;
     this._lastStepEvent = 0;
     this._markedFirst = false;
+    /** @type {StartupTimes | null} the start-up phases of the running worker */
+    this._startupTimes = null;
+    /** @type {import('./playground/startup.js').StartupBreakdown | null} */
+    this._startup = null;
     /** @type {string | null} the kind of the error shown, if any */
     this._errorKind = null;
     /** @type {View[]} */
@@ -267,6 +272,8 @@ export class VaePlayground extends HTMLElement {
       workerUrl = new URL(this._blobUrl);
     }
     let worker;
+    this._startupTimes = new StartupTimes(performance.now());
+    this._markedFirst = false;
     try {
       worker = new Worker(workerUrl, { type: 'module', name: 'vae-playground' });
     } catch (err) {
@@ -821,6 +828,16 @@ export class VaePlayground extends HTMLElement {
     return c ? { ...c } : null;
   }
 
+  /**
+   * How long the start took, by phase: `{ total, phases: [{ name, start, end, ms }] }`
+   * (milliseconds on the page's performance.now() clock), once the first trained
+   * samples are drawn; null before.
+   */
+  get startup() {
+    const b = this._startup;
+    return b ? { total: b.total, phases: b.phases.map((p) => ({ ...p })) } : null;
+  }
+
   /** Training steps taken by the current model. */
   get step() {
     return this._state.value.step;
@@ -956,8 +973,17 @@ export class VaePlayground extends HTMLElement {
         if (this._state.value.step > 0 && !this._markedFirst) {
           // For timing "page load to first trained samples" (performance.getEntriesByName).
           this._markedFirst = true;
-          performance.mark('vae-playground:first-trained-samples');
+          const at = performance.mark('vae-playground:first-trained-samples').startTime;
+          const times = this._startupTimes;
+          if (times) {
+            this._startup = times.finish(at);
+            this._update({ startup: this._startup });
+            this.dispatchEvent(new CustomEvent('startup', { detail: { ...this._startup } }));
+          }
         }
+        break;
+      case 'startup':
+        this._startupTimes?.add(e);
         break;
       case 'originals':
         this._update({ originals: e.images });
@@ -1009,8 +1035,10 @@ export class VaePlayground extends HTMLElement {
   /** @param {BackendInfo} b */
   _showBackend(b) {
     const notice = /** @type {HTMLElement} */ (this._root.querySelector('.backend-notice'));
-    const show = b.backend === 'cpu' && b.reason !== 'requested';
+    // The CPU for a reason (not asked for), or WebGPU chosen by measurement (backend="auto").
+    const show = (b.backend === 'cpu' && b.reason !== 'requested') || b.reason === 'measured';
     /** @type {HTMLElement} */ (notice.querySelector('.webgpu-again')).hidden = b.reason !== 'device-lost';
+    /** @type {HTMLElement} */ (notice.querySelector('strong')).textContent = b.backend === 'cpu' ? 'Training on the CPU' : 'Training on WebGPU';
     notice.hidden = !show;
     /** @type {HTMLElement} */ (notice.querySelector('.msg')).textContent = show ? ` ${b.message}` : '';
   }

@@ -20,6 +20,7 @@ mod pipelines;
 mod readback;
 mod recorder;
 mod timing;
+mod warm;
 
 use crate::backend::{BackendError, Noise, View};
 use context::Context;

@@ -453,3 +453,5 @@ mod explore;
 mod data;
 // The performance overlay's GPU time (issue 11).
 mod perf;
+// Start-up (issue 11): pipelines created while the data downloads.
+mod startup;

@@ -223,7 +223,7 @@ async function walkThrough({ webgpu, query, backend }) {
 }
 
 test('explore views on WebGPU (SwiftShader): draw, scatter tooltip, interpolate, inpaint, KL, traversal, axe, screenshots', async () => {
-  const { s } = await walkThrough({ webgpu: true, query: '?batch=16', backend: 'webgpu' });
+  const { s } = await walkThrough({ webgpu: true, query: '?batch=16&backend=webgpu', backend: 'webgpu' });
   try {
     assert.deepEqual(await s.page.evaluate(() => window.__cspViolations), [], 'no CSP violations');
     assert.deepEqual(problems(s.logs), [], 'no console errors or warnings');

@@ -14,8 +14,24 @@ const EXPECTED = [
   // (none so far: add entries here, with a comment saying why each one is fine)
 ];
 
+// The start-up breakdown (el.startup, the `startup` event, the performance measures):
+// the phases expected, in order, each within the page's life and before the total.
+function checkStartup(b, names) {
+  assert.ok(b, 'el.startup is set once the first trained samples are drawn');
+  assert.deepEqual(b.phases.map((p) => p.name), names);
+  for (const p of b.phases) {
+    assert.ok(p.start >= 0 && p.end >= p.start && p.end <= b.total + 1, `phase ${p.name}: ${JSON.stringify(p)} within 0..${b.total}`);
+    assert.ok(Math.abs(p.ms - (p.end - p.start)) < 1e-6, `phase ${p.name}: ms = end - start`);
+  }
+  assert.equal(b.phases.at(-1).end, b.total, 'the first view ends at the first trained samples');
+}
+
 async function trainAndCheck(s, { backend, minSteps, name }) {
   const { page } = s;
+  await page.evaluate(() => {
+    window.__startupEvents = [];
+    document.querySelector('vae-playground').addEventListener('startup', (e) => window.__startupEvents.push(e.detail));
+  });
   const el = page.locator('vae-playground');
   const ready = await waitFor(page, (st) => st.pillBackend !== 'none' && st.startLabel === 'Start' && st.originals.contrast > 0, { what: 'ready with test data', timeout: 120000 });
   assert.equal(ready.pillBackend, backend, `status reports ${backend}: ${ready.backend}`);
@@ -50,6 +66,10 @@ async function trainAndCheck(s, { backend, minSteps, name }) {
   await el.locator('button.start').click();
   await waitFor(page, (st) => st.step > p2, { what: 'resumed steps', timeout: 120000 });
 
+  const started = await page.evaluate(() => ({ events: window.__startupEvents, prop: document.querySelector('vae-playground').startup, measures: performance.getEntriesByType('measure').filter((m) => m.name.startsWith('vae-playground:')).length }));
+  assert.equal(started.events.length, 1, 'one startup event');
+  assert.deepEqual(started.events[0], started.prop, 'the event and the property agree');
+  assert.equal(started.measures, started.prop.phases.length, 'one performance measure per phase');
   const longTasks = await page.evaluate((from) => window.__longTasks.filter((t) => t.start >= from && t.duration > 100), trainingFrom);
   assert.deepEqual(longTasks, [], 'no main-thread task over 100 ms');
   const violations = await page.evaluate(() => window.__cspViolations);
@@ -103,12 +123,15 @@ async function perfNumbers(page, backend) {
   return p;
 }
 
-test('WebGPU (SwiftShader): trains, views update, pause/resume, no long tasks; ?perf opens the overlay', async () => {
-  const s = await openPage({ webgpu: true, query: '?batch=16&perf' });
+test('WebGPU (SwiftShader, forced): trains, views update, pause/resume, no long tasks, the start-up breakdown; ?perf opens the overlay', async () => {
+  // backend=webgpu: auto would take the CPU on SwiftShader (a fallback adapter; ui.test.mjs)
+  const s = await openPage({ webgpu: true, query: '?batch=16&backend=webgpu&perf' });
   try {
     const st = await trainAndCheck(s, { backend: 'webgpu', minSteps: 20, name: 'webgpu' });
     assert.match(st.backend, /WebGPU/);
     assert.equal(st.notice, null, 'no fallback notice on WebGPU');
+    const startup = await s.page.evaluate(() => document.querySelector('vae-playground').startup);
+    checkStartup(startup, ['worker', 'wasm', 'device', 'pipelines', 'data', 'first-step', 'first-view']);
     const p = await perfNumbers(s.page, 'webgpu');
     assert.equal(p.pressed, 'true', 'the Performance button shows it is on');
     assert.deepEqual(problems(s.logs, EXPECTED), [], 'no console errors or warnings');
@@ -144,6 +167,8 @@ test('no WebGPU: the CPU fallback trains and the notice says why', async () => {
     assert.ok(st.notice, 'the fallback notice is shown');
     assert.match(st.notice, /WebGPU/);
     assert.match(st.notice, /CPU/);
+    const startup = await s.page.evaluate(() => document.querySelector('vae-playground').startup);
+    checkStartup(startup, ['worker', 'wasm', 'data', 'first-step', 'first-view']);
   } finally {
     await s.close();
   }

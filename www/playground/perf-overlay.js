@@ -45,7 +45,7 @@ const f1 = (/** @type {number} */ n) => (n >= 100 ? f0(n) : n.toFixed(1));
 
 /** Start-up phase names, as people read them. */
 const PHASE = /** @type {Record<string, string>} */ ({
-  wasm: 'wasm', device: 'adapter + device', pipelines: 'pipelines', data: 'data', model: 'model set-up', 'first-step': 'first step', 'first-view': 'first view',
+  worker: 'worker', wasm: 'wasm', device: 'adapter + device', probe: 'backend probe', pipelines: 'pipelines', data: 'data', 'first-step': 'first step', 'first-view': 'first view',
 });
 
 /**
@@ -62,7 +62,7 @@ function mount(root, on) {
   const button = $('.perf-toggle');
   const panel = $('.perf');
   button.addEventListener('click', () => on.toggle());
-  /** @type {Phase[] | null} the start-up breakdown of the element (helper start's), preferred to the worker's */
+  /** @type {Phase[] | null} the start-up breakdown (the element's `startup`, from worker/startup.js) */
   let breakdown = null;
   /** @type {PerfReport | null} */
   let last = null;
@@ -89,7 +89,7 @@ function mount(root, on) {
       : `${f1(r.hostMsPerStep)} ms per step`;
     $('.p-view').textContent = r.viewMs === null ? '–' : `${f0(r.viewMs)} ms last, ${f0(r.viewMsMedian ?? r.viewMs)} ms median; views take ${Math.round(r.viewShare * 100)}% of the time`;
     $('.p-explore').textContent = r.explore.length ? r.explore.map((e) => `${e.item} ${f0(e.ms)} ms`).join(' · ') : 'none open';
-    showStartup(breakdown ?? r.startup);
+    if (breakdown) showStartup(breakdown);
     $('.p-note').textContent = `${r.backend === 'webgpu' ? 'WebGPU' : 'CPU (WebAssembly)'}, ${r.preset}: over the last ${r.window.toFixed(1)} s. ${r.gpuNote}.`;
   }
 

@@ -75,7 +75,9 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
  *   | { event: 'perf', report: import('../worker/perf.js').PerfReport }
  *   | { event: 'error', error: WireError, retry?: boolean }
- *   | { event: 'fatal', error: WireError }} WorkerEvent
+ *   | { event: 'fatal', error: WireError }
+ *   | { event: 'startup', phase: string, start: number, end: number }} WorkerEvent  startup: a start-up phase, times
+ *   in epoch milliseconds (performance.timeOrigin + performance.now()), see worker/startup.js
  */
 
 const DISPOSE_WAIT_MS = 2000;

@@ -1,11 +1,12 @@
 // @ts-check
 // The performance overlay's worker side: times what the worker does (training
-// calls, view refreshes, the explore views' requests, start-up) and, while the
+// calls, view refreshes, the explore views' requests) and, while the
 // element's overlay is open, sends one `perf` event at most every PERIOD_MS with
 // the numbers already computed: the element only writes them out. GPU time per
 // step comes from the wasm core (`Session.gpuTime()`, src/web/perf.rs: timestamp
 // queries, where the adapter offers them). Costs nothing while the overlay is closed
-// beyond a few performance.now() calls.
+// beyond a few performance.now() calls. The start-up phases are worker/startup.js's
+// (the element's `startup` breakdown), which the overlay shows beside these.
 
 const PERIOD_MS = 500;
 /** How far back the rates look. */
@@ -29,7 +30,6 @@ const WINDOW_MS = 3000;
  * @property {number | null} viewMsMedian  median over the window
  * @property {number} viewShare  fraction of the window's wall time spent refreshing views (explore included)
  * @property {{ item: string, ms: number }[]} explore  the explore views' last refresh cost, per view
- * @property {{ name: string, ms: number }[]} startup  start-up phases, milliseconds
  * @property {number} window  seconds the rates cover
  */
 
@@ -42,10 +42,6 @@ const state = {
   views: [],
   /** @type {Map<string, number>} */
   explore: new Map(),
-  /** @type {{ name: string, ms: number }[]} */
-  startup: [],
-  /** @type {Map<string, number>} phase -> start time */
-  open: new Map(),
   /** @type {GpuTime | null} */
   gpuBefore: null,
   stepsPerCall: 1,
@@ -60,37 +56,6 @@ export function setPerf(on) {
 }
 
 export const perfOn = () => state.on;
-
-/** @param {string} name  whether this start-up phase has been timed */
-export const has = (name) => state.startup.some((p) => p.name === name);
-
-/**
- * A start-up phase begins / ends (first occurrence only: later models do not count).
- * @param {string} name
- */
-export function phaseStart(name) {
-  if (!state.open.has(name) && !state.startup.some((p) => p.name === name)) state.open.set(name, performance.now());
-}
-
-/** @param {string} name */
-export function phaseEnd(name) {
-  const t0 = state.open.get(name);
-  if (t0 === undefined) return;
-  state.open.delete(name);
-  state.startup.push({ name, ms: performance.now() - t0 });
-}
-
-/**
- * Start-up phases measured elsewhere (helper start's breakdown), in place of ours of the same name.
- * @param {{ name: string, ms: number }[]} phases
- */
-export function startupPhases(phases) {
-  for (const p of phases) {
-    const i = state.startup.findIndex((q) => q.name === p.name);
-    if (i >= 0) state.startup[i] = p;
-    else state.startup.push(p);
-  }
-}
 
 /** @param {any} s */
 function gpuTime(s) {
@@ -198,7 +163,6 @@ export function report(s, { force = false } = {}) {
     viewMsMedian: median(state.views.map((v) => v.ms)),
     viewShare: span ? Math.min(1, viewsMs / Math.max(span, WINDOW_MS / 3)) : 0,
     explore: [...state.explore].map(([item, ms]) => ({ item, ms })),
-    startup: [...state.startup],
     window: span / 1000,
   };
 }
