@@ -7,7 +7,7 @@
 // Ours and tfjs alternate, one fresh page each; a table per preset with the ratios.
 //
 //   node tests/browser/bench-web.mjs [steps=50] [--presets mlp,conv,conv2] [--conv-steps 20]
-//        [--gpu-conv-steps 5] [--rounds 1] [--no-gpu]
+//        [--gpu-conv-steps 5] [--rounds 1] [--no-gpu] [--no-cpu]
 //
 // steps: timed steps of mlp on both backends; --conv-steps: of the conv presets on the
 // CPU / wasm; --gpu-conv-steps: of the conv presets on WebGPU (slow on a software
@@ -28,6 +28,7 @@ const convSteps = Number(flag('conv-steps', 20));
 const gpuConvSteps = Number(flag('gpu-conv-steps', 5));
 const rounds = Number(flag('rounds', 1));
 const gpu = !argv.includes('--no-gpu');
+const cpu = !argv.includes('--no-cpu');
 const WARMUP = 5;
 
 const TF = join(ROOT, 'node_modules', '@tensorflow');
@@ -101,9 +102,11 @@ for (const preset of presets) {
   const gpuN = conv ? gpuConvSteps : steps;
   for (let r = 0; r < rounds; r++) {
     const row = { preset, round: r + 1, load: [load()] };
-    row.cpu = await measure(ours, preset, 'cpu', cpuN);
-    row.wasm = await measure(twin, preset, 'wasm', cpuN);
-    row.load.push(load());
+    if (cpu) {
+      row.cpu = await measure(ours, preset, 'cpu', cpuN);
+      row.wasm = await measure(twin, preset, 'wasm', cpuN);
+      row.load.push(load());
+    }
     if (gpu) {
       row.webgpu = await measure(ours, preset, 'webgpu', gpuN);
       row.tfwebgpu = await measure(twin, preset, 'webgpu', gpuN);
@@ -113,11 +116,28 @@ for (const preset of presets) {
     console.log(`\n${preset} (round ${row.round}), images/s, load average ${row.load.join(' -> ')}`);
     console.log('  | where | ours | TensorFlow.js 4.22 | ours / tfjs |');
     console.log('  |---|---|---|---|');
-    console.log(`  | CPU: ours wasm vs tfjs-wasm | ${fmt(row.cpu)} | ${fmt(row.wasm)} | ${ratio(row.cpu, row.wasm)} |`);
+    if (cpu) console.log(`  | CPU: ours wasm vs tfjs-wasm | ${fmt(row.cpu)} | ${fmt(row.wasm)} | ${ratio(row.cpu, row.wasm)} |`);
     if (gpu) console.log(`  | WebGPU: ours vs tfjs-webgpu | ${fmt(row.webgpu)} | ${fmt(row.tfwebgpu)} | ${ratio(row.webgpu, row.tfwebgpu)} |`);
     console.log(`  ours CPU: ${row.cpu?.adapter ?? ''}; ours WebGPU: ${row.webgpu?.adapter ?? '-'}`);
     console.log(`  tfjs wasm: ${row.wasm?.adapter ?? ''}${row.wasm?.patched?.length ? `; no wasm kernel for ${row.wasm.patched.join(', ')} in tfjs 4.22 (training throws without it): registered from wasm Transpose + dilated Conv2D` : ''}`);
     if (gpu) console.log(`  tfjs webgpu: ${row.tfwebgpu?.adapter ?? row.tfwebgpu?.error ?? ''}`);
   }
 }
+// One line per preset and pair: the median of the rounds, and the ratio of the medians.
+const med = (xs) => {
+  const v = xs.filter((r) => r && !r.error).map((r) => r.imagesPerSec).sort((a, b) => a - b);
+  return v.length ? v[Math.floor((v.length - 1) / 2)] : null;
+};
+console.log('\nsummary (median of the rounds, images/s):');
+for (const preset of presets) {
+  const rows = all.filter((r) => r.preset === preset);
+  for (const [label, a, b] of [['CPU: ours wasm / tfjs-wasm', 'cpu', 'wasm'], ['WebGPU: ours / tfjs-webgpu', 'webgpu', 'tfwebgpu']]) {
+    const x = med(rows.map((r) => r[a]));
+    const y = med(rows.map((r) => r[b]));
+    if (x === null && y === null) continue;
+    const target = a === 'cpu' && preset !== 'mlp' ? (x && y ? (x / y >= 3 ? ' (target >= 3x: met)' : ' (target >= 3x: not met)') : '') : '';
+    console.log(`  ${preset.padEnd(6)} ${label}: ${x === null ? '-' : Math.round(x)} / ${y === null ? '-' : Math.round(y)} = ${x && y ? `${(x / y).toFixed(2)}x` : '-'}${target}`);
+  }
+}
+console.log(`load average at the end ${load()}`);
 console.log(JSON.stringify(all));
