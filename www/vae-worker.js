@@ -497,6 +497,7 @@ async function trainChunk() {
   const s = session;
   const t0 = performance.now();
   const steps = chunk;
+  perf.beforeTrain(s);
   const first = !done('first-step');
   if (first) begin('first-step');
   let m;

@@ -68,6 +68,18 @@ function gpuTime(s) {
 }
 
 /**
+ * A train() call begins: the GPU time so far, so that the call's own is the difference
+ * (timestamps come back a flush or two late, so over a window the split is right,
+ * not per call).
+ * @param {any} s  the session
+ */
+export function beforeTrain(s) {
+  if (!state.on) return;
+  state.gpuBefore = gpuTime(s);
+  state.session = s;
+}
+
+/**
  * One train() call finished.
  * @param {any} s  the session
  * @param {number} steps
@@ -81,8 +93,6 @@ export function trained(s, steps, images, ms) {
   if (state.on) {
     const g = gpuTime(s);
     if (g && g.supported && state.gpuBefore && state.session === s && g.flushes > state.gpuBefore.flushes) gpuMs = g.totalMs - state.gpuBefore.totalMs;
-    state.gpuBefore = g;
-    state.session = s;
   }
   state.chunks.push({ at: now, steps, images, ms, gpuMs });
   trim(now);
