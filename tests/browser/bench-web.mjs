@@ -118,8 +118,8 @@ for (const preset of presets) {
     console.log('  |---|---|---|---|');
     if (cpu) console.log(`  | CPU: ours wasm vs tfjs-wasm | ${fmt(row.cpu)} | ${fmt(row.wasm)} | ${ratio(row.cpu, row.wasm)} |`);
     if (gpu) console.log(`  | WebGPU: ours vs tfjs-webgpu | ${fmt(row.webgpu)} | ${fmt(row.tfwebgpu)} | ${ratio(row.webgpu, row.tfwebgpu)} |`);
-    console.log(`  ours CPU: ${row.cpu?.adapter ?? ''}; ours WebGPU: ${row.webgpu?.adapter ?? '-'}`);
-    console.log(`  tfjs wasm: ${row.wasm?.adapter ?? ''}${row.wasm?.patched?.length ? `; no wasm kernel for ${row.wasm.patched.join(', ')} in tfjs 4.22 (training throws without it): registered from wasm Transpose + dilated Conv2D` : ''}`);
+    console.log(`  ours CPU: ${row.cpu?.adapter ?? '-'}; ours WebGPU: ${row.webgpu?.adapter ?? '-'}`);
+    if (cpu) console.log(`  tfjs wasm: ${row.wasm?.adapter ?? ''}${row.wasm?.patched?.length ? `; no wasm kernel for ${row.wasm.patched.join(', ')} in tfjs 4.22 (training throws without it): registered from wasm Transpose + dilated Conv2D` : ''}`);
     if (gpu) console.log(`  tfjs webgpu: ${row.tfwebgpu?.adapter ?? row.tfwebgpu?.error ?? ''}`);
   }
 }

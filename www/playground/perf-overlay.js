@@ -83,7 +83,8 @@ function mount(root, on) {
     last = r;
     $('.p-ips').textContent = r.imagesPerSec === null ? '–' : `${f0(r.imagesPerSec)}${r.trainImagesPerSec ? ` (${f0(r.trainImagesPerSec)} inside training calls)` : ''}`;
     $('.p-step').textContent = r.msPerStep === null ? '–' : `${f1(r.msPerStep)} ms (${r.stepsPerCall} per call, batch ${r.batch})`;
-    $('.p-gpu').textContent = r.gpuMsPerStep === null ? r.gpuNote.replace(/^GPU time: /, '') : `${f1(r.gpuMsPerStep)} ms per step`;
+    const timing = r.gpuNote === 'GPU time from timestamp queries';
+    $('.p-gpu').textContent = r.gpuMsPerStep !== null ? `${f1(r.gpuMsPerStep)} ms per step` : timing ? 'waiting for the first timestamps' : r.gpuNote.replace(/^GPU time: /, '');
     $('.p-host').textContent = r.hostMsPerStep === null
       ? (r.backend === 'cpu' && r.msPerStep !== null ? `${f1(r.msPerStep)} ms per step (all of it)` : '–')
       : `${f1(r.hostMsPerStep)} ms per step`;
