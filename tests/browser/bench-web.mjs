@@ -7,7 +7,7 @@
 // Ours and tfjs alternate, one fresh page each; a table per preset with the ratios.
 //
 //   node tests/browser/bench-web.mjs [steps=50] [--presets mlp,conv,conv2] [--conv-steps 20]
-//        [--gpu-conv-steps 5] [--rounds 1] [--no-gpu] [--no-cpu]
+//        [--gpu-conv-steps 5] [--rounds 1] [--no-gpu] [--no-cpu] [--timeout 900]
 //
 // steps: timed steps of mlp on both backends; --conv-steps: of the conv presets on the
 // CPU / wasm; --gpu-conv-steps: of the conv presets on WebGPU (slow on a software
@@ -46,8 +46,9 @@ for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Ours: the element's benchmark mode on one backend. */
-async function ours(preset, backend, n) {
+async function ours(preset, backend, n, opened = []) {
   const s = await openPage({ webgpu: backend === 'webgpu', query: `?bench=${n}&preset=${preset}&backend=${backend}` });
+  opened.push(s);
   try {
     const results = await s.page.evaluate(
       () => new Promise((resolve) => document.querySelector('vae-playground').addEventListener('bench', (e) => resolve(e.detail.results), { once: true })),
@@ -59,9 +60,10 @@ async function ours(preset, backend, n) {
 }
 
 /** The tfjs twin on one tfjs backend ('wasm' or 'webgpu'). */
-async function twin(preset, backend, n) {
+async function twin(preset, backend, n, opened = []) {
   // No COOP/COEP, like our page: not cross-origin isolated, so tfjs-wasm runs one thread.
   const s = await openPage({ webgpu: backend === 'webgpu', csp: false, path: 'tfjs-twin.html', query: `?preset=${preset}&backend=${backend}&steps=${n}&warmup=${WARMUP}`, overrides: tfjsFiles });
+  opened.push(s);
   try {
     return await s.page.evaluate(() => globalThis.__twin);
   } finally {
@@ -69,12 +71,25 @@ async function twin(preset, backend, n) {
   }
 }
 
-/** One measurement; a crash of the page (seen once under heavy load) becomes that row's error. */
+const limitS = Number(flag('timeout', 900));
+
+/**
+ * One measurement; a crash of the page (seen once under heavy load), or a run over
+ * --timeout seconds (default 900), becomes that row's error.
+ */
 async function measure(fn, ...args) {
+  let timer;
+  const opened = [];
   try {
-    return await fn(...args);
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`over ${limitS} s (--timeout)`)), limitS * 1000);
+    });
+    return await Promise.race([fn(...args, opened), late]);
   } catch (err) {
     return { error: String(err && err.message || err).split('\n')[0] };
+  } finally {
+    clearTimeout(timer);
+    for (const s of opened) await s.close().catch(() => {}); // (closed already unless it timed out)
   }
 }
 
