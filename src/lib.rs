@@ -28,6 +28,7 @@ pub mod explore;
 pub mod gpu;
 pub mod image_grid;
 pub mod nn;
+pub mod probe;
 pub mod resume;
 pub mod rng;
 pub mod settings;

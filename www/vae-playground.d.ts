@@ -49,8 +49,24 @@ export type ViewName =
 export interface BackendInfo {
   backend: 'webgpu' | 'cpu';
   adapter: string;
-  reason: 'webgpu' | 'requested' | 'no-webgpu' | 'no-adapter' | 'device-lost' | string;
+  reason: 'webgpu' | 'requested' | 'no-webgpu' | 'no-adapter' | 'device-lost' | 'software-adapter' | 'measured' | string;
   message: string;
+  /** backend="auto" timed both backends on this preset: images/s of each (else null). */
+  probe: { cpu: number; webgpu: number } | null;
+}
+
+/** One phase of the start (milliseconds on the page's performance.now() clock). */
+export interface StartupPhase {
+  name: 'worker' | 'wasm' | 'device' | 'probe' | 'pipelines' | 'data' | 'first-step' | 'first-view' | string;
+  start: number;
+  end: number;
+  ms: number;
+}
+
+/** How long the start took: page load to the first trained samples drawn (`total`), by phase (they overlap). */
+export interface StartupBreakdown {
+  total: number;
+  phases: StartupPhase[];
 }
 
 /** Mean metrics over the latest chunk of training steps (nats per image). */
@@ -74,6 +90,8 @@ export interface BenchResult {
   seconds?: number;
   imagesPerSec?: number;
   loss?: number;
+  /** The preset trained (the element's preset attribute, mlp without one). */
+  preset?: string;
 }
 
 /** What the model trains on: a built-in data set, or the reader's own files. */
@@ -116,12 +134,17 @@ export interface VaePlaygroundEventMap {
   ready: CustomEvent<{ config: VaeConfig }>;
   backend: CustomEvent<BackendInfo>;
   step: CustomEvent<StepMetrics>;
+  startup: CustomEvent<StartupBreakdown>;
   state: CustomEvent<{ running: boolean }>;
   error: CustomEvent<{ message: string; kind: ErrorKind }>;
   bench: CustomEvent<{ results: BenchResult[] }>;
   settings: CustomEvent<{ config: VaeConfig; dataset: Dataset }>;
 }
 
+/**
+ * `<vae-playground>`. Attributes: see custom-elements.json (among them `perf`: present, the performance
+ * overlay is open; the element's Performance button toggles it).
+ */
 export declare class VaePlayground extends HTMLElement {
   static readonly observedAttributes: string[];
   /** Starts (or resumes) training. */
@@ -153,6 +176,8 @@ export declare class VaePlayground extends HTMLElement {
   readonly ready: boolean;
   readonly running: boolean;
   readonly step: number;
+  /** How long the start took, by phase, once the first trained samples are drawn; null before. */
+  readonly startup: StartupBreakdown | null;
   readonly config: VaeConfig | null;
   readonly backend: BackendInfo | null;
   readonly error: string | null;

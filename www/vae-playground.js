@@ -21,6 +21,7 @@ import { ATTRIBUTES, DATA_IMAGE, LIVE, PlaygroundState, SETTINGS, parseSetting, 
 import { mountControls, template as controlsTemplate, dialogTemplate } from './playground/controls.js';
 import { VIEWS } from './playground/views/index.js';
 import bench from './playground/views/bench.js';
+import perfOverlay from './playground/perf-overlay.js';
 import { PRINT } from './playground/views/colours.js';
 import { separate, toBytes } from './playground/views/pixels.js';
 import { css } from './playground/styles.js';
@@ -29,6 +30,7 @@ import { DATASETS, sameShape } from './playground/state.js';
 import { forgetExploreStore } from './playground/views/explore-shared.js';
 import { mountSavePng, viewPng } from './playground/save-png.js';
 import { EVERY_MS, clearSaved, offer, readSaved, template as resumeTemplate, writeSaved } from './playground/autosave.js';
+import { StartupTimes } from './playground/startup.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -63,7 +65,7 @@ let sheet = /** @type {CSSStyleSheet | null} */ (null);
 function styleSheet() {
   if (!sheet) {
     sheet = new CSSStyleSheet();
-    sheet.replaceSync(css + dataCss);
+    sheet.replaceSync(css + dataCss + perfOverlay.css);
   }
   return sheet;
 }
@@ -71,6 +73,7 @@ function styleSheet() {
 const TEMPLATE = `
 <div class="wrap">
   ${VIEWS.filter((v) => v.place === 'top').map((v) => v.template).join('')}
+  ${perfOverlay.template}
   <div class="notice backend-notice" role="status" hidden><strong>Training on the CPU</strong><span class="msg"></span> <button type="button" class="webgpu-again" hidden>Try WebGPU again</button></div>
   <div class="notice error" role="alert" hidden><strong>Something went wrong</strong><span class="msg"></span> <button type="button" class="notice-action" hidden></button></div>
   ${resumeTemplate}
@@ -122,6 +125,10 @@ export class VaePlayground extends HTMLElement {
     this._autoPaused = false;
     this._lastStepEvent = 0;
     this._markedFirst = false;
+    /** @type {StartupTimes | null} the start-up phases of the running worker */
+    this._startupTimes = null;
+    /** @type {import('./playground/startup.js').StartupBreakdown | null} */
+    this._startup = null;
     /** @type {string | null} the kind of the error shown, if any */
     this._errorKind = null;
     /** @type {View[]} */
@@ -136,6 +143,8 @@ export class VaePlayground extends HTMLElement {
     this._startedWith = null;
     /** @type {{ show: (results: import('./playground/protocol.js').BenchResult[], done: boolean) => void } | null} */
     this._bench = null;
+    /** @type {ReturnType<typeof perfOverlay.mount> | null} the performance overlay */
+    this._perf = null;
     /** @type {ReturnType<typeof setInterval> | undefined} */
     this._saveTimer = undefined;
     /** @type {{ name: string, bytes: ArrayBuffer }[] | null} the reader's files, for autosave */
@@ -170,6 +179,8 @@ export class VaePlayground extends HTMLElement {
     /** @type {HTMLElement} */ (this._root.querySelector('.notice-action')).addEventListener('click', () => this.reset().catch(() => { /* shown by _fail */ }));
     /** @type {HTMLElement} */ (this._root.querySelector('.webgpu-again')).addEventListener('click', () => this._backToWebgpu());
     this._views = VIEWS.map((v) => v.mount(/** @type {HTMLElement} */ (this._root.querySelector(`[data-view="${v.name}"]`)), ctx));
+    this._perf = perfOverlay.mount(this._root, { toggle: () => this.toggleAttribute('perf') });
+    this._perf.setOpen(this.hasAttribute('perf'));
     mountSavePng(this._root, (view, blob) => saveBlob(blob, `vae-${view}-step${this._state.value.step}.png`), (err) => this._fail(err));
     this._dataKey = null;
     this._state.addEventListener('change', (e) => {
@@ -261,6 +272,8 @@ export class VaePlayground extends HTMLElement {
       workerUrl = new URL(this._blobUrl);
     }
     let worker;
+    this._startupTimes = new StartupTimes(performance.now());
+    this._markedFirst = false;
     try {
       worker = new Worker(workerUrl, { type: 'module', name: 'vae-playground' });
     } catch (err) {
@@ -301,6 +314,7 @@ export class VaePlayground extends HTMLElement {
       return;
     }
     started.resolve();
+    if (this.hasAttribute('perf')) this._perfChanged();
     this.dispatchEvent(new CustomEvent('ready', { detail: { config: this._state.value.config } }));
     if (this.hasAttribute('autosave')) this._startAutosave(client);
     if (start.bench) this._runBench(start.bench);
@@ -353,6 +367,7 @@ export class VaePlayground extends HTMLElement {
     }
     if (name === 'dataset' && this._state.value.ready) this._switchDataset(/** @type {import('./playground/state.js').Dataset} */ (value || 'mnist'), false).catch(() => { /* shown by _fail */ });
     if (name === 'theme') this._redraw();
+    if (name === 'perf') this._perfChanged();
     if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
   }
 
@@ -813,6 +828,16 @@ export class VaePlayground extends HTMLElement {
     return c ? { ...c } : null;
   }
 
+  /**
+   * How long the start took, by phase: `{ total, phases: [{ name, start, end, ms }] }`
+   * (milliseconds on the page's performance.now() clock), once the first trained
+   * samples are drawn; null before.
+   */
+  get startup() {
+    const b = this._startup;
+    return b ? { total: b.total, phases: b.phases.map((p) => ({ ...p })) } : null;
+  }
+
   /** Training steps taken by the current model. */
   get step() {
     return this._state.value.step;
@@ -877,7 +902,9 @@ export class VaePlayground extends HTMLElement {
   _runBench(steps) {
     const slot = /** @type {HTMLElement} */ (this._root.querySelector('.bench'));
     slot.hidden = false;
-    const plan = { steps, warmup: 5, batch: 128 };
+    const backend = this.getAttribute('backend');
+    /** @type {import('./playground/protocol.js').BenchPlan} */
+    const plan = { steps, warmup: 5, batch: 128, preset: this.getAttribute('preset') || 'mlp', backends: backend === 'cpu' || backend === 'webgpu' ? [backend] : ['webgpu', 'cpu'] };
     this._bench = bench.mount(slot, plan);
     this._client?.request('bench', plan).then((results) => {
       this._bench?.show(results, true);
@@ -946,8 +973,17 @@ export class VaePlayground extends HTMLElement {
         if (this._state.value.step > 0 && !this._markedFirst) {
           // For timing "page load to first trained samples" (performance.getEntriesByName).
           this._markedFirst = true;
-          performance.mark('vae-playground:first-trained-samples');
+          const at = performance.mark('vae-playground:first-trained-samples').startTime;
+          const times = this._startupTimes;
+          if (times) {
+            this._startup = times.finish(at);
+            this._update({ startup: this._startup });
+            this.dispatchEvent(new CustomEvent('startup', { detail: { ...this._startup } }));
+          }
         }
+        break;
+      case 'startup':
+        this._startupTimes?.add(e);
         break;
       case 'originals':
         this._update({ originals: e.images });
@@ -957,6 +993,9 @@ export class VaePlayground extends HTMLElement {
         break;
       case 'explore':
         this._update({ explore: e });
+        break;
+      case 'perf':
+        this._perf?.update({ perf: e.report });
         break;
       case 'error':
         this._fail(e.error, e.retry ? 'Retry' : null);
@@ -977,6 +1016,16 @@ export class VaePlayground extends HTMLElement {
   /** @param {ViewData} data */
   _update(data) {
     for (const v of this._views) v.update(data);
+    this._perf?.update(/** @type {any} */ (data));
+  }
+
+  /** The perf attribute changed: open or close the overlay, and ask the worker for its numbers only while open. */
+  _perfChanged() {
+    const on = this.hasAttribute('perf');
+    this._perf?.setOpen(on);
+    this._client?.request('perf', { on }).then((report) => {
+      if (report) this._perf?.update({ perf: report });
+    }, () => { /* the worker is gone: nothing to show */ });
   }
 
   _redraw() {
@@ -986,8 +1035,10 @@ export class VaePlayground extends HTMLElement {
   /** @param {BackendInfo} b */
   _showBackend(b) {
     const notice = /** @type {HTMLElement} */ (this._root.querySelector('.backend-notice'));
-    const show = b.backend === 'cpu' && b.reason !== 'requested';
+    // The CPU for a reason (not asked for), or WebGPU chosen by measurement (backend="auto").
+    const show = (b.backend === 'cpu' && b.reason !== 'requested') || b.reason === 'measured';
     /** @type {HTMLElement} */ (notice.querySelector('.webgpu-again')).hidden = b.reason !== 'device-lost';
+    /** @type {HTMLElement} */ (notice.querySelector('strong')).textContent = b.backend === 'cpu' ? 'Training on the CPU' : 'Training on WebGPU';
     notice.hidden = !show;
     /** @type {HTMLElement} */ (notice.querySelector('.msg')).textContent = show ? ` ${b.message}` : '';
   }

@@ -12,6 +12,9 @@ import { kindError, toWire } from './playground/errors.js';
 import { BUILT_IN, checkpointBytes, commitFiles, filesForModel, isBuiltIn, readFiles, shapeText, stream, userData } from './worker/data.js';
 import { handleExplore, exploreTick } from './worker/explore.js';
 import { CopyKeeper, isPanic, panicMessage } from './worker/robust.js';
+import * as perf from './worker/perf.js';
+import { begin, done, end, timed } from './worker/startup.js';
+import { adapterFacts, fallbackMessage, probeMessage, timeBackend } from './worker/auto-backend.js';
 
 /**
  * @typedef {import('./playground/state.js').Settings} Settings
@@ -44,6 +47,8 @@ import { CopyKeeper, isPanic, panicMessage } from './worker/robust.js';
  * @property {(state: import('./worker/robust.js').TrainState) => void} importState
  * @property {() => void} debugPanic
  * @property {() => void} debugLoseDevice
+ * @property {() => Promise<number>} warmPipelines
+ * @property {(steps: number) => Promise<number>} probe
  * @typedef {object} Wasm  the wasm-bindgen module wasm/vae-playground.js
  * @property {() => Promise<unknown>} default
  * @property {{ create: (overrides: Settings, backend: 'webgpu' | 'cpu') => Promise<Session>,
@@ -58,7 +63,11 @@ const GRID = 15;
 // Eight fixed test images (MNIST test indices of a 0, 1, 2, 3, 4, 5, 6 and 7;
 // the first eight of other data sets: one of each class for Fashion-MNIST).
 let RECON_INDICES = new Uint32Array(BUILT_IN.mnist.recon);
-const FIRST_SLICE = 6000; // training starts once this many images arrived
+// Training starts on the first complete chunk of at least this many images (the
+// first ~2% of the MNIST training file); each later feed replaces the set once it
+// has tripled, so until the whole file is in, each epoch is a shuffle of the
+// images so far (the file's first N: not sorted by class).
+const FIRST_SLICE = 1000;
 
 /** @type {Session | null} */
 let session = null;
@@ -103,6 +112,7 @@ let wake = null;
  * @param {Transferable[]} [transfer]
  */
 function emit(msg, transfer = []) {
+  perf.saw(msg);
   self.postMessage(msg, { transfer });
 }
 
@@ -129,10 +139,45 @@ function feed(s, which) {
   if (dataset === 'files') return; // install() gave the session the reader's files
   const snap = mnist?.images(which);
   if (!s || !snap) return;
-  if (which === 'train') s.setTrainImages(snap.pixels, snap.count);
-  else s.setTestImages(snap.pixels, snap.count);
-  fed[which] = snap.count;
+  if (which === 'train') {
+    // Before the first trained views, a first slice only (copying all of a
+    // large set would hold them up); the rest follows right after them.
+    const first = Math.max(FIRST_SLICE, s.config().batch);
+    if (!done('first-view') && snap.count > first) {
+      s.setTrainImages(snap.pixels.subarray(0, first * (snap.pixels.length / snap.count)), first);
+      fed.train = first;
+      enqueue({ op: '_feed', which });
+    } else {
+      s.setTrainImages(snap.pixels, snap.count);
+      fed.train = snap.count;
+    }
+  } else {
+    s.setTestImages(snap.pixels, snap.count);
+    fed.test = snap.count;
+  }
+  if (which === 'train' && s === session) end('data', emit); // the first usable batch
 }
+
+/** @type {{ promise: Promise<void>, open: () => void } | null} */
+let gate = null;
+/**
+ * Until the first trained views are out (or for at most GATE_MS), decoding
+ * the rest of the data set waits: it would take the worker's thread from the
+ * model's creation, the first step and the first views.
+ */
+function startupGate() {
+  if (!gate) {
+    /** @type {() => void} */
+    let open = () => {};
+    const promise = new Promise((resolve) => {
+      open = () => resolve(undefined);
+    });
+    setTimeout(open, GATE_MS);
+    gate = { promise, open };
+  }
+  return gate.promise;
+}
+const GATE_MS = 2000;
 
 /**
  * Selects a built-in data set, starting its download on first use; asks for a
@@ -142,6 +187,7 @@ function feed(s, which) {
  * @param {keyof typeof BUILT_IN} [name]
  */
 function loadData(loading, name = 'mnist') {
+  begin('data');
   const st = stream(name, {
     decoder: loading.then((w) => w.IdxImages),
     base: /** @type {URL} */ (base),
@@ -157,6 +203,7 @@ function loadData(loading, name = 'mnist') {
           me.progress = { event: 'data', ...p };
           if (mine()) emit(me.progress);
         },
+        gate: (which, n) => (!done('first-view') && n >= (which === 'train' ? 2 * FIRST_SLICE : FIRST_SLICE) ? startupGate() : null),
         arrived: (which, n, done) => {
           if (!mine()) return;
           if (which === 'test' && done) enqueue({ op: '_feed', which });
@@ -188,9 +235,11 @@ let wasmLoading = null;
 function loadWasm() {
   wasmLoading ??= (async () => {
     emit({ event: 'loading' });
-    const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
-    await mod.default();
-    return mod;
+    return timed('wasm', emit, async () => {
+      const mod = /** @type {Wasm} */ (await import(new URL('wasm/vae-playground.js', /** @type {URL} */ (base)).href));
+      await mod.default();
+      return mod;
+    });
   })();
   return wasmLoading;
 }
@@ -211,41 +260,96 @@ function shortReason(err) {
 
 // The adapter's name as the browser tells it (wgpu's adapter info is empty on the web).
 async function adapterName() {
-  try {
-    const gpu = /** @type {any} */ (navigator).gpu;
-    const a = await gpu.requestAdapter();
-    if (!a) return null;
-    const i = a.info || (a.requestAdapterInfo ? await a.requestAdapterInfo() : {});
-    const name = i.description || [i.vendor, i.architecture, i.device].filter(Boolean).join(' ');
-    return name || 'GPU';
-  } catch {
-    return null;
+  const f = await adapterFacts();
+  return f.adapter ? f.name : null;
+}
+
+/** @type {Map<string, import('./worker/auto-backend.js').Choice>} backend="auto": the probe's choice per model shape */
+const autoChoices = new Map();
+
+/**
+ * backend="auto" with a hardware adapter: the GPU session `gpu` and a CPU
+ * session of the same model, each timed on a throwaway copy (Session.probe);
+ * the faster is kept, the other freed. Decided once per preset, latent size
+ * and batch (a preset change probes again).
+ * @param {Session} gpu
+ * @param {(backend: 'webgpu' | 'cpu') => Promise<Session>} create
+ * @param {string} adapter
+ * @returns {Promise<{ s: Session, choice: import('./worker/auto-backend.js').Choice }>}
+ */
+async function probeBoth(gpu, create, adapter) {
+  const c = gpu.config();
+  const key = `${c.preset}/${c.latent}/${c.batch}`;
+  const known = autoChoices.get(key);
+  if (known) {
+    if (known.backend === 'webgpu') return { s: gpu, choice: known };
+    gpu.free();
+    return { s: await create('cpu'), choice: known };
   }
+  let cpu;
+  try {
+    cpu = await create('cpu');
+  } catch (err) {
+    gpu.free();
+    throw err;
+  }
+  let figures;
+  try {
+    figures = await timed('probe', emit, async () => ({ webgpu: await timeBackend(gpu, c.batch), cpu: await timeBackend(cpu, c.batch) }));
+  } catch (err) {
+    if (isPanic(err) || toWire(err).name === 'InvalidConfig') throw err;
+    // The GPU failed its probe: the CPU it is.
+    gpu.free();
+    const choice = { backend: /** @type {const} */ ('cpu'), reason: 'no-adapter', message: `WebGPU is present but failed a test run (${shortReason(err)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}`, figures: null };
+    return { s: cpu, choice };
+  }
+  const winner = figures.webgpu > figures.cpu ? 'webgpu' : 'cpu';
+  /** @type {import('./worker/auto-backend.js').Choice} */
+  const choice = { backend: winner, reason: 'measured', message: probeMessage(winner, figures, adapter, c.preset), figures };
+  autoChoices.set(key, choice);
+  if (winner === 'webgpu') {
+    cpu.free();
+    return { s: gpu, choice };
+  }
+  gpu.free();
+  return { s: cpu, choice };
 }
 
 /**
  * A session on the preferred backend, or on the CPU with the reason why not.
+ * backend="auto": a software (fallback) adapter goes to the CPU at once; a
+ * hardware one is timed against the CPU (probeBoth).
  * @param {Settings} cfg
  * @param {import('./playground/protocol.js').BackendChoice} want
- * @returns {Promise<{ s: Session, fallback: { reason: string, message: string } | null, adapter?: string }>}
+ * @returns {Promise<{ s: Session, fallback: { reason: string, message: string, probe?: { cpu: number, webgpu: number } } | null, adapter?: string }>}
  */
 async function createSession(cfg, want, make = /** @type {((backend: 'webgpu' | 'cpu') => Promise<Session>) | null} */ (null)) {
   const { Session } = await loadWasm();
   const create = make ?? ((/** @type {'webgpu' | 'cpu'} */ b) => Session.create(cfg, b));
+  /** @type {{ reason: string, message: string, probe?: { cpu: number, webgpu: number } } | null} */
   let fallback = null;
   if (want !== 'cpu') {
     if (!('gpu' in navigator) || !navigator.gpu) {
       fallback = { reason: 'no-webgpu', message: `This browser does not offer WebGPU, so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
     } else {
-      const name = await adapterName();
-      if (name === null) {
+      const facts = await adapterFacts();
+      if (!facts.adapter) {
         fallback = { reason: 'no-adapter', message: `This browser has WebGPU but granted no GPU adapter (WebGPU may be turned off, or the GPU blocklisted), so the model trains on the CPU (WebAssembly) instead: slower, but the same model. ${HOW_TO}` };
+      } else if (want === 'auto' && facts.fallback) {
+        fallback = { reason: 'software-adapter', message: fallbackMessage(facts.name) };
       } else {
+        let gpu = null;
         try {
-          return { s: await create('webgpu'), fallback: null, adapter: name };
+          gpu = await timed('device', emit, () => create('webgpu'));
         } catch (err) {
           if (toWire(err).name === 'InvalidConfig') throw err; // the settings are at fault, not the GPU
           fallback = { reason: 'no-adapter', message: `WebGPU is present but could not be used (${shortReason(err)}), so the model trains on the CPU (WebAssembly) instead. ${HOW_TO}` };
+        }
+        if (gpu && want !== 'auto') return { s: gpu, fallback: null, adapter: facts.name };
+        if (gpu) {
+          const { s, choice } = await probeBoth(gpu, create, facts.name);
+          const why = { reason: choice.reason, message: choice.message, ...(choice.figures ? { probe: choice.figures } : {}) };
+          return { s, fallback: why, adapter: facts.name };
         }
       }
     }
@@ -266,6 +370,16 @@ async function createSession(cfg, want, make = /** @type {((backend: 'webgpu' | 
  */
 async function install(cfg, want, reasonOverride = null, make = null, step = 0, from = null) {
   const { s, fallback, adapter } = await createSession(cfg, want, make);
+  if (s.backend().backend === 'webgpu') {
+    // Every pipeline of the step and the views, created now (while the data
+    // downloads) rather than at the first step.
+    try {
+      await timed('pipelines', emit, () => s.warmPipelines());
+    } catch (err) {
+      if (isPanic(err)) throw err;
+      // Not fatal here: the first step creates them, and meets the failure if it is the device's.
+    }
+  }
   copies.clear();
   // The reader's files: built for this model's input, or refused (BadFile)
   // with the current model and data untouched.
@@ -314,6 +428,7 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0, 
     s.importState(from);
     continued = { step: from.step };
   }
+  /** @type {{ reason: string, message: string, probe?: { cpu: number, webgpu: number } } | null} */
   const fb = reasonOverride || fallback;
   /** @type {BackendInfo} */
   const backend = {
@@ -321,6 +436,7 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0, 
     adapter: info.backend === 'cpu' ? '' : info.adapter || adapter || '',
     reason: fb ? fb.reason : 'webgpu',
     message: fb ? fb.message : '',
+    probe: fb?.probe ?? null,
   };
   // Which data the model trains on: the views start afresh when it changes.
   const dataKey = files ? `files:${files.id}` : dataset;
@@ -380,9 +496,14 @@ async function trainChunk() {
   }
   const s = session;
   const t0 = performance.now();
+  const steps = chunk;
+  perf.beforeTrain(s);
+  const first = !done('first-step');
+  if (first) begin('first-step');
   let m;
   try {
     m = await guarded(() => s.train(chunk));
+    if (first) end('first-step', emit);
   } catch (err) {
     // Diverged: the session already rolled back to its last good snapshot.
     // Show that model and let the loop pause and report the sentence.
@@ -393,6 +514,7 @@ async function trainChunk() {
     throw err;
   }
   if (!m) return;
+  perf.trained(s, steps, m.images, performance.now() - t0);
   if (s.backend().backend === 'webgpu') await copies.maybeTake(s);
   const dt = performance.now() - t0;
   // Aim for ~120 ms per call: responsive pause and controls, small call overhead.
@@ -415,8 +537,16 @@ async function refreshViews() {
   });
   if (!r) return;
   const transfer = Object.values(out).map((a) => a.buffer);
+  // The first views after a training step: the page ends this phase when it has drawn them.
+  if (done('first-step') && !done('first-view')) {
+    begin('first-view', performance.timeOrigin + t0);
+    end('first-view', emit);
+    startupGate();
+    gate?.open(); // the rest of the data now
+  }
   emit({ event: 'frame', ...out, gridSize: GRID }, transfer);
   viewCost = performance.now() - t0;
+  perf.viewed(viewCost);
   lastViews = performance.now();
 }
 
@@ -480,21 +610,21 @@ const explore = {
 // ------------------------------------------------------------------ benchmark
 
 /** @param {Ops['bench'][0]} args */
-async function bench({ steps, warmup, batch }) {
+async function bench({ steps, warmup, batch, preset = 'mlp', backends = ['webgpu', 'cpu'] }) {
   running = false;
   emit({ event: 'state', running });
   await /** @type {import('./playground/mnist.js').Mnist} */ (mnist).ready(FIRST_SLICE);
   const { Session } = await loadWasm();
   /** @type {BenchResult[]} */
   const results = [];
-  for (const backend of /** @type {const} */ (['webgpu', 'cpu'])) {
-    const cfg = { preset: 'mlp', batch, seed: 1 };
+  for (const backend of backends) {
+    const cfg = { preset, batch, seed: 1 };
     let s;
     try {
       if (backend === 'webgpu' && !('gpu' in navigator)) throw new Error('this browser does not offer WebGPU');
       s = await Session.create(cfg, backend);
     } catch (err) {
-      results.push({ backend, error: toWire(err).message });
+      results.push({ backend, preset, error: toWire(err).message });
       emit({ event: 'bench', results: [...results] });
       continue;
     }
@@ -512,7 +642,7 @@ async function bench({ steps, warmup, batch }) {
     }
     const seconds = (performance.now() - t0) / 1000;
     s.free();
-    results.push({ backend, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last?.loss });
+    results.push({ backend, preset, adapter, steps, batch, seconds, imagesPerSec: (steps * batch) / seconds, loss: last?.loss });
     emit({ event: 'bench', results: [...results] });
   }
   return results;
@@ -583,6 +713,9 @@ async function handle(msg) {
       return debugFault(a.fault);
     case 'webgpu':
       return backToWebgpu();
+    case 'perf':
+      perf.setPerf(Boolean(a.on));
+      return perf.report(session, { force: true });
     default:
       throw kindError('Internal', `The worker got an unknown request "${msg.op}".`);
   }
@@ -742,11 +875,27 @@ function yieldToEvents() {
   });
 }
 
+/**
+ * Whether a feed of more training images waits until the first trained views
+ * are out: the model already has some, and replacing them (copying tens of MB
+ * on the CPU backend) would hold up the first step and view.
+ * @param {Message} msg
+ */
+function feedWaits(msg) {
+  return msg.op === '_feed' && msg.which === 'train' && fed.train > 0 && !done('first-view');
+}
+
 async function loop() {
   for (;;) {
     await yieldToEvents();
+    /** @type {Message[]} */
+    const later = [];
     while (queue.length) {
       const msg = /** @type {Message} */ (queue.shift());
+      if (feedWaits(msg)) {
+        later.push(msg);
+        continue;
+      }
       if (msg.op === 'dispose') await dispose(msg.id ?? 0);
       if (fatal) {
         if (typeof msg.id === 'number') self.postMessage({ id: msg.id, error: fatal });
@@ -778,14 +927,18 @@ async function loop() {
         }
       }
     }
+    queue.unshift(...later);
     if (running && session) {
       try {
         await trainChunk();
         const now = performance.now();
         // Keep views and evaluation under ~25% of the time.
-        if (now - lastViews > Math.max(600, viewCost * 3)) await refreshViews();
+        // (the first trained views at once: they end the start-up)
+        if (now - lastViews > Math.max(600, viewCost * 3) || (done('first-step') && !done('first-view'))) await refreshViews();
         if (now - lastEval > Math.max(2500, evalCost * 4)) await evaluateTest();
         await exploreTick(explore);
+        const report = perf.report(session);
+        if (report) emit({ event: 'perf', report });
       } catch (err) {
         if (isPanic(err)) {
           die(err);

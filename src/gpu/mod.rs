@@ -10,6 +10,7 @@
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
 //! * `conv.rs`: the convolutions (im2col / col2im / permute around matmul).
+//! * `timing.rs`: GPU time per flush from timestamp queries ([`GpuTime`]).
 
 mod context;
 mod conv;
@@ -18,11 +19,14 @@ mod ops;
 mod pipelines;
 mod readback;
 mod recorder;
+mod timing;
+mod warm;
 
 use crate::backend::{BackendError, Noise, View};
 use context::Context;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
+pub use timing::GpuTime;
 
 /// Entries in the GPU backend's caches: built on first use, then reused, so
 /// they stop growing once every kernel shape has run.

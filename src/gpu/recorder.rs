@@ -576,6 +576,15 @@ impl Recorder {
         self.scratch_cursor = 0;
     }
 
+    /// Drops the commands recorded since the last flush, unsubmitted; the
+    /// pipelines and bind groups their recording created stay cached (see
+    /// `warm.rs`).
+    pub(super) fn discard(&mut self) {
+        self.pending.clear();
+        self.uniforms.clear();
+        self.scratch_cursor = 0;
+    }
+
     /// Natively, waits until at most `MAX_IN_FLIGHT` flushes are queued. On
     /// the web the browser cannot block; callers pace with an awaited `read`.
     pub(super) fn pace(&mut self) {

@@ -451,3 +451,7 @@ mod explore;
 // User data and checkpoints (issue 10), after `with_trainer!`: the macro is
 // in scope in modules declared below it.
 mod data;
+// The performance overlay's GPU time (issue 11).
+mod perf;
+// Start-up (issue 11): pipelines created while the data downloads.
+mod startup;

@@ -72,7 +72,7 @@ async function run({ webgpu, views, query }) {
 }
 
 const out = {};
-for (const [name, webgpu, query] of [['webgpu', true, '&batch=16'], ['cpu', false, '']]) {
+for (const [name, webgpu, query] of [['webgpu', true, '&batch=16&backend=webgpu'], ['cpu', false, '']]) {
   if (cpuOnly && webgpu) continue;
   const all = await run({ webgpu, views: 'status,loss,samples,latent,recon,scatter,draw,interpolate,inpaint,traverse,kl', query });
   const base = await run({ webgpu, views: BASE, query });

@@ -10,11 +10,9 @@
 // the worker) is written to test-output/explore-costs-<backend>.json.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { openPage, waitFor, problems, outFile, ROOT } from './harness.mjs';
+import { writeFileSync } from 'node:fs';
+import { openPage, waitFor, problems, outFile, axe } from './harness.mjs';
 
-const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 const VIEWS = ['scatter', 'draw', 'interpolate', 'inpaint', 'traverse', 'kl', 'loss'];
 
 // Reads what the explore views show, from the element's shadow root.
@@ -97,16 +95,6 @@ async function until(page, predicate, what, timeout = 180000) {
     if (Date.now() - t0 > timeout) throw new Error(`timed out waiting for ${what}; last ${JSON.stringify(last)}`);
     await page.waitForTimeout(250);
   }
-}
-
-// axe-core over the whole page (the element's open shadow root included).
-async function axe(page) {
-  await page.evaluate(AXE); // evaluated through the DevTools protocol: the page's CSP does not apply
-  const found = await page.evaluate(async () => {
-    const r = await window.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
-  });
-  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
 async function screenshots(page, el, tag) {
@@ -235,7 +223,7 @@ async function walkThrough({ webgpu, query, backend }) {
 }
 
 test('explore views on WebGPU (SwiftShader): draw, scatter tooltip, interpolate, inpaint, KL, traversal, axe, screenshots', async () => {
-  const { s } = await walkThrough({ webgpu: true, query: '?batch=16', backend: 'webgpu' });
+  const { s } = await walkThrough({ webgpu: true, query: '?batch=16&backend=webgpu', backend: 'webgpu' });
   try {
     assert.deepEqual(await s.page.evaluate(() => window.__cspViolations), [], 'no CSP violations');
     assert.deepEqual(problems(s.logs), [], 'no console errors or warnings');

@@ -199,7 +199,7 @@ test('bad attributes and arguments are refused; a panic is fatal with Reset; Res
 });
 
 test('a lost GPU device continues on the CPU at the same step, and can go back to WebGPU', async () => {
-  const s = await openPage({ webgpu: true, query: '?preset=mlp-small&batch=32' });
+  const s = await openPage({ webgpu: true, query: '?preset=mlp-small&batch=32&backend=webgpu' });
   const { page } = s;
   try {
     const ready = await waitFor(page, (st) => st.startLabel === 'Start' && st.pillBackend !== 'none', { what: 'ready', timeout: 120000 });

@@ -2,7 +2,7 @@
 // the built dist/ served by tests/browser/server.mjs, console and CSP reports
 // collected, screenshots written to test-output/ (git-ignored).
 import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from './server.mjs';
@@ -146,4 +146,17 @@ export async function trackMetrics(page) {
     window.__metrics = [];
     document.querySelector('vae-playground').addEventListener('step', (e) => window.__metrics.push(e.detail));
   });
+}
+
+const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+// axe-core over the whole page (the element's open shadow root included): the
+// serious and critical violations.
+export async function axe(page) {
+  await page.evaluate(AXE); // evaluated through the DevTools protocol: the page's CSP does not apply
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return found.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }

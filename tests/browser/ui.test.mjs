@@ -83,11 +83,21 @@ test('UI: an invalid attribute shows a message instead of a blank box', async ()
   }
 });
 
-test('UI: desktop, light', async () => {
-  const s = await openPage({ webgpu: true, query: '?autostart&backend=cpu' });
+test('UI: desktop, light; backend="auto" with a software WebGPU adapter trains on the CPU and says why', async () => {
+  const s = await openPage({ webgpu: true, query: '?autostart' });
   try {
     const { page } = s;
-    await waitFor(page, (st) => st.step >= 150, { what: 'training steps' });
+    const st = await waitFor(page, (x) => x.step >= 150, { what: 'training steps' });
+    // SwiftShader reports isFallbackAdapter: the CPU at once, no GPU device, no probe.
+    assert.equal(st.pillBackend, 'cpu');
+    const info = await page.evaluate(() => document.querySelector('vae-playground').backend);
+    assert.equal(info.reason, 'software-adapter');
+    assert.ok(st.notice, 'the notice says why');
+    assert.match(st.notice, /software/);
+    assert.match(st.notice, /swiftshader/i, 'naming the adapter');
+    assert.match(st.notice, /backend="webgpu"/, 'and how to force WebGPU');
+    const phases = await page.evaluate(() => document.querySelector('vae-playground').startup.phases.map((p) => p.name));
+    assert.ok(!phases.includes('device') && !phases.includes('probe'), `no GPU device was created: ${phases}`);
     await page.waitForTimeout(1000);
     await page.screenshot({ path: outFile('ui-desktop-light.png'), fullPage: true });
     assert.deepEqual(problems(s.logs), []);

@@ -2,7 +2,7 @@
 // MNIST for the training worker: downloads the gzipped IDX files listed in
 // mnist/manifest.json, streams their bytes into the wasm core's IDX decoder
 // (IdxImages: it parses the header and checks the file) and keeps the complete
-// images so far, test set first, so training can start on the first few
+// images so far, both files at once, so training can start on the first
 // thousand training images while the rest arrive.
 
 import { kindError } from './errors.js';
@@ -27,9 +27,11 @@ export class Mnist {
   /**
    * @param {Promise<new (name: string) => IdxImages>} decoder  the wasm core's IdxImages, once
    *   it is loaded (the download starts before, so the two overlap)
-   * @param {{ plan: (p: Plan) => void, progress: (p: Progress) => void, arrived: (which: Which, count: number, done: boolean) => void }} hooks
+   * @param {{ plan: (p: Plan) => void, progress: (p: Progress) => void, arrived: (which: Which, count: number, done: boolean) => void,
+   *   gate?: (which: Which, count: number) => Promise<void> | null }} hooks
    *   plan: sizes, before the download; progress: at most every 100 ms and at the end of each file;
-   *   arrived: with progress, for the worker to decide when to hand images to the model
+   *   arrived: with each chunk, for the worker to decide when to hand images to the model;
+   *   gate: a promise to wait for before decoding more (the worker's start-up comes first), or null
    * @param {string} [name]  the data set's name in messages (MNIST, Fashion-MNIST)
    */
   constructor(decoder, hooks, name = 'MNIST') {
@@ -93,8 +95,11 @@ export class Mnist {
     }
     this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
     if (manifest.labels?.test) this.labelFiles.test = this.downloadLabels(new URL(manifest.labels.test.url, folder), 'test');
-    await this.download(new URL(files.test.url, folder), 'test', files.test.count);
-    await this.download(new URL(files.train.url, folder), 'train', files.train.count);
+    // Both at once: training starts on the first training images while the test set arrives.
+    await Promise.all([
+      this.download(new URL(files.test.url, folder), 'test', files.test.count),
+      this.download(new URL(files.train.url, folder), 'train', files.train.count),
+    ]);
   }
 
   /**
@@ -133,6 +138,8 @@ export class Mnist {
       const { done, value } = chunk;
       if (done) break;
       idx.push(value);
+      const wait = this.hooks.gate?.(which, idx.count);
+      if (wait) await wait;
       if (idx.total > 0 && idx.total !== expected) {
         throw kindError('BadFile', `The ${this.name} ${which} images (${url}) hold ${idx.total} images but the manifest announces ${expected}: the file and the manifest do not belong together.`);
       }
@@ -140,6 +147,8 @@ export class Mnist {
       if (now - lastPost > PROGRESS_MS) {
         lastPost = now;
         this.report(which, received, idx.count, false);
+      } else {
+        this.hooks.arrived(which, idx.count, false); // (cheap: the first images should not wait for the next report)
       }
     }
     idx.finish();

@@ -26,7 +26,8 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {{ checkpoint: any } | { summary: DataSummary, fits: import('./state.js').ImageShape[], label: string }} FilesResult
  * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
- *   seconds?: number, imagesPerSec?: number, loss?: number }} BenchResult
+ *   seconds?: number, imagesPerSec?: number, loss?: number, preset?: string }} BenchResult
+ * @typedef {{ steps: number, warmup: number, batch: number, preset?: string, backends?: ('webgpu' | 'cpu')[] }} BenchPlan
  */
 
 /**
@@ -46,7 +47,7 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{}, null]} pause  resolves once the worker has stopped stepping
  * @property {[{ beta?: number, lr?: number }, ResolvedConfig]} hyper  live changes
  * @property {[{ x: number, y: number }, null]} dims  the latent grid's plane (Z > 2); a `frame` event follows
- * @property {[{ steps: number, warmup: number, batch: number }, BenchResult[]]} bench  images/s per backend
+ * @property {[BenchPlan, BenchResult[]]} bench  images/s per backend
  * @property {[{ n: number }, Float32Array]} sample  n new images from the prior
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
@@ -55,6 +56,8 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
  * @property {[{ fault: 'panic' | 'device-lost' }, null]} debug  test hook (the element's debug-faults attribute)
  * @property {[{}, ResolvedConfig]} webgpu  after a lost device: move the model back to WebGPU at the same step
+ * @property {[{ on: boolean }, import('../worker/perf.js').PerfReport | null]} perf  the performance overlay opened or closed:
+ *   while open, `perf` events follow at most twice a second; the reply holds the numbers so far
  */
 
 /**
@@ -70,8 +73,11 @@ import { fromWire, kindError } from './errors.js';
  *   | { event: 'originals', images: Uint8Array }
  *   | { event: 'bench', results: BenchResult[] }
  *   | { event: 'explore', item: string, ms?: number, [key: string]: any }
+ *   | { event: 'perf', report: import('../worker/perf.js').PerfReport }
  *   | { event: 'error', error: WireError, retry?: boolean }
- *   | { event: 'fatal', error: WireError }} WorkerEvent
+ *   | { event: 'fatal', error: WireError }
+ *   | { event: 'startup', phase: string, start: number, end: number }} WorkerEvent  startup: a start-up phase, times
+ *   in epoch milliseconds (performance.timeOrigin + performance.now()), see worker/startup.js
  */
 
 const DISPOSE_WAIT_MS = 2000;

@@ -20,7 +20,8 @@ import { kindError } from './errors.js';
  *   seed?: number, kl_warmup?: number }} Settings  what is asked for; the rest comes from the preset
  * @typedef {{ preset: string, latent: number, beta: number, lr: number, batch: number, recon: Recon, seed: number,
  *   binarize: boolean, image: ImageShape, parameters: number, kl_warmup?: number }} ResolvedConfig  session.config(): what trains
- * @typedef {{ backend: 'webgpu' | 'cpu', adapter: string, reason: string, message: string }} BackendInfo
+ * @typedef {{ backend: 'webgpu' | 'cpu', adapter: string, reason: string, message: string,
+ *   probe: { cpu: number, webgpu: number } | null }} BackendInfo  probe: images/s of each backend (backend="auto" measured both)
  * @typedef {{ step: number, epoch: number, loss: number, recon: number, kl: number, images: number,
  *   images_per_sec: number, steps_per_sec: number }} TrainMetrics
  * @typedef {{ loss: number, recon: number, kl: number, images: number }} EvalMetrics
@@ -50,6 +51,8 @@ export const ATTRIBUTES = [
   'backend', 'autostart', 'assets', 'bench', 'autosave',
   // layout, applied at once
   'controls', 'views', 'theme', 'offscreen',
+  // the performance overlay, opened and closed at once
+  'perf',
   // the test hook debugFault()
   'debug-faults',
 ];

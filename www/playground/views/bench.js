@@ -1,5 +1,5 @@
 // @ts-check
-// The benchmark table (the `bench` attribute): images/s of the mlp preset on each backend.
+// The benchmark table (the `bench` attribute): images/s of a preset (mlp by default) on each backend.
 
 const template = `
   <section class="card wide bench" hidden aria-labelledby="h-bench">
@@ -10,12 +10,12 @@ const template = `
 
 /**
  * @param {HTMLElement} root
- * @param {{ steps: number, warmup: number, batch: number }} plan
+ * @param {import('../protocol.js').BenchPlan} plan
  */
 function mount(root, plan) {
   const sub = /** @type {HTMLElement} */ (root.querySelector('.bench-sub'));
   const body = /** @type {HTMLElement} */ (root.querySelector('tbody'));
-  sub.textContent = `Training ${plan.steps} steps of the mlp preset at batch ${plan.batch} on each backend (after ${plan.warmup} warm-up steps)…`;
+  sub.textContent = `Training ${plan.steps} steps of the ${plan.preset ?? 'mlp'} preset at batch ${plan.batch} on each backend (after ${plan.warmup} warm-up steps)…`;
   return {
     /**
      * @param {import('../protocol.js').BenchResult[]} results
@@ -34,7 +34,7 @@ function mount(root, plan) {
         });
         body.append(tr);
       }
-      if (done) sub.textContent = `${plan.steps} steps of the mlp preset at batch ${plan.batch} per backend, after ${plan.warmup} warm-up steps.`;
+      if (done) sub.textContent = `${plan.steps} steps of the ${plan.preset ?? 'mlp'} preset at batch ${plan.batch} per backend, after ${plan.warmup} warm-up steps.`;
     },
   };
 }

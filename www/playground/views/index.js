@@ -49,6 +49,7 @@ import kl from './kl.js';
  * @property {Uint8Array} [originals]  the 8 test digits that are reconstructed
  * @property {{ name?: string, test: { bytes: number, count: number }, train: { bytes: number, count: number } }} [dataplan]
  * @property {{ which: 'train' | 'test', receivedBytes: number, images: number, done: boolean }} [data]
+ * @property {import('../startup.js').StartupBreakdown} [startup]  the start-up breakdown, once the first trained samples are drawn
  * @property {{ item: string, ms?: number, [key: string]: any }} [explore]  a result of the explore views' worker side
  *   (worker/explore.js): a watched item refreshed (`item`: scatter, overlay, kl, traverse, interp, draw), or a long
  *   job's progress or result (full, iwae)
