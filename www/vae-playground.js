@@ -303,7 +303,15 @@ export class VaePlayground extends HTMLElement {
       this._state.set({ dataset: start.dataset });
       this._state.set({ catalog });
       const settings = settingsFromAttributes(catalog, (n) => this.getAttribute(n));
-      await this._build(settings, { quiet: true });
+      const building = this._build(settings, { quiet: true });
+      // autostart: asked right behind the model (one round trip sooner; the
+      // worker answers requests in order, so it starts once the model is built).
+      if (start.autostart && !start.bench && this._visible) {
+        this._state.set({ running: true });
+        client.request('start', {}).catch(() => this._state.set({ running: false }));
+        start.autostart = false;
+      }
+      await building;
     } catch (err) {
       if (this._client !== client) return; // removed meanwhile, or the worker failed (already reported)
       this._client = null;

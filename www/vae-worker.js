@@ -172,12 +172,14 @@ function startupGate() {
     const promise = new Promise((resolve) => {
       open = () => resolve(undefined);
     });
-    setTimeout(open, GATE_MS);
+    setTimeout(open, GATE_MS); // (a safety net: a failed first step must not hold the data forever)
     gate = { promise, open };
   }
   return gate.promise;
 }
-const GATE_MS = 2000;
+const GATE_MS = 20000;
+/** The model is ready and nobody asked it to train within IDLE_MS: the data need not wait. */
+const IDLE_MS = 1000;
 
 /**
  * Selects a built-in data set, starting its download on first use; asks for a
@@ -441,7 +443,9 @@ async function install(cfg, want, reasonOverride = null, make = null, step = 0, 
   // Which data the model trains on: the views start afresh when it changes.
   const dataKey = files ? `files:${files.id}` : dataset;
   emit(continued ? { event: 'model', config, backend, continued, dataset, dataKey } : { event: 'model', config, backend, step, dataset, dataKey });
-  await refreshViews();
+  // The untrained model's views, unless training was asked for already (autostart
+  // sends start right behind create): then the first trained views come first.
+  if (!queue.some((m) => m.op === 'start')) await refreshViews();
   sendOriginals();
   return config;
 }
@@ -662,13 +666,19 @@ async function handle(msg) {
       base = new URL(a.base);
       preferred = a.backend || 'auto';
       const loading = loadWasm();
+      if (preferred !== 'cpu') adapterFacts(); // the browser's adapter, asked while the wasm loads
       if (a.dataset && isBuiltIn(a.dataset)) dataset = a.dataset;
       loadData(loading, /** @type {keyof typeof BUILT_IN} */ (dataset === 'files' ? 'mnist' : dataset));
       const w = await loading;
       return { presets: w.Session.presets(), limits: w.Session.limits() };
     }
-    case 'create':
-      return withDataset(a.dataset, () => install(a.config, lostDevice ? 'cpu' : preferred, lostDevice));
+    case 'create': {
+      const config = await withDataset(a.dataset, () => install(a.config, lostDevice ? 'cpu' : preferred, lostDevice));
+      setTimeout(() => {
+        if (!running) gate?.open();
+      }, IDLE_MS);
+      return config;
+    }
     case 'files': {
       const w = await loadWasm();
       /** @type {import('./playground/state.js').ImageShape[]} */
@@ -683,6 +693,7 @@ async function handle(msg) {
     case 'evaluate':
       return call((s) => s.evaluate(a.images));
     case 'start':
+      if (!session) throw kindError('NotRunning', 'The model is not ready yet.');
       running = true;
       emit({ event: 'state', running });
       return null;
@@ -842,7 +853,8 @@ async function internal(msg) {
   if (queue.some((m) => m.op === '_feed' && m.which === msg.which)) return;
   feed(session, msg.which);
   if (msg.which === 'test') {
-    await refreshViews();
+    // (before the first trained views, the next refresh shows the reconstructions)
+    if (done('first-view') || !running) await refreshViews();
     sendOriginals();
   }
 }

@@ -1,7 +1,8 @@
 // The embeddable element (issue 5) on www/embed-example.html: two instances inside
 // hostile host CSS, served with the strict Content-Security-Policy
 //   default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'
-// by tests/browser/server.mjs. Runs the real wasm on WebGPU (SwiftShader).
+// by tests/browser/server.mjs. Runs the real wasm; with backend="auto" and only SwiftShader (a
+// software adapter) offered, on the CPU.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPage, problems, outFile } from './harness.mjs';
