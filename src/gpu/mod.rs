@@ -9,10 +9,13 @@
 //! * `recorder.rs`: buffers, bind groups, uniforms, dispatch, flush, pacing.
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
-//! * `conv.rs`: the convolutions (im2col / col2im / permute around matmul).
+//! * `conv.rs`: the convolutions; `conv_gemm.rs`: their implicit GEMMs (forward
+//!   with the bias, split-K weight gradient); the gradient to the data is
+//!   col2im / permute around matmul.
 
 mod context;
 mod conv;
+mod conv_gemm;
 mod kernels;
 mod ops;
 mod pipelines;
