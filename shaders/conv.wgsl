@@ -1,20 +1,20 @@
-// conv.wgsl: the data movement of Conv2d / ConvTranspose2d; the products run in matmul.wgsl.
+// conv.wgsl: the data movement of Conv2d's gradient to the data (and so ConvTranspose2d's
+// forward) and the channel bias; the products run in matmul.wgsl. The forward and the
+// weight gradient are implicit GEMMs in conv_gemm.wgsl.
 //
 // Shape legend: B batch, C channels, H height, W width, D features, Z latent.
 // x [B, Ci, H, W], w [Co, Ci, KH, KW], y [B, Co, OH, OW], all NCHW. For a chunk of
 // nb samples, K = Ci * KH * KW, P = OH * OW, N = nb * P:
 //   col [K, N], col[(ci * KH + kh) * KW + kw, b * P + oh * OW + ow]
 //              = x[b, ci, oh * SH + kh - PH, ow * SW + kw - PW]   (0 outside the image)
-// forward:          y    = permute(w [Co, K] * im2col(x))
 // backward_data:    dx   = col2im(w^T [K, Co] * permute(dy))
-// backward_weights: dw  += permute(dy) [Co, N] * im2col(x)^T
 // where permute moves between NCHW [nb, C, P] and channel-major [C, nb * P].
 // Offsets are in 32-bit words from the start of each bound (whole) buffer.
 
 struct Params {
-    // Samples in this chunk (im2col, col2im, permute) or the batch (bias).
+    // Samples in this chunk (col2im, permute) or the batch (bias).
     n: u32,
-    // Ci (im2col, col2im) or C (permute, bias).
+    // Ci (col2im) or C (permute, bias).
     c: u32,
     // Input H, W; permute and bias use h as the spatial size S.
     h: u32,
@@ -44,45 +44,6 @@ var<workgroup> partial: array<f32, 256>;
 
 fn flat_index(li: u32, wg: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return (wg.y * nwg.x + wg.x) * WG + li;
-}
-
-// One thread per row of col within one output row: (k, b, oy), looping over
-// ox (integer division is slow on SIMD CPUs such as lavapipe, so it is paid
-// once per row). src = x, dst = col.
-@compute @workgroup_size(WG)
-fn im2col_forward(
-    @builtin(local_invocation_index) li: u32,
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let t = flat_index(li, wg, nwg);
-    if (t >= p.c * p.kh * p.kw * p.n * p.oh) {
-        return;
-    }
-    let oy = t % p.oh;
-    let b = (t / p.oh) % p.n;
-    let k = t / (p.oh * p.n);
-    let kx = k % p.kw;
-    let ky = (k / p.kw) % p.kh;
-    let ci = k / (p.kw * p.kh);
-    let dst_row = p.dst_off + (k * p.n + b) * p.oh * p.ow + oy * p.ow;
-    let iy = i32(oy * p.sh + ky) - i32(p.ph);
-    if (iy < 0 || iy >= i32(p.h)) {
-        for (var ox = 0u; ox < p.ow; ox++) {
-            dst[dst_row + ox] = 0.0;
-        }
-        return;
-    }
-    let row = p.src_off + ((b * p.c + ci) * p.h + u32(iy)) * p.w;
-    var ix = i32(kx) - i32(p.pw);
-    for (var ox = 0u; ox < p.ow; ox++) {
-        var v = 0.0;
-        if (ix >= 0 && ix < i32(p.w)) {
-            v = src[row + u32(ix)];
-        }
-        dst[dst_row + ox] = v;
-        ix += i32(p.sw);
-    }
 }
 
 // One thread per dx row (b, ci, iy), looping over ix and over only the taps

@@ -431,6 +431,28 @@ pub trait Backend {
         spatial: usize,
     );
 
+    /// `conv2d_forward` then `channel_bias_add` over its output; a backend
+    /// may fuse the two (the GPU adds the bias in the product's epilogue).
+    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, shape: Conv2dShape) {
+        self.conv2d_forward(x, w, y, shape);
+        let (batch, co, pos) = (shape.batch, shape.out_channels, shape.out_positions());
+        self.channel_bias_add(y, bias, batch, co, pos);
+    }
+    /// `conv2d_backward_weights` then `channel_bias_grad` over `dy`; a backend
+    /// may fuse the two (the GPU sums `dy` as one more column of the product).
+    fn conv2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        shape: Conv2dShape,
+    ) {
+        self.conv2d_backward_weights(x, dy, dw, shape);
+        let (batch, co, pos) = (shape.batch, shape.out_channels, shape.out_positions());
+        self.channel_bias_grad(dy, db, batch, co, pos);
+    }
+
     /// `y = conv_transpose2d(x, w)` (overwritten): `x [B, Ci, H, W]`,
     /// `w [Ci, Co, KH, KW]`, `y [B, Co, OH, OW]`: the adjoint conv's backward-data.
     fn conv_transpose2d_forward(&mut self, x: View, w: View, y: View, shape: ConvTranspose2dShape) {

@@ -1,4 +1,5 @@
-//! The GPU convolutions (conv.wgsl around the tiled matmul) against the CPU
+//! The GPU convolutions (implicit GEMMs in conv_gemm.wgsl; col2im around the
+//! tiled matmul for the gradient to the data) against the CPU
 //! oracle on awkward shapes: batch 1, 5x5 and 7x9 inputs, stride 2 on odd
 //! sizes, 1 and 3 input channels, rectangular kernels, output padding 1,
 //! views at odd offsets, a batch split into chunks. Needs a GPU adapter (on
@@ -157,5 +158,45 @@ fn channel_bias_add_and_grad() {
             1e-5,
             &format!("channel_bias_grad {batch}x{c}x{s}"),
         );
+    }
+}
+
+#[test]
+fn conv2d_with_the_bias_fused_and_the_weight_gradient_split() {
+    // The GPU adds the bias in the forward's epilogue and sums dy per channel
+    // as one more column of the split-K weight gradient. Thin shapes (the
+    // `conv` preset's first layer: Co 32, K 16) with N = B P not a multiple
+    // of the slice or of the 16-deep slab, many slices (B 64: 49 of 256), a
+    // fat one (Co 65 over two tiles), batch 1 and a single channel.
+    let shapes = [
+        conv(3, 1, [28, 28], 32, [4, 4], [2, 2], [1, 1]),
+        conv(9, 1, [28, 28], 32, [4, 4], [2, 2], [1, 1]),
+        conv(64, 1, [28, 28], 32, [4, 4], [2, 2], [1, 1]),
+        conv(5, 3, [9, 7], 65, [5, 5], [2, 3], [2, 2]),
+        conv(1, 1, [5, 5], 1, [3, 3], [2, 2], [1, 1]),
+        conv(2, 3, [7, 9], 4, [4, 2], [2, 1], [1, 0]),
+    ];
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    for (i, s) in shapes.into_iter().enumerate() {
+        let seed = 300 + i as u32 * 10;
+        let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 3);
+        let w = p.upload_padded(&data(s.weight_len(), seed + 2), 1);
+        let bias = p.upload_padded(&data(s.out_channels, seed + 3), 2);
+        let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 5);
+        p.g.conv2d_forward_bias(x.g, w.g, bias.g, y.g, s);
+        p.c.conv2d_forward_bias(x.c, w.c, bias.c, y.c, s);
+        let what = format!("forward with bias {s:?}");
+        p.assert_close(y, tol(s.patch_len() + 1), 1e-5, &what);
+
+        let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 5), 2);
+        let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 7);
+        let db = p.upload_padded(&data(s.out_channels, seed + 7), 1);
+        p.g.conv2d_backward_weights_bias(x.g, dy.g, dw.g, db.g, s);
+        p.c.conv2d_backward_weights_bias(x.c, dy.c, dw.c, db.c, s);
+        let terms = s.batch * s.out_positions();
+        let what = format!("backward_weights with bias {s:?}");
+        p.assert_close(dw, tol(terms), 1e-5, &what);
+        p.assert_close(db, tol(terms), 1e-5, &format!("bias gradient {s:?}"));
     }
 }

@@ -1,11 +1,17 @@
-//! Conv2d on the GPU: im2col / col2im / permute kernels (`conv.wgsl`) around
-//! the tiled matmul (`matmul.wgsl`), one product per chunk of the batch.
+//! Conv2d on the GPU. The forward and the weight gradient are implicit GEMMs
+//! (`conv_gemm.wgsl`, see `conv_gemm.rs`): the tile loads read patches straight
+//! from `x`, the forward writes NCHW with the channel bias in its epilogue, and
+//! the weight gradient is a split-K product (the bias gradient one more
+//! column of it). The gradient to the data is col2im / permute kernels
+//! (`conv.wgsl`) around the tiled matmul (`matmul.wgsl`), one product per
+//! chunk of the batch.
 //!
 //! Shape legend: B batch, C channels, H height, W width. For a chunk of `nb`
-//! samples, `K = Ci KH KW`, `P = OH OW`, `N = nb P`: the patch matrix
-//! `columns [K, N]` and the channel-major product `permuted [Co, N]` live in
-//! two scratch buffers ([`ConvScratch`]) grown on demand.
+//! samples, `K = Ci KH KW`, `P = OH OW`, `N = nb P`: the patch-gradient matrix
+//! `columns [K, N]` and the channel-major `permuted [Co, N]` live in two
+//! scratch buffers ([`ConvScratch`]) grown on demand.
 
+use super::conv_gemm;
 use super::kernels::*;
 use super::ops::call_matmul;
 use super::recorder::{fold_groups, u32_of, Recorder, MAX_GROUPS};
@@ -15,18 +21,22 @@ use crate::backend::{Conv2dShape, Matmul, View};
 /// `K N` and `Co N` stay below it.
 const CHUNK_WORDS: usize = 1 << 23;
 
-/// The two scratch buffers of the convolutions, kept between calls.
+/// The scratch buffers of the convolutions, kept between calls.
 #[derive(Default)]
 pub(super) struct ConvScratch {
-    /// im2col's patch matrix `columns [K, N]` (or its gradient).
+    /// The patch matrix's gradient `columns [K, N]`.
     columns: Option<View>,
-    /// The channel-major `permuted [Co, N]` twin of an NCHW `y` or `dy`.
+    /// The channel-major `permuted [Co, N]` twin of an NCHW `dy`.
     permuted: Option<View>,
+    /// The weight gradient's partial products, one `[Co, K (+1)]` per slice.
+    partials: Option<View>,
+    /// One word bound where a kernel's optional bias view is absent.
+    dummy: Option<View>,
 }
 
 /// A view of `len` words of the buffer in `slot`, which grows (to a power of
 /// two, at least 4096 words) when it is too small.
-fn scratch(rec: &mut Recorder, slot: &mut Option<View>, len: usize, label: &str) -> View {
+fn scratch_view(rec: &mut Recorder, slot: &mut Option<View>, len: usize, label: &str) -> View {
     if let Some(v) = *slot {
         if v.len() >= len {
             return v.slice(0, len);
@@ -42,8 +52,8 @@ fn scratch(rec: &mut Recorder, slot: &mut Option<View>, len: usize, label: &str)
 impl ConvScratch {
     /// `columns [k, n]` and `permuted [co, n]` for one chunk.
     fn views(&mut self, rec: &mut Recorder, k: usize, co: usize, n: usize) -> (View, View) {
-        let columns = scratch(rec, &mut self.columns, k * n, "conv columns");
-        let permuted = scratch(rec, &mut self.permuted, co * n, "conv permuted");
+        let columns = scratch_view(rec, &mut self.columns, k * n, "conv columns");
+        let permuted = scratch_view(rec, &mut self.permuted, co * n, "conv permuted");
         (columns, permuted)
     }
 }
@@ -83,11 +93,6 @@ impl Chunk {
         v.slice(self.first * g.out_len(), self.samples * g.out_len())
     }
 
-    /// `columns` from this chunk of `x`.
-    fn im2col(&self, rec: &mut Recorder, g: &Conv2dShape, x: View) {
-        call_im2col(rec, self.inputs(g, x), self.columns, g, self.samples);
-    }
-
     /// `permuted` from this chunk of the NCHW `dy`.
     fn permute_to_channel_major(&self, rec: &mut Recorder, g: &Conv2dShape, dy: View) {
         let dy = self.outputs(g, dy);
@@ -108,16 +113,7 @@ fn for_each_chunk(
     what: &str,
     mut f: impl FnMut(&mut Recorder, Chunk),
 ) {
-    assert!(
-        g.checked_out_size().is_some(),
-        "{what}: {g:?} has no output"
-    );
-    assert!(
-        input.len() >= g.batch * g.in_len()
-            && output.len() >= g.batch * g.out_len()
-            && w.len() >= g.weight_len(),
-        "{what}: views too short for {g:?}"
-    );
+    check_views(g, input, output, w, what);
     let step = chunk_samples(rec, g);
     let mut first = 0;
     while first < g.batch {
@@ -154,18 +150,6 @@ fn conv_params(g: &Conv2dShape, nb: usize) -> ConvParams {
         pw: u32_of(g.padding[1], "padding"),
         ..Default::default()
     }
-}
-
-/// `x [nb, Ci, H, W]` -> `columns [K, nb P]`.
-fn call_im2col(rec: &mut Recorder, x: View, columns: View, g: &Conv2dShape, nb: usize) {
-    let base = conv_params(g, nb);
-    // One thread per (k, b, oy) row.
-    let groups = rec.elementwise_groups(g.patch_len() * nb * g.out_size()[0]);
-    rec.dispatch(IM2COL, &[x, columns], groups, &[], |o| ConvParams {
-        src_off: o[0],
-        dst_off: o[1],
-        ..base
-    });
 }
 
 /// `dcolumns [K, nb P]` -> `dx [nb, Ci, H, W]` (overwritten).
@@ -211,38 +195,44 @@ fn call_permute(
     });
 }
 
-/// `y = conv2d(x, w)`: per chunk, im2col, `permuted = w columns`, then back to NCHW.
+/// The checks every convolution op makes on its views.
+fn check_views(g: &Conv2dShape, input: View, output: View, w: View, what: &str) {
+    assert!(
+        g.checked_out_size().is_some(),
+        "{what}: {g:?} has no output"
+    );
+    assert!(
+        input.len() >= g.batch * g.in_len()
+            && output.len() >= g.batch * g.out_len()
+            && w.len() >= g.weight_len(),
+        "{what}: views too short for {g:?}"
+    );
+}
+
+impl ConvScratch {
+    fn dummy(&mut self, rec: &mut Recorder) -> View {
+        *self
+            .dummy
+            .get_or_insert_with(|| rec.alloc(1, "conv dummy bias"))
+    }
+}
+
+/// `y = conv2d(x, w) (+ bias[co])` (overwritten): one implicit GEMM per chunk.
 pub(super) fn call_conv2d_forward(
     rec: &mut Recorder,
     scratch: &mut ConvScratch,
     x: View,
     w: View,
+    bias: Option<View>,
     y: View,
     g: Conv2dShape,
 ) {
-    for_each_chunk(rec, scratch, &g, x, y, w, "conv2d_forward", |rec, c| {
-        c.im2col(rec, &g, x);
-        // permuted [Co, N] = w [Co, K] * columns [K, N].
-        let spec = Matmul {
-            m: g.out_channels,
-            n: c.width(&g),
-            k: g.patch_len(),
-            trans_a: false,
-            trans_b: false,
-            accumulate: false,
-        };
-        call_matmul(rec, w.slice(0, g.weight_len()), c.columns, c.permuted, spec);
-        let y = c.outputs(&g, y);
-        call_permute(
-            rec,
-            c.permuted,
-            y,
-            c.samples,
-            g.out_channels,
-            g.out_positions(),
-            true,
-        );
-    });
+    check_views(&g, x, y, w, "conv2d_forward");
+    if let Some(b) = bias {
+        assert!(b.len() >= g.out_channels, "conv2d_forward: bias too short");
+    }
+    let dummy = scratch.dummy(rec);
+    conv_gemm::forward(rec, x, w, bias, y, dummy, &g);
 }
 
 /// `dx = conv2d^T(dy, w)`: per chunk, `dcolumns = w^T permuted(dy)`, then col2im.
@@ -279,39 +269,27 @@ pub(super) fn call_conv2d_backward_data(
     );
 }
 
-/// `dw += permuted(dy) columns(x)^T`, chunk by chunk.
+/// `dw += dy col(x)^T` (and `db += dy` summed per channel): split-K implicit GEMM.
 pub(super) fn call_conv2d_backward_weights(
     rec: &mut Recorder,
     scratch: &mut ConvScratch,
     x: View,
     dy: View,
     dw: View,
+    db: Option<View>,
     g: Conv2dShape,
 ) {
-    for_each_chunk(
-        rec,
-        scratch,
-        &g,
-        x,
-        dy,
-        dw,
-        "conv2d_backward_weights",
-        |rec, c| {
-            c.im2col(rec, &g, x);
-            c.permute_to_channel_major(rec, &g, dy);
-            // dw [Co, K] += permuted [Co, N] * columns^T [N, K].
-            let spec = Matmul {
-                m: g.out_channels,
-                n: g.patch_len(),
-                k: c.width(&g),
-                trans_a: false,
-                trans_b: true,
-                accumulate: true,
-            };
-            let dw = dw.slice(0, g.weight_len());
-            call_matmul(rec, c.permuted, c.columns, dw, spec);
-        },
-    );
+    check_views(&g, x, dy, dw, "conv2d_backward_weights");
+    if let Some(b) = db {
+        assert!(
+            b.len() >= g.out_channels,
+            "conv2d_backward_weights: db too short"
+        );
+    }
+    let words = conv_gemm::partial_words(&g, db.is_some());
+    let part = scratch_view(rec, &mut scratch.partials, words, "conv partials");
+    let dummy = scratch.dummy(rec);
+    conv_gemm::backward_weights(rec, x, dy, dw, db, part, dummy, &g);
 }
 
 /// The params of a per-channel kernel over `data [batch, channels, spatial]`

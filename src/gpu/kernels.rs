@@ -19,6 +19,7 @@ pub enum Shader {
     Adam,
     Gather,
     Conv,
+    ConvGemm,
 }
 
 impl Shader {
@@ -34,6 +35,7 @@ impl Shader {
             Shader::Adam => "adam.wgsl",
             Shader::Gather => "gather.wgsl",
             Shader::Conv => "conv.wgsl",
+            Shader::ConvGemm => "conv_gemm.wgsl",
         }
     }
 
@@ -49,6 +51,7 @@ impl Shader {
             Shader::Adam => include_str!("../../shaders/adam.wgsl"),
             Shader::Gather => include_str!("../../shaders/gather.wgsl"),
             Shader::Conv => include_str!("../../shaders/conv.wgsl"),
+            Shader::ConvGemm => include_str!("../../shaders/conv_gemm.wgsl"),
         }
     }
 }
@@ -109,7 +112,6 @@ kernel!(SUM_INTO, Reduce, "sum_into_forward", [1, 2], false);
 kernel!(ADAM, Adam, "adam_forward", [1, 2, 3, 4], true);
 kernel!(GATHER, Gather, "gather_images_forward", [1, 2, 3], true);
 kernel!(RNG_WORDS, Gather, "rng_words_forward", [4], true);
-kernel!(IM2COL, Conv, "im2col_forward", [1, 2], true);
 kernel!(COL2IM, Conv, "col2im_backward_data", [1, 2], true);
 kernel!(PERMUTE, Conv, "permute_forward", [1, 2], true);
 kernel!(CHANNEL_BIAS_ADD, Conv, "channel_bias_forward", [1, 2], true);
@@ -119,6 +121,27 @@ kernel!(
     "channel_bias_backward_weights",
     [1, 2],
     false
+);
+kernel!(
+    CONV_GEMM_FORWARD,
+    ConvGemm,
+    "conv_gemm_forward",
+    [1, 2, 3, 4],
+    false
+);
+kernel!(
+    CONV_GEMM_BACKWARD_WEIGHTS,
+    ConvGemm,
+    "conv_gemm_backward_weights",
+    [1, 2, 3],
+    false
+);
+kernel!(
+    CONV_GEMM_REDUCE,
+    ConvGemm,
+    "conv_gemm_reduce",
+    [1, 2, 3],
+    true
 );
 
 /// Tile edge of `matmul.wgsl` (TM = TN = 64).

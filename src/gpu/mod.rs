@@ -9,11 +9,14 @@
 //! * `recorder.rs`: buffers, bind groups, uniforms, dispatch, flush, pacing.
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
-//! * `conv.rs`: the convolutions (im2col / col2im / permute around matmul).
+//! * `conv.rs`: the convolutions; `conv_gemm.rs`: their implicit GEMMs (forward
+//!   with the bias, split-K weight gradient); the gradient to the data is
+//!   col2im / permute around matmul.
 //! * `timing.rs`: GPU time per flush from timestamp queries ([`GpuTime`]).
 
 mod context;
 mod conv;
+mod conv_gemm;
 mod kernels;
 mod ops;
 mod pipelines;

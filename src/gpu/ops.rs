@@ -137,7 +137,12 @@ impl Backend for GpuBackend {
     }
 
     fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape) {
-        conv::call_conv2d_forward(&mut self.rec, &mut self.conv, x, w, y, shape);
+        conv::call_conv2d_forward(&mut self.rec, &mut self.conv, x, w, None, y, shape);
+    }
+
+    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, shape: Conv2dShape) {
+        let b = Some(bias);
+        conv::call_conv2d_forward(&mut self.rec, &mut self.conv, x, w, b, y, shape);
     }
 
     fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape) {
@@ -145,7 +150,20 @@ impl Backend for GpuBackend {
     }
 
     fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, shape: Conv2dShape) {
-        conv::call_conv2d_backward_weights(&mut self.rec, &mut self.conv, x, dy, dw, shape);
+        let (rec, scratch) = (&mut self.rec, &mut self.conv);
+        conv::call_conv2d_backward_weights(rec, scratch, x, dy, dw, None, shape);
+    }
+
+    fn conv2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        shape: Conv2dShape,
+    ) {
+        let (rec, scratch) = (&mut self.rec, &mut self.conv);
+        conv::call_conv2d_backward_weights(rec, scratch, x, dy, dw, Some(db), shape);
     }
 
     fn channel_bias_add(

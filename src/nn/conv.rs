@@ -18,6 +18,20 @@ pub trait ConvGeometry: Copy {
     fn forward<B: Backend>(self, be: &mut B, x: View, w: View, y: View);
     fn backward_data<B: Backend>(self, be: &mut B, dy: View, w: View, dx: View);
     fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View);
+    /// `forward`, then `y[b, c, s] += bias[c]` (one op where a backend fuses them).
+    fn forward_bias<B: Backend>(self, be: &mut B, x: View, w: View, bias: View, y: View) {
+        self.forward(be, x, w, y);
+        let (rows, c, s) = (self.rows(), self.out_channels(), self.out_positions());
+        be.channel_bias_add(y, bias, rows, c, s);
+    }
+    /// `backward_weights`, then `db[c] += sum dy[., c, .]` (likewise).
+    fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View) {
+        self.backward_weights(be, x, dy, dw);
+        let (rows, c, s) = (self.rows(), self.out_channels(), self.out_positions());
+        be.channel_bias_grad(dy, db, rows, c, s);
+    }
+    /// The batch this geometry was set to with `at`.
+    fn rows(&self) -> usize;
 }
 
 impl ConvGeometry for Conv2dShape {
@@ -41,6 +55,15 @@ impl ConvGeometry for Conv2dShape {
     }
     fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View) {
         be.conv2d_backward_weights(x, dy, dw, self);
+    }
+    fn forward_bias<B: Backend>(self, be: &mut B, x: View, w: View, bias: View, y: View) {
+        be.conv2d_forward_bias(x, w, bias, y, self);
+    }
+    fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View) {
+        be.conv2d_backward_weights_bias(x, dy, dw, db, self);
+    }
+    fn rows(&self) -> usize {
+        self.batch
     }
 }
 
@@ -67,6 +90,9 @@ impl ConvGeometry for ConvTranspose2dShape {
     fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View) {
         be.conv_transpose2d_backward_weights(x, dy, dw, self);
     }
+    fn rows(&self) -> usize {
+        self.batch
+    }
 }
 
 /// A convolution layer with a bias per output channel.
@@ -87,8 +113,7 @@ impl<G: ConvGeometry> Conv<G> {
     /// x [B, Ci, H, W] -> y [B, Co, OH, OW].
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
         let g = self.shape.at(rows);
-        g.forward(be, x, self.weight, y);
-        be.channel_bias_add(y, self.bias, rows, g.out_channels(), g.out_positions());
+        g.forward_bias(be, x, self.weight, self.bias, y);
     }
 
     /// dW += the weight gradient, db += sum dy over batch and positions, dx
@@ -102,8 +127,7 @@ impl<G: ConvGeometry> Conv<G> {
         rows: usize,
     ) {
         let g = self.shape.at(rows);
-        g.backward_weights(be, x, dy, self.dweight);
-        be.channel_bias_grad(dy, self.dbias, rows, g.out_channels(), g.out_positions());
+        g.backward_weights_bias(be, x, dy, self.dweight, self.dbias);
         if let Some(dx) = dx {
             g.backward_data(be, dy, self.weight, dx);
         }
