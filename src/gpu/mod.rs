@@ -25,6 +25,7 @@ use crate::backend::{BackendError, Noise, View};
 use context::Context;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
+pub use recorder::{Counters, OpProfile, OpTime};
 pub use timing::GpuTime;
 
 /// Entries in the GPU backend's caches: built on first use, then reused, so

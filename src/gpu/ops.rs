@@ -391,6 +391,9 @@ impl Backend for GpuBackend {
         );
         assert!(out.len() >= rows * dim, "gather_images: out too short");
         let noise = binarize.unwrap_or(Noise { seed: 0, stream: 0 });
+        // Bytes read (one per pixel, one index word per row) and written.
+        self.rec
+            .hint_bytes((rows * dim + rows * 4 + rows * dim * 4) as u64);
         let (r, d, f) = (
             u32_of(rows, "rows"),
             u32_of(dim, "dim"),
