@@ -9,11 +9,14 @@
 //! * `recorder.rs`: buffers, bind groups, uniforms, dispatch, flush, pacing.
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
+//! * `dense.rs`: the dense layers' fused products (bias, activation and
+//!   bias gradient in the matmul's epilogue) and the paired loss sum.
 //! * `conv.rs`: the convolutions (im2col / col2im / permute around matmul).
 //! * `timing.rs`: GPU time per flush from timestamp queries ([`GpuTime`]).
 
 mod context;
 mod conv;
+mod dense;
 mod kernels;
 mod ops;
 mod pipelines;

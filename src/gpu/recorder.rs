@@ -149,6 +149,8 @@ pub(super) struct Recorder {
     /// Submissions not yet known to be finished, oldest first.
     in_flight: VecDeque<wgpu::SubmissionIndex>,
     counters: Counters,
+    /// Two one-word buffers for a kernel's bindings that a mode leaves unused.
+    dummies: Option<[View; 2]>,
     /// The bytes the next dispatch moves, where the op knows better than
     /// its views' lengths (a gather binds the whole data set).
     bytes_hint: Option<u64>,
@@ -186,6 +188,7 @@ impl Recorder {
             wg: DEFAULT_WG,
             in_flight: VecDeque::new(),
             counters: Counters::default(),
+            dummies: None,
             bytes_hint: None,
             profile: None,
             timestamps: Timestamps::new(&ctx),
@@ -195,6 +198,20 @@ impl Recorder {
 
     pub(super) fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// Two distinct one-word views for bindings a kernel's mode leaves
+    /// unused (a view bound twice would go through the alias scratch).
+    pub(super) fn dummies(&mut self) -> [View; 2] {
+        if let Some(d) = self.dummies {
+            return d;
+        }
+        let d = [
+            self.alloc(1, "unused binding 0"),
+            self.alloc(1, "unused binding 1"),
+        ];
+        self.dummies = Some(d);
+        d
     }
 
     /// Counts `bytes` for the next dispatch instead of its views' lengths.
