@@ -153,13 +153,25 @@ impl Stack {
         }
     }
 
+    /// The activation fused into dense layer `i`'s forward: where the layer
+    /// above the activation is dense (its backward folds the derivative in)
+    /// or the activation is the stack's top (see `top_act`). Elsewhere the
+    /// pre-activation is written, so the activation's own backward can use it.
+    fn fuses(&self, i: usize) -> Option<Activation> {
+        let act = self.fused_act(i + 1)?;
+        match self.layers.get(i + 2) {
+            None | Some(Layer::Dense(_)) => Some(act),
+            _ => None,
+        }
+    }
+
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, rows: usize) {
         assert!(rows <= self.max_rows);
         let mut input = x;
         let mut i = 0;
         while i < self.layers.len() {
             let out = self.outs[i];
-            match (&self.layers[i], self.fused_act(i + 1)) {
+            match (&self.layers[i], self.fuses(i)) {
                 // Dense then its activation: one op writing the activation's
                 // output (`out`, the pre-activation, is left to the backend).
                 (Layer::Dense(d), Some(act)) => {
@@ -230,7 +242,7 @@ impl Stack {
                 }
                 // An activation over a fused dense layer: the pre-activation
                 // may not have been written, and the derivative needs only y.
-                Layer::Act(a, n) if self.fused_act(i).is_some() => {
+                Layer::Act(a, n) if i >= 1 && self.fuses(i - 1).is_some() => {
                     if let Some(dx) = dx {
                         let r = rows * n;
                         let yv = y.slice(0, r);
