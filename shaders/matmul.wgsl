@@ -25,9 +25,10 @@ struct Params {
     a_off: u32,
     b_off: u32,
     c_off: u32,
-    // Unused by the kernel (the overrides below decide); kept for debugging.
-    trans_a: u32,
-    trans_b: u32,
+    // matmul_forward: the transposes, unused by the kernel (the overrides
+    // below decide); matmul_fused: the offsets of vec and aux.
+    v_off: u32,
+    x_off: u32,
     accumulate: u32,
     _pad0: u32,
     _pad1: u32,
@@ -178,6 +179,203 @@ fn store4(gm: u32, gn0: u32, v: vec4<f32>) {
                 r += c[idx];
             }
             c[idx] = r;
+        }
+    }
+}
+
+// ---- matmul_fused: the same product with a fused epilogue --------------------
+//
+// Dense layers' three products with what used to follow them as separate
+// dispatches (EPI, an override constant: one pipeline per mode and ACT):
+//   EPI 1, forward:  c = act(A B + vec[n])            (bias, then ACT; y = act(x W^T + b))
+//   EPI 2, weights:  c (+)= A B, and vec[m] += sum_k A[m, k]  (dW += dy^T x, db += colsum(dy)):
+//                    op(B) gets a virtual column n of ones, whose column of C is the bias gradient
+//   EPI 3, data:     c = (A B [+ vec[m, n] if accumulate]) * ACT'(aux[m, n])
+//                    (dx through the previous layer's activation, from its output y = aux)
+// ACT ids as in activation.wgsl; ACT' from the activation's output alone
+// (relu / leaky relu: y > 0 exactly where x > 0).
+// Bindings: a 1, b 2, c 3, vec 4 (bias / bias gradient / accumulate source), aux 5;
+// the host binds a one-word dummy for a binding the mode leaves unused.
+
+
+override EPI: u32 = 1u;
+override ACT: u32 = 0u;
+// Where vec lives: 0 its own binding; 1 inside b (the forward's bias next to
+// its weight in one parameter buffer); 2 inside c (the bias gradient next to
+// the weight gradient). One binding per buffer keeps ranges from overlapping.
+override VEC_IN: u32 = 0u;
+const LEAKY_SLOPE: f32 = 0.01;
+
+@group(0) @binding(4) var<storage, read_write> vec_v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> aux: array<f32>;
+
+@compute @workgroup_size(64)
+fn matmul_fused(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(workgroup_id) wg: vec3<u32>,
+) {
+    let row0 = wg.y * TM;
+    let col0 = wg.x * TN;
+    let tx = li % 8u;
+    let ty = li / 8u;
+    let ta = TRANS_A;
+    let tb = TRANS_B;
+
+    // acc{2r+h}: row r of the micro-tile, columns 4h .. 4h+4 (unrolled by hand:
+    // some compilers spill an indexed private array to memory).
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    var acc4 = vec4<f32>(0.0);
+    var acc5 = vec4<f32>(0.0);
+    var acc6 = vec4<f32>(0.0);
+    var acc7 = vec4<f32>(0.0);
+    var acc8 = vec4<f32>(0.0);
+    var acc9 = vec4<f32>(0.0);
+    var acc10 = vec4<f32>(0.0);
+    var acc11 = vec4<f32>(0.0);
+    var acc12 = vec4<f32>(0.0);
+    var acc13 = vec4<f32>(0.0);
+    var acc14 = vec4<f32>(0.0);
+    var acc15 = vec4<f32>(0.0);
+
+    for (var k0 = 0u; k0 < p.k; k0 += TK) {
+        // Stage op(A)[row0.., k0..] and op(B)[k0.., col0..]: 256 vec4 slots each,
+        // four per thread. Neighbouring threads walk the stored layout's
+        // contiguous axis, so global reads stay coalesced for every transpose.
+        for (var i = 0u; i < 4u; i++) {
+            let e = li + i * THREADS;
+            let kk_a = select(e % TK, e / 16u, ta);
+            let mq = select(e / TK, e % 16u, ta);
+            let gm = row0 + mq * 4u;
+            let gk_a = k0 + kk_a;
+            As[kk_a * 16u + mq] = vec4<f32>(load_a(gm, gk_a), load_a(gm + 1u, gk_a), load_a(gm + 2u, gk_a), load_a(gm + 3u, gk_a));
+            let kk_b = select(e / 16u, e % TK, tb);
+            let nq = select(e % 16u, e / TK, tb);
+            let gn = col0 + nq * 4u;
+            let gk_b = k0 + kk_b;
+            Bs[kk_b * 16u + nq] = vec4<f32>(load_bf(gk_b, gn), load_bf(gk_b, gn + 1u), load_bf(gk_b, gn + 2u), load_bf(gk_b, gn + 3u));
+        }
+        workgroupBarrier();
+
+        for (var kk = 0u; kk < TK; kk++) {
+            let a0 = As[kk * 16u + ty * 2u];
+            let a1 = As[kk * 16u + ty * 2u + 1u];
+            let b0 = Bs[kk * 16u + tx * 2u];
+            let b1 = Bs[kk * 16u + tx * 2u + 1u];
+            acc0 = fma(vec4<f32>(a0.x), b0, acc0);
+            acc1 = fma(vec4<f32>(a0.x), b1, acc1);
+            acc2 = fma(vec4<f32>(a0.y), b0, acc2);
+            acc3 = fma(vec4<f32>(a0.y), b1, acc3);
+            acc4 = fma(vec4<f32>(a0.z), b0, acc4);
+            acc5 = fma(vec4<f32>(a0.z), b1, acc5);
+            acc6 = fma(vec4<f32>(a0.w), b0, acc6);
+            acc7 = fma(vec4<f32>(a0.w), b1, acc7);
+            acc8 = fma(vec4<f32>(a1.x), b0, acc8);
+            acc9 = fma(vec4<f32>(a1.x), b1, acc9);
+            acc10 = fma(vec4<f32>(a1.y), b0, acc10);
+            acc11 = fma(vec4<f32>(a1.y), b1, acc11);
+            acc12 = fma(vec4<f32>(a1.z), b0, acc12);
+            acc13 = fma(vec4<f32>(a1.z), b1, acc13);
+            acc14 = fma(vec4<f32>(a1.w), b0, acc14);
+            acc15 = fma(vec4<f32>(a1.w), b1, acc15);
+        }
+        workgroupBarrier();
+    }
+
+    let gm0 = row0 + ty * 8u;
+    let gn0 = col0 + tx * 8u;
+    store4f(gm0 + 0u, gn0, acc0);
+    store4f(gm0 + 0u, gn0 + 4u, acc1);
+    store4f(gm0 + 1u, gn0, acc2);
+    store4f(gm0 + 1u, gn0 + 4u, acc3);
+    store4f(gm0 + 2u, gn0, acc4);
+    store4f(gm0 + 2u, gn0 + 4u, acc5);
+    store4f(gm0 + 3u, gn0, acc6);
+    store4f(gm0 + 3u, gn0 + 4u, acc7);
+    store4f(gm0 + 4u, gn0, acc8);
+    store4f(gm0 + 4u, gn0 + 4u, acc9);
+    store4f(gm0 + 5u, gn0, acc10);
+    store4f(gm0 + 5u, gn0 + 4u, acc11);
+    store4f(gm0 + 6u, gn0, acc12);
+    store4f(gm0 + 6u, gn0 + 4u, acc13);
+    store4f(gm0 + 7u, gn0, acc14);
+    store4f(gm0 + 7u, gn0 + 4u, acc15);
+}
+
+// op(B)[gk, gn] for matmul_fused; with EPI 2, column n is all ones.
+fn load_bf(gk: u32, gn: u32) -> f32 {
+    if (gk >= p.k) {
+        return 0.0;
+    }
+    if (gn >= p.n) {
+        return select(0.0, 1.0, EPI == 2u && gn == p.n);
+    }
+    return b[p.b_off + select(gk * p.n + gn, gn * p.k + gk, TRANS_B)];
+}
+
+fn act_f(v: f32) -> f32 {
+    switch ACT {
+        case 1u: { return max(v, 0.0); }
+        case 2u: { return select(LEAKY_SLOPE * v, v, v > 0.0); }
+        case 3u: {
+            let e = exp(-abs(v));
+            return select(e / (1.0 + e), 1.0 / (1.0 + e), v >= 0.0);
+        }
+        case 4u: {
+            let e = exp(-2.0 * abs(v));
+            return sign(v) * (1.0 - e) / (1.0 + e);
+        }
+        default: { return v; }
+    }
+}
+
+// The activation's derivative from its output y.
+fn dact_f(y: f32) -> f32 {
+    switch ACT {
+        case 1u: { return select(0.0, 1.0, y > 0.0); }
+        case 2u: { return select(LEAKY_SLOPE, 1.0, y > 0.0); }
+        case 3u: { return y * (1.0 - y); }
+        case 4u: { return 1.0 - y * y; }
+        default: { return 1.0; }
+    }
+}
+
+fn store4f(gm: u32, gn0: u32, v: vec4<f32>) {
+    if (gm >= p.m) {
+        return;
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let gn = gn0 + j;
+        let idx = gm * p.n + gn;
+        if (gn < p.n) {
+            var r = v[j];
+            if (EPI == 1u) {
+                var bias_v: f32;
+                if (VEC_IN == 1u) {
+                    bias_v = b[p.v_off + gn];
+                } else {
+                    bias_v = vec_v[p.v_off + gn];
+                }
+                r = act_f(r + bias_v);
+            } else if (EPI == 2u) {
+                if (p.accumulate != 0u) {
+                    r += c[p.c_off + idx];
+                }
+            } else {
+                if (p.accumulate != 0u) {
+                    r += vec_v[p.v_off + idx];
+                }
+                r *= dact_f(aux[p.x_off + idx]);
+            }
+            c[p.c_off + idx] = r;
+        } else if (EPI == 2u && gn == p.n) {
+            if (VEC_IN == 2u) {
+                c[p.v_off + gm] += v[j];
+            } else {
+                vec_v[p.v_off + gm] += v[j];
+            }
         }
     }
 }

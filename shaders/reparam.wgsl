@@ -3,9 +3,10 @@
 // Shape legend: B batch, C channels, H height, W width, D features, Z latent.
 // mu, logvar, eps, z, dz, dmu, dlogvar: [B, Z]; kl: [B]. Offsets in words.
 //
-// forward:        eps[b, j] = normal(seed, stream, b * Z + j)
+// fused_forward:  eps[b, j] = normal(seed, stream, b * Z + j)
 //                 z = mu + exp(lv / 2) * eps
-// kl_forward:     kl[b] = -1/2 * sum_j (1 + lv - mu^2 - exp(lv))
+//                 kl[b] = -1/2 * sum_j (1 + lv - mu^2 - exp(lv))
+//                 (one dispatch, one invocation per row b)
 // backward_data:  dmu = dz + kl_scale * mu
 //                 dlogvar = dz * eps * exp(lv / 2) / 2 + kl_scale * (exp(lv) - 1) / 2
 //                 (0 where logvar is outside [LOGVAR_MIN, LOGVAR_MAX])
@@ -84,41 +85,6 @@ fn flat_index(wg: vec3<u32>, nwg: vec3<u32>, li: u32) -> u32 {
     return (wg.y * nwg.x + wg.x) * WG + li;
 }
 
-// One invocation per element of [B, Z]. Bindings: mu, logvar, eps, z.
-@compute @workgroup_size(WG)
-fn reparam_forward(
-    @builtin(local_invocation_index) li: u32,
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let i = flat_index(wg, nwg, li);
-    if (i < p.rows * p.zdim) {
-        let e = rand_normal(p.seed, p.stream, i);
-        eps[p.eps_off + i] = e;
-        let lv = clamp(logvar[p.lv_off + i], LOGVAR_MIN, LOGVAR_MAX);
-        z[p.z_off + i] = mu[p.mu_off + i] + exp(0.5 * lv) * e;
-    }
-}
-
-// One invocation per row b. Bindings: mu, logvar, kl.
-@compute @workgroup_size(WG)
-fn reparam_kl_forward(
-    @builtin(local_invocation_index) li: u32,
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-) {
-    let r = flat_index(wg, nwg, li);
-    if (r < p.rows) {
-        var s = 0.0;
-        for (var j = 0u; j < p.zdim; j++) {
-            let m = mu[p.mu_off + r * p.zdim + j];
-            let lv = clamp(logvar[p.lv_off + r * p.zdim + j], LOGVAR_MIN, LOGVAR_MAX);
-            s += 1.0 + lv - m * m - exp(lv);
-        }
-        kl[p.kl_off + r] = -0.5 * s;
-    }
-}
-
 // One invocation per element (rows = 1, zdim = len). Bindings: mu, logvar, eps,
 // dz, dmu, dlogvar.
 @compute @workgroup_size(WG)
@@ -139,5 +105,28 @@ fn reparam_backward_data(
             let sigma = exp(0.5 * lv);
             dlogvar[p.dlv_off + i] = g * eps[p.eps_off + i] * sigma * 0.5 + p.kl_scale * (exp(lv) - 1.0) * 0.5;
         }
+    }
+}
+
+// One invocation per row b, walking its Z elements. Bindings: mu, logvar, eps, z, kl.
+@compute @workgroup_size(WG)
+fn reparam_fused_forward(
+    @builtin(local_invocation_index) li: u32,
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+) {
+    let r = flat_index(wg, nwg, li);
+    if (r < p.rows) {
+        var s = 0.0;
+        for (var j = 0u; j < p.zdim; j++) {
+            let i = r * p.zdim + j;
+            let e = rand_normal(p.seed, p.stream, i);
+            eps[p.eps_off + i] = e;
+            let m = mu[p.mu_off + i];
+            let lv = clamp(logvar[p.lv_off + i], LOGVAR_MIN, LOGVAR_MAX);
+            z[p.z_off + i] = m + exp(0.5 * lv) * e;
+            s += 1.0 + lv - m * m - exp(lv);
+        }
+        kl[p.kl_off + r] = -0.5 * s;
     }
 }

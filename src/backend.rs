@@ -353,6 +353,107 @@ pub trait Backend {
     /// `dx = dy * f'(x)`, given `y = f(x)` too (sigmoid and tanh use it).
     fn activation_backward(&mut self, act: Activation, x: View, y: View, dy: View, dx: View);
 
+    /// A dense layer's forward with its activation, `y = act(x W^T + b)`:
+    /// `x [rows, in]`, `w [out, in]`, `b [out]`, `pre` and `y [rows, out]`.
+    /// The default writes `x W^T + b` into `pre` and then `act(pre)` into
+    /// `y`; a fused backend (the GPU's matmul epilogue) writes `y` only and
+    /// leaves `pre` alone. With `Identity`, pass `pre == y`.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_forward(
+        &mut self,
+        x: View,
+        w: View,
+        b: View,
+        pre: View,
+        y: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+    ) {
+        let [i, o] = features;
+        let spec = Matmul {
+            m: rows,
+            n: o,
+            k: i,
+            trans_a: false,
+            trans_b: true,
+            accumulate: false,
+        };
+        if act == Activation::Identity {
+            self.matmul(x, w, y, spec);
+            self.bias_add(y, b, rows, o);
+        } else {
+            self.matmul(x, w, pre, spec);
+            self.bias_add(pre, b, rows, o);
+            self.activation(act, pre.slice(0, rows * o), y.slice(0, rows * o));
+        }
+    }
+    /// A dense layer's parameter gradients, `dw += dy^T x` and
+    /// `db += colsum(dy)`: `x [rows, in]`, `dy [rows, out]`, `dw [out, in]`,
+    /// `db [out]`. The default is a matmul and a `bias_grad`.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_backward_weights(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        rows: usize,
+        features: [usize; 2],
+    ) {
+        let [i, o] = features;
+        let spec = Matmul {
+            m: o,
+            n: i,
+            k: rows,
+            trans_a: true,
+            trans_b: false,
+            accumulate: true,
+        };
+        self.matmul(dy, x, dw, spec);
+        self.bias_grad(dy, db, rows, o);
+    }
+    /// The gradient reaching a dense layer's input through the activation
+    /// before it: `dpost (+)= dy W` (adding to `dpost` with `accumulate`),
+    /// then `dpre = dpost * act'` where `y = act(pre)` is that activation's
+    /// output (`[rows, in]`, as are `dpost` and `dpre`); `act'` is computed
+    /// from `y` alone (exact for every [`Activation`]: relu and leaky relu
+    /// have `y > 0` exactly where `pre > 0`). `dy [rows, out]`, `w [out, in]`.
+    /// The default is a matmul into `dpost` and an `activation_backward`; a
+    /// fused backend writes `dpre` only (reading `dpost` when accumulating).
+    #[allow(clippy::too_many_arguments)]
+    fn dense_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+        accumulate: bool,
+    ) {
+        let [i, o] = features;
+        let spec = Matmul {
+            m: rows,
+            n: i,
+            k: o,
+            trans_a: false,
+            trans_b: false,
+            accumulate,
+        };
+        self.matmul(dy, w, dpost, spec);
+        let n = rows * i;
+        self.activation_backward(
+            act,
+            y.slice(0, n),
+            y.slice(0, n),
+            dpost.slice(0, n),
+            dpre.slice(0, n),
+        );
+    }
+
     /// `eps ~ N(0, 1)` from `noise`; `z = mu + exp(lv / 2) * eps`;
     /// `kl[r] = -1/2 * sum_j (1 + lv - mu^2 - exp(lv))`, where
     /// `lv = clamp(logvar, LOGVAR_MIN, LOGVAR_MAX)`. All `[rows, zdim]`.
@@ -400,6 +501,12 @@ pub trait Backend {
     );
     /// `dst[0] += sum(src)` (a single-word `dst`), for metrics kept on the device.
     fn sum_into(&mut self, src: View, dst: View);
+    /// `dst[0] += sum(a)` and `dst[1] += sum(b)` (a two-word `dst`): the
+    /// step's two loss sums, one dispatch on the GPU.
+    fn sum_pair_into(&mut self, a: View, b: View, dst: View) {
+        self.sum_into(a, dst.slice(0, 1));
+        self.sum_into(b, dst.slice(1, 1));
+    }
     /// Adam over flat parameter, gradient and moment buffers of equal length.
     fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep);
 

@@ -258,8 +258,11 @@ impl<B: Backend> Trainer<B> {
                 t: self.adam_t + 1,
             },
         );
-        be.sum_into(vae.recon.slice(0, rows), self.sums.slice(0, 1));
-        be.sum_into(vae.kl.slice(0, rows), self.sums.slice(1, 1));
+        be.sum_pair_into(
+            vae.recon.slice(0, rows),
+            vae.kl.slice(0, rows),
+            self.sums.slice(0, 2),
+        );
         be.flush();
         be.pace();
         self.sum_images += rows;

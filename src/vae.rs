@@ -391,12 +391,24 @@ impl Vae {
             beta / rows as f32,
         );
         let h = self.encoder.output();
-        let dh = Some(self.encoder.doutput());
+        let dh = self.encoder.doutput();
         self.head_mu
-            .backward_accumulating(be, h, self.dmu, dh, false, rows);
-        self.head_logvar
-            .backward_accumulating(be, h, self.dlogvar, dh, true, rows);
-        self.encoder.backward(be, self.x, rows, false);
+            .backward_accumulating(be, h, self.dmu, Some(dh), false, rows);
+        match self.encoder.top_act() {
+            // The second head's input gradient also goes through the
+            // encoder's top activation, in one op.
+            Some((act, y, dpre)) => {
+                let lv = &self.head_logvar;
+                lv.backward_weights(be, h, self.dlogvar, rows);
+                lv.backward_data_act(be, self.dlogvar, y, dh, dpre, act, true, rows);
+                self.encoder.backward_from(be, self.x, rows, false, true);
+            }
+            None => {
+                self.head_logvar
+                    .backward_accumulating(be, h, self.dlogvar, Some(dh), true, rows);
+                self.encoder.backward(be, self.x, rows, false);
+            }
+        }
     }
 
     pub fn free<B: Backend>(&self, be: &mut B) {

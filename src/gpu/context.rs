@@ -73,7 +73,9 @@ impl Context {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("vae-playground device"),
-                required_features: wgpu::Features::empty(),
+                // Timestamp queries only where offered (GPU time per flush,
+                // `timing.rs`); nothing else is optional.
+                required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
                 required_limits: limits,
                 ..Default::default()
             })

@@ -93,14 +93,6 @@ kernel!(
     true
 );
 kernel!(
-    REPARAM_FORWARD,
-    Reparam,
-    "reparam_forward",
-    [1, 2, 3, 4],
-    true
-);
-kernel!(REPARAM_KL, Reparam, "reparam_kl_forward", [1, 2, 5], true);
-kernel!(
     REPARAM_BACKWARD,
     Reparam,
     "reparam_backward_data",
@@ -141,6 +133,16 @@ kernel!(
     ConvGemm,
     "conv_gemm_reduce",
     [1, 2, 3],
+    true
+);
+
+kernel!(MATMUL_FUSED, Matmul, "matmul_fused", [1, 2, 3, 4, 5], false);
+kernel!(SUM_PAIR, Reduce, "sum_pair_forward", [1, 2, 3], false);
+kernel!(
+    REPARAM_FUSED,
+    Reparam,
+    "reparam_fused_forward",
+    [1, 2, 3, 4, 5],
     true
 );
 
@@ -232,7 +234,26 @@ pub struct ReduceParams {
     pub len: u32,
     pub src_off: u32,
     pub dst_off: u32,
-    pub _pad: u32,
+    pub len_b: u32,
+    pub b_off: u32,
+    pub _pad: [u32; 3],
+}
+
+/// `matmul_fused`: `MatmulParams`' layout with the transposes' slots
+/// holding the offsets of `vec` and `aux`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct FusedMatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub a_off: u32,
+    pub b_off: u32,
+    pub c_off: u32,
+    pub v_off: u32,
+    pub x_off: u32,
+    pub accumulate: u32,
+    pub _pad: [u32; 3],
 }
 
 #[repr(C)]

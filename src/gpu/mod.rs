@@ -9,6 +9,8 @@
 //! * `recorder.rs`: buffers, bind groups, uniforms, dispatch, flush, pacing.
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
+//! * `dense.rs`: the dense layers' fused products (bias, activation and
+//!   bias gradient in the matmul's epilogue) and the paired loss sum.
 //! * `conv.rs`: the convolutions; `conv_gemm.rs`: their implicit GEMMs (forward
 //!   with the bias, split-K weight gradient); the gradient to the data is
 //!   col2im / permute around matmul.
@@ -17,6 +19,7 @@
 mod context;
 mod conv;
 mod conv_gemm;
+mod dense;
 mod kernels;
 mod ops;
 mod pipelines;
@@ -29,6 +32,7 @@ use crate::backend::{BackendError, Noise, View};
 use context::Context;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
+pub use recorder::{Counters, OpProfile, OpTime};
 pub use timing::GpuTime;
 
 /// Entries in the GPU backend's caches: built on first use, then reused, so

@@ -256,28 +256,18 @@ impl Backend for GpuBackend {
             stream: noise.stream,
             ..Default::default()
         };
+        // z, eps and the KL in one dispatch, one invocation per row.
         self.rec.dispatch(
-            REPARAM_FORWARD,
-            &[mu, logvar, eps, z],
-            self.rec.elementwise_groups(n),
+            REPARAM_FUSED,
+            &[mu, logvar, eps, z, kl],
+            self.rec.elementwise_groups(rows),
             &[],
             |o| ReparamParams {
                 mu_off: o[0],
                 lv_off: o[1],
                 eps_off: o[2],
                 z_off: o[3],
-                ..base
-            },
-        );
-        self.rec.dispatch(
-            REPARAM_KL,
-            &[mu, logvar, kl],
-            self.rec.elementwise_groups(rows),
-            &[],
-            |o| ReparamParams {
-                mu_off: o[0],
-                lv_off: o[1],
-                kl_off: o[2],
+                kl_off: o[4],
                 ..base
             },
         );
@@ -361,8 +351,64 @@ impl Backend for GpuBackend {
                 len,
                 src_off: o[0],
                 dst_off: o[1],
-                _pad: 0,
+                ..Default::default()
             });
+    }
+
+    fn sum_pair_into(&mut self, a: View, b: View, dst: View) {
+        super::dense::sum_pair_into(&mut self.rec, a, b, dst);
+    }
+
+    fn dense_forward(
+        &mut self,
+        x: View,
+        w: View,
+        b: View,
+        pre: View,
+        y: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+    ) {
+        let _ = pre;
+        super::dense::forward(&mut self.rec, x, w, b, y, rows, features, act);
+    }
+
+    fn dense_backward_weights(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        rows: usize,
+        features: [usize; 2],
+    ) {
+        super::dense::backward_weights(&mut self.rec, x, dy, dw, db, rows, features);
+    }
+
+    fn dense_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+        accumulate: bool,
+    ) {
+        super::dense::backward_data_act(
+            &mut self.rec,
+            dy,
+            w,
+            y,
+            dpost,
+            dpre,
+            rows,
+            features,
+            [act.id(), accumulate as u32],
+        );
     }
 
     fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep) {
@@ -409,6 +455,9 @@ impl Backend for GpuBackend {
         );
         assert!(out.len() >= rows * dim, "gather_images: out too short");
         let noise = binarize.unwrap_or(Noise { seed: 0, stream: 0 });
+        // Bytes read (one per pixel, one index word per row) and written.
+        self.rec
+            .hint_bytes((rows * dim + rows * 4 + rows * dim * 4) as u64);
         let (r, d, f) = (
             u32_of(rows, "rows"),
             u32_of(dim, "dim"),

@@ -22,8 +22,9 @@ use super::context::Context;
 use super::kernels::Kernel;
 use super::pipelines::Pipelines;
 use super::readback::ReadFuture;
+use super::timing::{GpuTime, Timestamps};
 use crate::backend::View;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 /// Uniform slots per flush; recording more dispatches than this flushes early.
 const UNIFORM_SLOTS: usize = 1024;
@@ -77,6 +78,44 @@ enum Cmd {
     },
 }
 
+/// What the recorder has recorded since the last `reset_counters`: the
+/// figures of `vae bench --profile`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Compute dispatches.
+    pub dispatches: u64,
+    /// Buffer clears (`fill` with zero).
+    pub clears: u64,
+    /// Buffer-to-buffer copies, the alias scratch's included.
+    pub copies: u64,
+    /// Bytes of the views each dispatch binds (each view counted once, as
+    /// if read or written once; a kernel that reads and writes a view moves
+    /// twice that), plus bytes cleared, plus twice the bytes copied.
+    pub bytes: u64,
+    /// Bytes of uniform params uploaded (one slot per dispatch).
+    pub uniform_bytes: u64,
+    /// Command buffers submitted.
+    pub flushes: u64,
+}
+
+/// The time of each kernel (entry point and override constants), each
+/// dispatch, clear and copy flushed and waited for on its own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpProfile {
+    pub ops: BTreeMap<String, OpTime>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OpTime {
+    pub calls: u64,
+    /// Wall seconds from recording to completion (submit and wait included).
+    pub wall_s: f64,
+    /// GPU milliseconds from timestamp queries, where offered, and how many
+    /// of the calls they cover.
+    pub gpu_ms: f64,
+    pub gpu_timed: u64,
+}
+
 /// A buffer id, byte start and byte size of one storage binding.
 type Range = (u32, u64, u64);
 type BindKey = (&'static [u32], Vec<Range>);
@@ -109,6 +148,16 @@ pub(super) struct Recorder {
     wg: u32,
     /// Submissions not yet known to be finished, oldest first.
     in_flight: VecDeque<wgpu::SubmissionIndex>,
+    counters: Counters,
+    /// Two one-word buffers for a kernel's bindings that a mode leaves unused.
+    dummies: Option<[View; 2]>,
+    /// The bytes the next dispatch moves, where the op knows better than
+    /// its views' lengths (a gather binds the whole data set).
+    bytes_hint: Option<u64>,
+    /// Per-kernel timing (each op flushed and waited for) when set.
+    profile: Option<OpProfile>,
+    /// Per-flush GPU time, where the device has timestamp queries.
+    timestamps: Option<Timestamps>,
 }
 
 impl Recorder {
@@ -138,8 +187,105 @@ impl Recorder {
             max_buffer: limits.max_buffer_size,
             wg: DEFAULT_WG,
             in_flight: VecDeque::new(),
+            counters: Counters::default(),
+            dummies: None,
+            bytes_hint: None,
+            profile: None,
+            timestamps: Timestamps::new(&ctx),
             ctx,
         }
+    }
+
+    pub(super) fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Two distinct one-word views for bindings a kernel's mode leaves
+    /// unused (a view bound twice would go through the alias scratch).
+    pub(super) fn dummies(&mut self) -> [View; 2] {
+        if let Some(d) = self.dummies {
+            return d;
+        }
+        let d = [
+            self.alloc(1, "unused binding 0"),
+            self.alloc(1, "unused binding 1"),
+        ];
+        self.dummies = Some(d);
+        d
+    }
+
+    /// Counts `bytes` for the next dispatch instead of its views' lengths.
+    pub(super) fn hint_bytes(&mut self, bytes: u64) {
+        self.bytes_hint = Some(bytes);
+    }
+
+    pub(super) fn reset_counters(&mut self) {
+        self.counters = Counters::default();
+    }
+
+    pub(super) fn timestamps(&self) -> Option<&Timestamps> {
+        self.timestamps.as_ref()
+    }
+
+    pub(super) fn gpu_time(&self) -> GpuTime {
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.ctx.device.poll(wgpu::PollType::Poll);
+        self.timestamps
+            .as_ref()
+            .map_or_else(GpuTime::default, Timestamps::time)
+    }
+
+    /// Starts (`true`, a fresh table) or stops timing each kernel on its own.
+    pub(super) fn set_profile(&mut self, on: bool) {
+        self.flush();
+        self.wait_idle();
+        self.profile = on.then(OpProfile::default);
+    }
+
+    pub(super) fn profile(&self) -> Option<&OpProfile> {
+        self.profile.as_ref()
+    }
+
+    /// Natively, waits until everything submitted has run.
+    pub(super) fn wait_idle(&mut self) {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let _ = self.ctx.device.poll(wgpu::PollType::wait_indefinitely());
+            self.in_flight.clear();
+        }
+    }
+
+    /// In profile mode, flushes the op just recorded as `name`, waits for
+    /// it and adds its wall time to the table.
+    fn profile_op(&mut self, name: impl FnOnce() -> String) {
+        if self.profile.is_none() {
+            return;
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let before = self.timestamps.as_ref().map(|t| t.time().flushes);
+            let start = std::time::Instant::now();
+            self.flush();
+            self.wait_idle();
+            let secs = start.elapsed().as_secs_f64();
+            // The wait ran the map callback: the op's own timestamps.
+            let gpu = self.timestamps.as_ref().map(Timestamps::time);
+            let gpu_ms = match (before, gpu) {
+                (Some(n), Some(t)) if t.flushes > n => t.last_flush_ms,
+                _ => None,
+            };
+            if let Some(p) = self.profile.as_mut() {
+                let e = p.ops.entry(name()).or_default();
+                e.calls += 1;
+                e.wall_s += secs;
+                if let Some(ms) = gpu_ms {
+                    e.gpu_ms += ms;
+                    e.gpu_timed += 1;
+                }
+            }
+        }
+        #[cfg(target_arch = "wasm32")]
+        let _ = name;
     }
 
     pub(super) fn ctx(&self) -> &Context {
@@ -311,12 +457,18 @@ impl Recorder {
         if dst.is_empty() {
             return;
         }
+        if self.profile.is_some() {
+            self.flush();
+        }
         let buffer = self.slot(dst.buf).buffer.clone();
         self.pending.push(Cmd::Clear {
             buffer,
             offset: dst.offset as u64 * 4,
             size: dst.len as u64 * 4,
         });
+        self.counters.clears += 1;
+        self.counters.bytes += dst.len as u64 * 4;
+        self.profile_op(|| "clear (buffer)".to_string());
     }
 
     /// Records a buffer-to-buffer copy; `src` and `dst` are in different
@@ -333,6 +485,9 @@ impl Recorder {
             self.slot(src.buf).buffer.clone(),
             self.slot(dst.buf).buffer.clone(),
         );
+        if self.profile.is_some() {
+            self.flush();
+        }
         self.pending.push(Cmd::Copy {
             src: s,
             src_offset: src.offset as u64 * 4,
@@ -340,6 +495,9 @@ impl Recorder {
             dst_offset: dst.offset as u64 * 4,
             size: src.len as u64 * 4,
         });
+        self.counters.copies += 1;
+        self.counters.bytes += src.len as u64 * 8;
+        self.profile_op(|| "copy (buffer)".to_string());
     }
 
     /// A region of the scratch buffer (for views that cannot be bound in place).
@@ -382,9 +540,12 @@ impl Recorder {
     ) {
         debug_assert_eq!(views.len(), k.storage.len());
         if groups[0] == 0 || groups[1] == 0 {
+            self.bytes_hint = None;
             return;
         }
-        if self.uniforms.len() + self.slot_size > self.slot_size * UNIFORM_SLOTS {
+        if self.uniforms.len() + self.slot_size > self.slot_size * UNIFORM_SLOTS
+            || self.profile.is_some()
+        {
             self.flush();
         }
         for v in views {
@@ -433,6 +594,8 @@ impl Recorder {
             let bytes = (v.len as u64 * 4).max(4);
             let (scratch, id, at) = self.scratch_region(bytes);
             if v.len > 0 {
+                self.counters.copies += 2;
+                self.counters.bytes += bytes * 4;
                 self.pending.push(Cmd::Copy {
                     src: buffer.clone(),
                     src_offset: v.offset as u64 * 4,
@@ -475,6 +638,16 @@ impl Recorder {
             groups,
         });
         self.pending.extend(post);
+        self.counters.dispatches += 1;
+        let bound = views.iter().map(|v| v.len as u64 * 4).sum::<u64>();
+        self.counters.bytes += self.bytes_hint.take().unwrap_or(bound);
+        self.profile_op(|| {
+            let mut name = k.entry.to_string();
+            for (c, v) in constants {
+                name.push_str(&format!(" {c}={v}"));
+            }
+            name
+        });
     }
 
     /// A new bind group of `k`: the params uniform, then `buffers` over `ranges`.
@@ -529,13 +702,27 @@ impl Recorder {
                 label: Some("recorded ops"),
             });
         let cmds = std::mem::take(&mut self.pending);
+        // Timestamps at the start of the first compute pass and the end of
+        // the last (where offered and no readback is in flight).
+        let is_pass_start = |i: usize| {
+            matches!(cmds[i], Cmd::Dispatch { .. })
+                && (i == 0 || !matches!(cmds[i - 1], Cmd::Dispatch { .. }))
+        };
+        let first_pass = (0..cmds.len()).find(|&i| is_pass_start(i));
+        let last_pass = (0..cmds.len()).rev().find(|&i| is_pass_start(i));
+        let timestamps = self
+            .timestamps
+            .as_ref()
+            .filter(|t| first_pass.is_some() && t.ready());
         let mut i = 0;
         while i < cmds.len() {
             match &cmds[i] {
                 Cmd::Dispatch { .. } => {
+                    let timestamp_writes = timestamps
+                        .and_then(|t| t.writes(Some(i) == first_pass, Some(i) == last_pass));
                     let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
                         label: Some("recorded dispatches"),
-                        timestamp_writes: None,
+                        timestamp_writes,
                     });
                     while let Some(Cmd::Dispatch {
                         pipeline,
@@ -570,7 +757,15 @@ impl Recorder {
                 }
             }
         }
+        if let Some(t) = timestamps {
+            t.resolve(&mut enc);
+        }
         let index = self.ctx.queue.submit([enc.finish()]);
+        if let Some(t) = timestamps {
+            t.map();
+        }
+        self.counters.flushes += 1;
+        self.counters.uniform_bytes += self.uniforms.len() as u64;
         self.in_flight.push_back(index);
         self.uniforms.clear();
         self.scratch_cursor = 0;

@@ -141,25 +141,116 @@ impl Stack {
         *self.douts.last().unwrap()
     }
 
+    /// The activation at index `i` when it directly follows a dense layer:
+    /// the pair runs as one fused dense op.
+    fn fused_act(&self, i: usize) -> Option<Activation> {
+        match (
+            i.checked_sub(1).map(|j| &self.layers[j]),
+            self.layers.get(i),
+        ) {
+            (Some(Layer::Dense(_)), Some(Layer::Act(a, _))) => Some(*a),
+            _ => None,
+        }
+    }
+
+    /// The activation fused into dense layer `i`'s forward: where the layer
+    /// above the activation is dense (its backward folds the derivative in)
+    /// or the activation is the stack's top (see `top_act`). Elsewhere the
+    /// pre-activation is written, so the activation's own backward can use it.
+    fn fuses(&self, i: usize) -> Option<Activation> {
+        let act = self.fused_act(i + 1)?;
+        match self.layers.get(i + 2) {
+            None | Some(Layer::Dense(_)) => Some(act),
+            _ => None,
+        }
+    }
+
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, rows: usize) {
         assert!(rows <= self.max_rows);
         let mut input = x;
-        for (layer, &out) in self.layers.iter().zip(&self.outs) {
-            layer.forward(be, input, out, rows);
-            input = out;
+        let mut i = 0;
+        while i < self.layers.len() {
+            let out = self.outs[i];
+            match (&self.layers[i], self.fuses(i)) {
+                // Dense then its activation: one op writing the activation's
+                // output (`out`, the pre-activation, is left to the backend).
+                (Layer::Dense(d), Some(act)) => {
+                    let y = self.outs[i + 1];
+                    d.forward_act(be, input, out, y, rows, act);
+                    input = y;
+                    i += 2;
+                }
+                (layer, _) => {
+                    layer.forward(be, input, out, rows);
+                    input = out;
+                    i += 1;
+                }
+            }
         }
+    }
+
+    /// The stack's last layer when it is an activation over a dense layer's
+    /// output, its output and the gradient below it: a caller that computes
+    /// `doutput()` with a dense product can fold the activation's derivative
+    /// in (`Dense::backward_data_act` into the returned gradient) and then
+    /// call `backward_from(.., true)`.
+    pub fn top_act(&self) -> Option<(Activation, View, View)> {
+        let top = self.layers.len() - 1;
+        let act = self.fused_act(top)?;
+        Some((act, self.outs[top], self.douts[top - 1]))
     }
 
     /// Backward from `doutput()`; writes `dinput` only when `need_dinput`.
     pub fn backward<B: Backend>(&self, be: &mut B, x: View, rows: usize, need_dinput: bool) {
+        self.backward_from(be, x, rows, need_dinput, false);
+    }
+
+    /// `backward`, where `top_done` says the caller already took the
+    /// gradient through the top activation (see `top_act`).
+    pub fn backward_from<B: Backend>(
+        &self,
+        be: &mut B,
+        x: View,
+        rows: usize,
+        need_dinput: bool,
+        top_done: bool,
+    ) {
+        // Activations whose backward a dense layer above has folded in.
+        let mut skip = top_done && self.top_act().is_some();
         for i in (0..self.layers.len()).rev() {
+            if std::mem::take(&mut skip) {
+                continue;
+            }
             let input = if i == 0 { x } else { self.outs[i - 1] };
             let dx = match i {
                 0 if need_dinput => Some(self.dinput),
                 0 => None,
                 _ => Some(self.douts[i - 1]),
             };
-            self.layers[i].backward(be, input, self.outs[i], self.douts[i], dx, rows);
+            let (dy, y) = (self.douts[i], self.outs[i]);
+            match &self.layers[i] {
+                // Dense over an activation: its input gradient goes through
+                // the activation's derivative in the same op.
+                Layer::Dense(d) if i >= 2 && matches!(self.layers[i - 1], Layer::Act(..)) => {
+                    let Layer::Act(act, _) = self.layers[i - 1] else {
+                        unreachable!()
+                    };
+                    d.backward_weights(be, input, dy, rows);
+                    let (dpost, dpre) = (self.douts[i - 1], self.douts[i - 2]);
+                    d.backward_data_act(be, dy, input, dpost, dpre, act, false, rows);
+                    skip = true;
+                }
+                // An activation over a fused dense layer: the pre-activation
+                // may not have been written, and the derivative needs only y.
+                Layer::Act(a, n) if i >= 1 && self.fuses(i - 1).is_some() => {
+                    if let Some(dx) = dx {
+                        let r = rows * n;
+                        let yv = y.slice(0, r);
+                        be.activation_backward(*a, yv, yv, dy.slice(0, r), dx.slice(0, r));
+                    }
+                }
+                layer => layer.backward(be, input, y, dy, dx, rows),
+            }
         }
     }
 

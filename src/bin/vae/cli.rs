@@ -148,6 +148,11 @@ struct BenchArgs {
     /// CPU only: milliseconds per step of each op and shape (where the time goes)
     #[arg(long, conflicts_with = "kernels")]
     ops: bool,
+    /// GPU only: per training step, dispatches, clears, copies, bytes and
+    /// uniform bytes recorded, GPU time (timestamp queries where offered)
+    /// and each kernel's time
+    #[arg(long, conflicts_with_all = ["kernels", "ops"])]
+    profile: bool,
 }
 
 /// A usage error (exit 2) or a failure while running (exit 1).
@@ -627,6 +632,9 @@ fn cmd_bench(args: BenchArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
+    if args.profile && args.backend == Some(BackendKind::Cpu) {
+        return usage("--profile is GPU only (for the CPU backend, see --ops)");
+    }
     let steps = args.steps as usize;
     let presets: Vec<&str> = match &args.preset {
         Some(p) => vec![p.as_str()],
@@ -655,6 +663,11 @@ fn cmd_bench(args: BenchArgs) -> Result<(), Failure> {
         if args.ops {
             let be = crate::ops_profile::Timed::new(CpuBackend::new());
             crate::ops_profile::run(trainer_with_data(be, config.clone(), data)?, steps)?;
+            continue;
+        }
+        if args.profile {
+            let be = GpuBackend::new_blocking()?;
+            crate::profile::run(trainer_with_data(be, config.clone(), data)?, steps)?;
             continue;
         }
         for &kind in &backends {

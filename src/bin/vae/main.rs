@@ -6,6 +6,8 @@ mod cli;
 #[cfg(not(target_arch = "wasm32"))]
 mod ops_profile;
 #[cfg(not(target_arch = "wasm32"))]
+mod profile;
+#[cfg(not(target_arch = "wasm32"))]
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
 mod userdata;
