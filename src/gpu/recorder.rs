@@ -219,6 +219,11 @@ impl Recorder {
         self.bytes_hint = Some(bytes);
     }
 
+    /// Puts back counters saved before recording that was then discarded.
+    pub(super) fn restore_counters(&mut self, saved: Counters) {
+        self.counters = saved;
+    }
+
     pub(super) fn reset_counters(&mut self) {
         self.counters = Counters::default();
     }

@@ -27,6 +27,9 @@ impl GpuBackend {
         let before = self.cache_sizes().pipelines;
         // Whatever was recorded for the real model goes out first.
         self.flush();
+        // What is recorded here is thrown away, so `bench --profile`'s
+        // counters must not see it.
+        let counters = self.rec.counters();
         let vae = Vae::new(self, config.clone())?;
         let dim = vae.dim();
         let rows = vae.max_rows();
@@ -61,6 +64,7 @@ impl GpuBackend {
             vae.decode(self, r);
         }
         self.rec.discard();
+        self.rec.restore_counters(counters);
 
         // A readback after the creations: on the web, pipelines compile in
         // the GPU process, and this resolves once it got through them.
