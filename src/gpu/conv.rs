@@ -30,8 +30,6 @@ pub(super) struct ConvScratch {
     permuted: Option<View>,
     /// The weight gradient's partial products, one `[Co, K (+1)]` per slice.
     partials: Option<View>,
-    /// One word bound where a kernel's optional bias view is absent.
-    dummy: Option<View>,
 }
 
 /// A view of `len` words of the buffer in `slot`, which grows (to a power of
@@ -209,14 +207,6 @@ fn check_views(g: &Conv2dShape, input: View, output: View, w: View, what: &str) 
     );
 }
 
-impl ConvScratch {
-    fn dummy(&mut self, rec: &mut Recorder) -> View {
-        *self
-            .dummy
-            .get_or_insert_with(|| rec.alloc(1, "conv dummy bias"))
-    }
-}
-
 /// `y = conv2d(x, w) (+ bias[co])` (overwritten): one implicit GEMM per chunk.
 pub(super) fn call_conv2d_forward(
     rec: &mut Recorder,
@@ -231,7 +221,7 @@ pub(super) fn call_conv2d_forward(
     if let Some(b) = bias {
         assert!(b.len() >= g.out_channels, "conv2d_forward: bias too short");
     }
-    let dummy = scratch.dummy(rec);
+    let [_, dummy] = rec.dummies();
     conv_gemm::forward(rec, x, w, bias, y, dummy, &g);
 }
 
@@ -288,7 +278,7 @@ pub(super) fn call_conv2d_backward_weights(
     }
     let words = conv_gemm::partial_words(&g, db.is_some());
     let part = scratch_view(rec, &mut scratch.partials, words, "conv partials");
-    let dummy = scratch.dummy(rec);
+    let [_, dummy] = rec.dummies();
     conv_gemm::backward_weights(rec, x, dy, dw, db, part, dummy, &g);
 }
 

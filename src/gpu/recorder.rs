@@ -170,7 +170,7 @@ impl Recorder {
             usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Recorder {
+        let mut rec = Recorder {
             bufs: Vec::new(),
             free_ids: Vec::new(),
             pipelines: Pipelines::new(ctx.device.clone(), DEFAULT_WG),
@@ -193,7 +193,11 @@ impl Recorder {
             profile: None,
             timestamps: Timestamps::new(&ctx),
             ctx,
-        }
+        };
+        // Allocated up front, so that the first fused dispatch of a model
+        // (or of `Session.probe`'s throwaway one) leaves no buffer behind.
+        rec.dummies();
+        rec
     }
 
     pub(super) fn counters(&self) -> Counters {

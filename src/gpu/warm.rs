@@ -54,8 +54,11 @@ impl GpuBackend {
             t: 1,
         };
         self.adam(f.params, f.grads, f.adam_m, f.adam_v, step);
-        self.sum_into(vae.recon.slice(0, rows), sums.slice(0, 1));
-        self.sum_into(vae.kl.slice(0, rows), sums.slice(1, 1));
+        self.sum_pair_into(
+            vae.recon.slice(0, rows),
+            vae.kl.slice(0, rows),
+            sums.slice(0, 2),
+        );
         self.sum_into(f.params, sums.slice(2, 1));
         // The views: decode (samples, latent grid, reconstructions), encode.
         for r in VIEW_ROWS.into_iter().map(|r| r.min(rows)).chain([rows]) {
