@@ -210,7 +210,6 @@ fn check_views(g: &Conv2dShape, input: View, output: View, w: View, what: &str) 
 /// `y = conv2d(x, w) (+ bias[co])` (overwritten): one implicit GEMM per chunk.
 pub(super) fn call_conv2d_forward(
     rec: &mut Recorder,
-    scratch: &mut ConvScratch,
     x: View,
     w: View,
     bias: Option<View>,

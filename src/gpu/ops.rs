@@ -137,12 +137,12 @@ impl Backend for GpuBackend {
     }
 
     fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape) {
-        conv::call_conv2d_forward(&mut self.rec, &mut self.conv, x, w, None, y, shape);
+        conv::call_conv2d_forward(&mut self.rec, x, w, None, y, shape);
     }
 
     fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, shape: Conv2dShape) {
         let b = Some(bias);
-        conv::call_conv2d_forward(&mut self.rec, &mut self.conv, x, w, b, y, shape);
+        conv::call_conv2d_forward(&mut self.rec, x, w, b, y, shape);
     }
 
     fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape) {
