@@ -592,7 +592,9 @@ const filesForExplore = { images: null, labels: null };
 const explore = {
   call,
   session: () => session,
-  testImages: () => (dataset === 'files' ? filesForExplore.images : mnist?.images('test') ?? null),
+  // What the session holds: the download's snapshot may run ahead of the feed
+  // (training starts on the first training images, before the test file is in).
+  testImages: () => (dataset === 'files' ? filesForExplore.images : fed.test > 0 ? (mnist?.images('test') ?? null) : null),
   testLabels: () => {
     if (dataset === 'files') return Promise.resolve(filesForExplore.labels);
     const key = dataset;
