@@ -890,13 +890,19 @@ function yieldToEvents() {
 }
 
 /**
- * Whether a feed of more training images waits until the first trained views
- * are out: the model already has some, and replacing them (copying tens of MB
- * on the CPU backend) would hold up the first step and view.
+ * Whether a message waits until the first trained views are out:
+ * - a feed of more training images, once the model has some (replacing them,
+ *   copying tens of MB on the CPU backend, would hold up the first step and view);
+ * - while training starts, the explore views' requests (each watched view is
+ *   computed at once, e.g. the scatter encodes up to 2,000 test digits: a quarter
+ *   of a second before the first step on the CPU); all of them, so that they keep
+ *   their order. They are answered right after the first trained views.
  * @param {Message} msg
  */
-function feedWaits(msg) {
-  return msg.op === '_feed' && msg.which === 'train' && fed.train > 0 && !done('first-view');
+function waitsForFirstView(msg) {
+  if (done('first-view')) return false;
+  if (msg.op === '_feed') return msg.which === 'train' && fed.train > 0;
+  return msg.op === 'explore' && running && session !== null;
 }
 
 async function loop() {
@@ -906,7 +912,7 @@ async function loop() {
     const later = [];
     while (queue.length) {
       const msg = /** @type {Message} */ (queue.shift());
-      if (feedWaits(msg)) {
+      if (waitsForFirstView(msg)) {
         later.push(msg);
         continue;
       }
