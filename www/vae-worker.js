@@ -495,7 +495,17 @@ async function call(fn) {
 
 async function trainChunk() {
   if (!session || fed.train === 0) {
-    await new Promise((r) => setTimeout(r, 50));
+    // Nothing to train on yet: wait for the next message (the first feed) or 50 ms.
+    await new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve(undefined);
+      }, 50);
+      wake = () => {
+        clearTimeout(timer);
+        resolve(undefined);
+      };
+    });
     return;
   }
   const s = session;

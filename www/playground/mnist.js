@@ -68,7 +68,7 @@ export class Mnist {
   }
 
   /**
-   * Downloads the test images, then the training images.
+   * Downloads the training and the test images, both at once.
    * @param {URL} folder  the mnist/ folder
    */
   async load(folder) {
@@ -95,11 +95,11 @@ export class Mnist {
     }
     this.hooks.plan({ test: { bytes: files.test.bytes, count: files.test.count }, train: { bytes: files.train.bytes, count: files.train.count } });
     if (manifest.labels?.test) this.labelFiles.test = this.downloadLabels(new URL(manifest.labels.test.url, folder), 'test');
-    // Both at once: training starts on the first training images while the test set arrives.
-    await Promise.all([
-      this.download(new URL(files.test.url, folder), 'test', files.test.count),
-      this.download(new URL(files.train.url, folder), 'train', files.train.count),
-    ]);
+    // Both at once: training starts on the first training images while the test
+    // set arrives (the training file asked for first: the first step waits for it).
+    const train = this.download(new URL(files.train.url, folder), 'train', files.train.count);
+    const test = this.download(new URL(files.test.url, folder), 'test', files.test.count);
+    await Promise.all([test, train]);
   }
 
   /**
