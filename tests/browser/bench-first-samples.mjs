@@ -28,7 +28,7 @@ const cpu = argv.includes('--cpu');
 const auto = argv.includes('--auto');
 const at = argv.indexOf('--baseline');
 const baselineDir = at >= 0 ? resolve(argv[at + 1]) : null;
-const runs = Number(argv.find((a, i) => !a.startsWith('--') && i !== at + 1) || 3);
+const runs = Number(argv.find((a, i) => !a.startsWith('--') && (at < 0 || i !== at + 1)) || 3);
 const query = cpu || auto ? '?autostart' : '?autostart&backend=webgpu';
 const s = await openPage({ webgpu: !cpu, query, cache: true });
 const base = baselineDir ? await startServer({ root: baselineDir, csp: true, cache: true }) : null;
