@@ -16,8 +16,9 @@
 //! per group, then the groups' sums are added in group order, so the result
 //! does not depend on which thread ran what.
 
+use super::ops::with_act;
 use super::{ops, par};
-use crate::backend::{Conv2dShape, Matmul};
+use crate::backend::{Activation, Conv2dShape, Matmul};
 
 /// Words of a group's `col` or `t`, at most (unless one sample needs more):
 /// 512 KiB, half of this machine's per-core L2, the other half for the GEMM's
@@ -29,10 +30,11 @@ const GROUP_WORDS: usize = 1 << 17;
 const GROUPS_PER_THREAD: usize = 4;
 
 /// Scratch kept between calls so a training step allocates nothing: the
-/// weight gradient's per-group sums.
+/// weight gradient's per-group sums, and the bias gradient's.
 #[derive(Default)]
 pub struct Scratch {
     words: Vec<f32>,
+    bias: Vec<f64>,
 }
 
 std::thread_local! {
@@ -70,12 +72,27 @@ fn group_words() -> usize {
 }
 
 impl Scratch {
-    /// `groups` regions of `each` words.
-    fn regions(&mut self, groups: usize, each: usize) -> Vec<&mut [f32]> {
+    /// `groups` regions of `each` words, and `groups` of `bias` `f64`s
+    /// (empty ones where `bias` is 0).
+    #[allow(clippy::type_complexity)]
+    fn regions(
+        &mut self,
+        groups: usize,
+        each: usize,
+        bias: usize,
+    ) -> (Vec<&mut [f32]>, Vec<&mut [f64]>) {
         if self.words.len() < groups * each {
             self.words.resize(groups * each, 0.0);
         }
-        self.words[..groups * each].chunks_mut(each).collect()
+        if self.bias.len() < groups * bias {
+            self.bias.resize(groups * bias, 0.0);
+        }
+        let words = self.words[..groups * each].chunks_mut(each).collect();
+        let bias = match bias {
+            0 => (0..groups).map(|_| <&mut [f64]>::default()).collect(),
+            _ => self.bias[..groups * bias].chunks_mut(bias).collect(),
+        };
+        (words, bias)
     }
 }
 
@@ -267,7 +284,52 @@ fn groups(g: &Conv2dShape) -> (usize, usize) {
     (size, g.batch.div_ceil(size))
 }
 
-pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape) {
+/// What a product's output goes through before it leaves the cache, in the
+/// order separate passes would apply it (so the results are the same bits).
+#[derive(Clone, Copy)]
+pub enum Epilogue<'a> {
+    /// `v = act(v + bias[c])` on channel `c` (`act(v)` without a bias).
+    Out {
+        bias: Option<&'a [f32]>,
+        act: Activation,
+    },
+    /// `v = v * act'(y)`, `y` the activation's output over the whole batch,
+    /// laid out as the product's output (the gradient through the
+    /// activation before a layer).
+    Deriv { act: Activation, y: &'a [f32] },
+}
+
+impl Epilogue<'_> {
+    /// Applies to `out`, whole samples `[nb, C, HW]` starting at word
+    /// `first` of the batch's output.
+    fn apply(&self, out: &mut [f32], first: usize, channels: usize, hw: usize) {
+        match *self {
+            Epilogue::Out {
+                bias: None,
+                act: Activation::Identity,
+            } => {}
+            Epilogue::Out { bias, act } => with_act!(act, |a| {
+                for (i, plane) in out.chunks_exact_mut(hw).enumerate() {
+                    match bias {
+                        Some(bias) => {
+                            let b = bias[i % channels];
+                            plane.iter_mut().for_each(|v| *v = ops::activate(a, *v + b));
+                        }
+                        None => plane.iter_mut().for_each(|v| *v = ops::activate(a, *v)),
+                    }
+                }
+            }),
+            Epilogue::Deriv { act, y } => with_act!(act, |a| {
+                for (d, &y) in out.iter_mut().zip(&y[first..]) {
+                    *d *= ops::derivative(a, y, y);
+                }
+            }),
+        }
+    }
+}
+
+/// `y = conv2d(x, w)`, then `epi` on `y`.
+pub fn forward(x: &[f32], w: &[f32], epi: Epilogue, y: &mut [f32], g: &Conv2dShape) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let size = group(g);
@@ -275,10 +337,12 @@ pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape) {
     let tasks: Vec<_> = x[..g.batch * il]
         .chunks(size * il)
         .zip(y[..g.batch * ol].chunks_mut(size * ol))
+        .enumerate()
         .collect();
-    par::for_each(tasks, |(x, y)| {
+    par::for_each(tasks, |(i, (x, y))| {
         with_local(col_len + t_len, |scratch| {
-            forward_group(x, w, y, g, scratch)
+            forward_group(x, w, y, g, scratch);
+            epi.apply(y, i * size * ol, co, p);
         })
     });
 }
@@ -305,7 +369,8 @@ fn forward_group(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, scratch: 
     }
 }
 
-pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape) {
+/// `dx = conv2d^T(dy, w)`, then `epi` on `dx`.
+pub fn backward_data(dy: &[f32], w: &[f32], epi: Epilogue, dx: &mut [f32], g: &Conv2dShape) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let size = group(g);
@@ -313,10 +378,13 @@ pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape) {
     let tasks: Vec<_> = dy[..g.batch * ol]
         .chunks(size * ol)
         .zip(dx[..g.batch * il].chunks_mut(size * il))
+        .enumerate()
         .collect();
-    par::for_each(tasks, |(dy, dx)| {
+    let hw = g.in_size[0] * g.in_size[1];
+    par::for_each(tasks, |(i, (dy, dx))| {
         with_local(col_len + t_len, |scratch| {
-            backward_data_group(dy, w, dx, g, col_len, scratch)
+            backward_data_group(dy, w, dx, g, col_len, scratch);
+            epi.apply(dx, i * size * il, g.in_channels, hw);
         })
     });
 }
@@ -350,20 +418,47 @@ fn backward_data_group(
     }
 }
 
-pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
+/// Where a weight gradient's bias gradient comes from: the channels of `dy`
+/// (a convolution's bias) or of `x` (a transposed convolution's, whose
+/// output gradient is the adjoint convolution's input).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BiasOf {
+    None,
+    Dy,
+    X,
+}
+
+/// `dw += ` the weight gradient; with `bias` other than `None`, also
+/// `db[c] += ` the sum of that tensor's channel `c` over the batch and
+/// positions (in `f64`: per group, the groups then added in group order).
+pub fn backward_weights(
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    bias: (BiasOf, &mut [f32]),
+    g: &Conv2dShape,
+    s: &mut Scratch,
+) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let (size, count) = groups(g);
     let (col_len, t_len, w_len) = (k * size * p, co * size * p, co * k);
-    let mut regions = s.regions(count, w_len);
+    let (of, db) = bias;
+    let b_len = match of {
+        BiasOf::None => 0,
+        BiasOf::Dy => co,
+        BiasOf::X => g.in_channels,
+    };
+    let (mut regions, mut sums) = s.regions(count, w_len, b_len);
     let tasks: Vec<_> = regions
         .iter_mut()
+        .zip(sums.iter_mut())
         .zip(x[..g.batch * il].chunks(size * il))
         .zip(dy[..g.batch * ol].chunks(size * ol))
         .collect();
-    par::for_each(tasks, |((part, x), dy)| {
+    par::for_each(tasks, |(((part, sum), x), dy)| {
         with_local(col_len + t_len, |scratch| {
-            weights_group(x, dy, part, g, col_len, scratch)
+            weights_group(x, dy, part, (of, sum), g, col_len, scratch)
         })
     });
     // The groups' sums, added in group order.
@@ -373,12 +468,16 @@ pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, 
             *d += v;
         }
     }
+    for (c, d) in db[..b_len].iter_mut().enumerate() {
+        *d += sums.iter().map(|s| s[c]).sum::<f64>() as f32;
+    }
 }
 
 fn weights_group(
     x: &[f32],
     dy: &[f32],
     part: &mut [f32],
+    bias: (BiasOf, &mut [f64]),
     g: &Conv2dShape,
     col_len: usize,
     scratch: &mut [f32],
@@ -391,6 +490,24 @@ fn weights_group(
         let (col, t) = scratch.split_at_mut(col_len);
         im2col(x, g, nb, col);
         to_channel_major(dy, nb, co, p, t);
+        match bias {
+            (BiasOf::None, _) => {}
+            // `t`'s rows are dy's channels over the group: contiguous.
+            (BiasOf::Dy, sum) => {
+                for (c, s) in sum.iter_mut().enumerate() {
+                    *s = ops::sum_f64(&t[c * n..][..n]);
+                }
+            }
+            (BiasOf::X, sum) => {
+                let hw = g.in_size[0] * g.in_size[1];
+                sum.fill(0.0);
+                for sample in x.chunks_exact(il) {
+                    for (s, plane) in sum.iter_mut().zip(sample.chunks_exact(hw)) {
+                        *s += ops::sum_f64(plane);
+                    }
+                }
+            }
+        }
         // part [Co, K] = t [Co, N] * col^T [N, K].
         let spec = Matmul {
             m: co,
