@@ -116,8 +116,11 @@ fn valid(out: usize, size: usize, stride: usize, k: usize, pad: usize) -> std::o
     lo.min(hi)..hi
 }
 
-/// `dst[i] = src[i S]`. Stride 2 (every preset's) has its own loop over an
-/// exactly sized `src`, which the compiler turns into vector shuffles.
+/// `dst[i] = src[i S]`. Stride 2 (every preset's) goes in blocks of four
+/// read from eight whole words (one shuffle of two vectors) while `src` has
+/// them, then singles: rows are 7-16 long on the presets, too short for
+/// the compiler's own vector loop to start. (Blocks read from only seven
+/// words, so as never to pass `src[2 (n - 1)]`, compiled to scalar moves.)
 #[inline]
 fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
     let n = dst.len();
@@ -126,19 +129,11 @@ fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
     }
     match stride {
         1 => dst.copy_from_slice(&src[..n]),
-        // Blocks of four (one shuffle of two vectors), then at most three
-        // singles: rows are 7 or 8 long on the presets, too short for the
-        // compiler's own vector loop to start.
         2 => {
-            let src = &src[..2 * n - 1];
-            let full = n / 4;
-            for j in 0..full {
-                // Block j reads src[8 j ..= 8 j + 6], inside `src` as 4 j + 4 <= n.
-                let (d, s) = (&mut dst[4 * j..][..4], &src[8 * j..][..7]);
-                d[0] = s[0];
-                d[1] = s[2];
-                d[2] = s[4];
-                d[3] = s[6];
+            let full = (n / 4).min(src.len() / 8);
+            for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(8)).take(full) {
+                let s: &[f32; 8] = s.try_into().unwrap();
+                d.copy_from_slice(&[s[0], s[2], s[4], s[6]]);
             }
             for i in 4 * full..n {
                 dst[i] = src[2 * i];
@@ -161,17 +156,23 @@ fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
                 *d += v;
             }
         }
-        // Blocks of four, as in `gather`.
+        // Blocks of four into eight whole words of `dst` while it has them
+        // (the odd ones written back unchanged), as in `gather`.
         2 => {
             let n = src.len();
-            let dst = &mut dst[..(2 * n).saturating_sub(1)];
-            let full = n / 4;
-            for j in 0..full {
-                let (d, s) = (&mut dst[8 * j..][..7], &src[4 * j..][..4]);
-                d[0] += s[0];
-                d[2] += s[1];
-                d[4] += s[2];
-                d[6] += s[3];
+            let full = (n / 4).min(dst.len() / 8);
+            for (d, s) in dst.chunks_exact_mut(8).zip(src.chunks_exact(4)).take(full) {
+                let d: &mut [f32; 8] = d.try_into().unwrap();
+                *d = [
+                    d[0] + s[0],
+                    d[1],
+                    d[2] + s[1],
+                    d[3],
+                    d[4] + s[2],
+                    d[5],
+                    d[6] + s[3],
+                    d[7],
+                ];
             }
             for i in 4 * full..n {
                 dst[2 * i] += src[i];
@@ -191,6 +192,9 @@ fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
 /// around them zeroed (no bounds test per element, and no pass that zeroes
 /// the whole matrix first; rows are only `OW` long: 8 on `cifar`).
 pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
+    if g.stride == [2, 2] {
+        return im2col_s2(x, g, nb, col);
+    }
     let [h, w] = g.in_size;
     let [oh, ow] = g.out_size();
     let [kh, kw] = g.kernel;
@@ -220,6 +224,71 @@ pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
                         head.fill(0.0);
                         tail.fill(0.0);
                         gather(mid, &plane[(oy * sh + ki - ph) * w + first..], sw);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`im2col`] for stride 2 both ways (every preset's): each input plane is
+/// split once into its four phases (even and odd rows by even and odd
+/// columns), in which every kernel tap's patch rows are contiguous runs, so
+/// they are copied rather than gathered element by element; where a tap's
+/// rows are whole phase rows, its whole block is one copy.
+fn im2col_s2(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
+    let [h, w] = g.in_size;
+    let [oh, ow] = g.out_size();
+    let [kh, kw] = g.kernel;
+    let [ph, pw] = g.padding;
+    let (hh, hw) = (h.div_ceil(2), w.div_ceil(2));
+    let (p, n) = (oh * ow, nb * oh * ow);
+    // phases[(pr 2 + pc) hh hw + r hw + c] = plane[2 r + pr][2 c + pc].
+    let mut phases = vec![0.0f32; 4 * hh * hw];
+    for ci in 0..g.in_channels {
+        for b in 0..nb {
+            let plane = &x[(b * g.in_channels + ci) * h * w..][..h * w];
+            for (y, row) in plane.chunks_exact(w).enumerate() {
+                let (even, odd) = phases[((y % 2) * 2 * hh + y / 2) * hw..].split_at_mut(hh * hw);
+                let pairs = row.chunks_exact(2);
+                if let [v] = pairs.remainder() {
+                    even[w / 2] = *v;
+                }
+                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+            }
+            for ki in 0..kh {
+                let rows = valid(oh, h, 2, ki, ph);
+                for kj in 0..kw {
+                    let cols = valid(ow, w, 2, kj, pw);
+                    let out = &mut col[((ci * kh + ki) * kw + kj) * n + b * p..][..p];
+                    if rows.is_empty() || cols.is_empty() {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    out[..rows.start * ow].fill(0.0);
+                    out[rows.end * ow..].fill(0.0);
+                    // Input row 2 oy + ki - ph and column 2 ox + kj - pw.
+                    let iy = 2 * rows.start + ki - ph;
+                    let ix = 2 * cols.start + kj - pw;
+                    let phase = &phases[((iy % 2) * 2 + ix % 2) * hh * hw..][..hh * hw];
+                    let src = &phase[(iy / 2) * hw + ix / 2..];
+                    if cols.len() == ow && ow == hw {
+                        let len = rows.len() * ow;
+                        out[rows.start * ow..][..len].copy_from_slice(&src[..len]);
+                        continue;
+                    }
+                    for (j, oy) in rows.clone().enumerate() {
+                        let line = &mut out[oy * ow..][..ow];
+                        let (head, rest) = line.split_at_mut(cols.start);
+                        let (mid, tail) = rest.split_at_mut(cols.len());
+                        head.fill(0.0);
+                        tail.fill(0.0);
+                        for (d, &v) in mid.iter_mut().zip(&src[j * hw..]) {
+                            *d = v;
+                        }
                     }
                 }
             }
