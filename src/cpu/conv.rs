@@ -286,9 +286,7 @@ fn im2col_s2(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
                         let (mid, tail) = rest.split_at_mut(cols.len());
                         head.fill(0.0);
                         tail.fill(0.0);
-                        for (d, &v) in mid.iter_mut().zip(&src[j * hw..]) {
-                            *d = v;
-                        }
+                        mid.copy_from_slice(&src[j * hw..][..mid.len()]);
                     }
                 }
             }
