@@ -34,6 +34,9 @@ def spread(xs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--vae", default="target/release/vae", help="the vae binary")
+    ap.add_argument("--base", default=None,
+                    help="another vae binary (e.g. an earlier build) run in the same "
+                    "alternation; the summary adds its images/s and ours / base")
     ap.add_argument("--presets", nargs="+", default=["conv", "cifar"])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--steps", type=int, default=30)
@@ -48,14 +51,22 @@ def main():
     torch_env = dict(env, OMP_WAIT_POLICY="PASSIVE") if args.omp_passive else env
     for preset in args.presets:
         load_before = os.getloadavg()[0]
-        ours, torch = [], []
+        ours, torch, base = [], [], []
         for _ in range(args.repeats):
             ours.append(run([args.vae, "bench", "--backend", "cpu", "--preset", preset,
                              "--steps", str(args.steps)], env))
+            if args.base:
+                base.append(run([args.base, "bench", "--backend", "cpu", "--preset", preset,
+                                 "--steps", str(args.steps)], env))
             torch.append(run([sys.executable, os.path.join(HERE, "pytorch_twin.py"),
                               "--preset", preset, "--steps", str(args.steps),
                               "--threads", str(args.threads)], torch_env))
+        extra = {}
+        if base:
+            extra = {"base": spread(base),
+                     "ours_vs_base": statistics.median(ours) / statistics.median(base)}
         print(json.dumps({
+            **extra,
             "preset": preset,
             "summary": "cpu vs pytorch-cpu",
             "threads": args.threads,

@@ -560,6 +560,116 @@ pub trait Backend {
         self.channel_bias_grad(dy, db, batch, co, pos);
     }
 
+    /// `conv_transpose2d_forward` then `channel_bias_add` over its output; a
+    /// backend may fuse the two (the CPU adds the bias while the output is in
+    /// cache).
+    fn conv_transpose2d_forward_bias(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        y: View,
+        shape: ConvTranspose2dShape,
+    ) {
+        self.conv_transpose2d_forward(x, w, y, shape);
+        let [oh, ow] = shape.out_size();
+        self.channel_bias_add(y, bias, shape.batch, shape.out_channels, oh * ow);
+    }
+    /// `conv_transpose2d_backward_weights` then `channel_bias_grad` over
+    /// `dy`; a backend may fuse the two (the CPU sums `dy` while it is in
+    /// cache for the product).
+    fn conv_transpose2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        shape: ConvTranspose2dShape,
+    ) {
+        self.conv_transpose2d_backward_weights(x, dy, dw, shape);
+        let [oh, ow] = shape.out_size();
+        self.channel_bias_grad(dy, db, shape.batch, shape.out_channels, oh * ow);
+    }
+
+    /// A convolution's forward with its bias and the activation after it,
+    /// `y = act(conv2d(x, w) + b)`; `pre` as in [`Backend::dense_forward`]:
+    /// the default writes `conv2d(x, w) + b` there and then `act(pre)` into
+    /// `y`, a fused backend writes `y` only. With `Identity`, pass `pre == y`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        shape: Conv2dShape,
+        act: Activation,
+    ) {
+        self.conv2d_forward_bias(x, w, bias, pre, shape);
+        if act != Activation::Identity {
+            let n = shape.batch * shape.out_len();
+            self.activation(act, pre.slice(0, n), y.slice(0, n));
+        }
+    }
+    /// [`Backend::conv2d_forward_bias_act`] for a transposed convolution.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_transpose2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        shape: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        self.conv_transpose2d_forward_bias(x, w, bias, pre, shape);
+        if act != Activation::Identity {
+            let n = shape.batch * shape.out_len();
+            self.activation(act, pre.slice(0, n), y.slice(0, n));
+        }
+    }
+    /// The gradient reaching a convolution's input through the activation
+    /// before it, as [`Backend::dense_backward_data_act`]: `dpost =
+    /// conv2d^T(dy, w)`, then `dpre = dpost * act'` from that activation's
+    /// output `y` alone (`y`, `dpost`, `dpre` are `[B, Ci, H, W]`). The
+    /// default is `conv2d_backward_data` and `activation_backward`; a fused
+    /// backend writes `dpre` only.
+    #[allow(clippy::too_many_arguments)]
+    fn conv2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        shape: Conv2dShape,
+        act: Activation,
+    ) {
+        self.conv2d_backward_data(dy, w, dpost, shape);
+        let n = shape.batch * shape.in_len();
+        let (y, dpost, dpre) = (y.slice(0, n), dpost.slice(0, n), dpre.slice(0, n));
+        self.activation_backward(act, y, y, dpost, dpre);
+    }
+    /// [`Backend::conv2d_backward_data_act`] for a transposed convolution.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_transpose2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        shape: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        self.conv_transpose2d_backward_data(dy, w, dpost, shape);
+        let n = shape.batch * shape.in_len();
+        let (y, dpost, dpre) = (y.slice(0, n), dpost.slice(0, n), dpre.slice(0, n));
+        self.activation_backward(act, y, y, dpost, dpre);
+    }
+
     /// `y = conv_transpose2d(x, w)` (overwritten): `x [B, Ci, H, W]`,
     /// `w [Ci, Co, KH, KW]`, `y [B, Co, OH, OW]`: the adjoint conv's backward-data.
     fn conv_transpose2d_forward(&mut self, x: View, w: View, y: View, shape: ConvTranspose2dShape) {

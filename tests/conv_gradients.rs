@@ -501,3 +501,169 @@ fn reused_conv_scratch_leaves_nothing_behind() {
         }
     }
 }
+
+/// `act` of each value, some inputs set to exactly zero first (relu's kink).
+fn activated(act: Activation, pre: &[f32]) -> Vec<f32> {
+    let mut be = CpuBackend::new();
+    let mut pre = pre.to_vec();
+    pre.iter_mut().step_by(7).for_each(|v| *v = 0.0);
+    let (x, y) = (upload(&mut be, &pre), be.alloc(pre.len(), "y"));
+    be.activation(act, x, y);
+    read(&mut be, y)
+}
+
+/// The CPU backend runs a layer's bias, activation and the activation's
+/// derivative inside its convolutions and dense products (while the output
+/// is in cache). Each fused op must give what its parts give, run one after
+/// the other on the same backend: the same bits for the outputs and the
+/// weight gradients; the bias gradients, summed per group of samples
+/// there, within 1e-6 of the parts' (both add in f64). The shapes include
+/// batches of several groups with a short last one, and every activation.
+#[test]
+fn cpu_fused_ops_match_their_parts() {
+    let acts = [
+        Activation::Identity,
+        Activation::Relu,
+        Activation::LeakyRelu,
+        Activation::Sigmoid,
+        Activation::Tanh,
+    ];
+    let mut convs = conv_shapes();
+    convs.push(conv(41, 32, [14, 14], 64, [4, 4], [2, 2], [1, 1]));
+    convs.push(conv(37, 3, [9, 11], 5, [3, 4], [2, 1], [1, 2]));
+    let mut deconvs = deconv_shapes();
+    deconvs.push(deconv(37, 64, [7, 7], 32, [4, 4], [2, 2], [1, 1], [0, 0]));
+    let close = |name: &str, got: &[f32], want: &[f32]| {
+        assert_eq!(got.len(), want.len(), "{name}: lengths");
+        for (i, (a, b)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+                "{name}[{i}]: {a} vs {b}"
+            );
+        }
+    };
+    let mut be = CpuBackend::new();
+    for (ai, &act) in acts.iter().enumerate() {
+        for (ci, g) in convs.iter().enumerate() {
+            let s = 900 + (ai * 20 + ci) as u32 * 10;
+            let name = format!("{g:?} {act:?}");
+            let (xl, yl) = (g.batch * g.in_len(), g.batch * g.out_len());
+            let x = upload(&mut be, &values(xl, s + 1, 1.0));
+            let w = upload(&mut be, &values(g.weight_len(), s + 2, 0.5));
+            let b = upload(&mut be, &values(g.out_channels, s + 3, 0.5));
+            let dy = upload(&mut be, &values(yl, s + 4, 1.0));
+            // Forward: conv, bias, activation.
+            let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
+            be.conv2d_forward(x, w, pre, *g);
+            be.channel_bias_add(pre, b, g.batch, g.out_channels, g.out_positions());
+            be.activation(act, pre, y);
+            let fused = be.alloc(yl, "fused");
+            be.conv2d_forward_bias_act(x, w, b, pre, fused, *g, act);
+            assert_eq!(read(&mut be, fused), read(&mut be, y), "forward {name}");
+            // Input gradient through the activation that made x.
+            let xa = upload(&mut be, &activated(act, &values(xl, s + 5, 2.0)));
+            let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
+            be.conv2d_backward_data(dy, w, dpost, *g);
+            be.activation_backward(act, xa, xa, dpost, dpre);
+            let fused = be.alloc(xl, "fused");
+            be.conv2d_backward_data_act(dy, w, xa, dpost, fused, *g, act);
+            assert_eq!(read(&mut be, fused), read(&mut be, dpre), "dx {name}");
+            // Weight and bias gradients, added to what is there.
+            let (dw0, db0) = (
+                values(g.weight_len(), s + 6, 1.0),
+                values(g.out_channels, s + 7, 1.0),
+            );
+            let (dw, db) = (upload(&mut be, &dw0), upload(&mut be, &db0));
+            be.conv2d_backward_weights(x, dy, dw, *g);
+            be.channel_bias_grad(dy, db, g.batch, g.out_channels, g.out_positions());
+            let (fdw, fdb) = (upload(&mut be, &dw0), upload(&mut be, &db0));
+            be.conv2d_backward_weights_bias(x, dy, fdw, fdb, *g);
+            assert_eq!(read(&mut be, fdw), read(&mut be, dw), "dW {name}");
+            close(
+                &format!("db {name}"),
+                &read(&mut be, fdb),
+                &read(&mut be, db),
+            );
+        }
+        for (ci, g) in deconvs.iter().enumerate() {
+            let s = 5000 + (ai * 20 + ci) as u32 * 10;
+            let name = format!("{g:?} {act:?}");
+            let [oh, ow] = g.out_size();
+            let (xl, yl) = (g.batch * g.in_len(), g.batch * g.out_len());
+            let x = upload(&mut be, &values(xl, s + 1, 1.0));
+            let w = upload(&mut be, &values(g.weight_len(), s + 2, 0.5));
+            let b = upload(&mut be, &values(g.out_channels, s + 3, 0.5));
+            let dy = upload(&mut be, &values(yl, s + 4, 1.0));
+            let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
+            be.conv_transpose2d_forward(x, w, pre, *g);
+            be.channel_bias_add(pre, b, g.batch, g.out_channels, oh * ow);
+            be.activation(act, pre, y);
+            let fused = be.alloc(yl, "fused");
+            be.conv_transpose2d_forward_bias_act(x, w, b, pre, fused, *g, act);
+            assert_eq!(read(&mut be, fused), read(&mut be, y), "forward {name}");
+            let xa = upload(&mut be, &activated(act, &values(xl, s + 5, 2.0)));
+            let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
+            be.conv_transpose2d_backward_data(dy, w, dpost, *g);
+            be.activation_backward(act, xa, xa, dpost, dpre);
+            let fused = be.alloc(xl, "fused");
+            be.conv_transpose2d_backward_data_act(dy, w, xa, dpost, fused, *g, act);
+            assert_eq!(read(&mut be, fused), read(&mut be, dpre), "dx {name}");
+            let (dw0, db0) = (
+                values(g.weight_len(), s + 6, 1.0),
+                values(g.out_channels, s + 7, 1.0),
+            );
+            let (dw, db) = (upload(&mut be, &dw0), upload(&mut be, &db0));
+            be.conv_transpose2d_backward_weights(x, dy, dw, *g);
+            be.channel_bias_grad(dy, db, g.batch, g.out_channels, oh * ow);
+            let (fdw, fdb) = (upload(&mut be, &dw0), upload(&mut be, &db0));
+            be.conv_transpose2d_backward_weights_bias(x, dy, fdw, fdb, *g);
+            assert_eq!(read(&mut be, fdw), read(&mut be, dw), "dW {name}");
+            close(
+                &format!("db {name}"),
+                &read(&mut be, fdb),
+                &read(&mut be, db),
+            );
+        }
+        // Dense: product, bias, activation; and the input gradient through
+        // the activation below, written fresh and added to `dpost`.
+        for (di, &(rows, inp, out)) in [(5, 7, 3), (128, 300, 65), (1, 1, 1)].iter().enumerate() {
+            let s = 9000 + (ai * 10 + di) as u32 * 10;
+            let name = format!("dense {rows}x{inp}->{out} {act:?}");
+            let x = upload(&mut be, &values(rows * inp, s + 1, 1.0));
+            let w = upload(&mut be, &values(out * inp, s + 2, 0.5));
+            let b = upload(&mut be, &values(out, s + 3, 0.5));
+            let (pre, y) = (be.alloc(rows * out, "pre"), be.alloc(rows * out, "y"));
+            let spec = |m, n, k, trans_b, accumulate| vae_playground::backend::Matmul {
+                m,
+                n,
+                k,
+                trans_a: false,
+                trans_b,
+                accumulate,
+            };
+            be.matmul(x, w, pre, spec(rows, out, inp, true, false));
+            be.bias_add(pre, b, rows, out);
+            be.activation(act, pre, y);
+            let fused = be.alloc(rows * out, "fused");
+            be.dense_forward(x, w, b, pre, fused, rows, [inp, out], act);
+            assert_eq!(read(&mut be, fused), read(&mut be, y), "forward {name}");
+            let dy = upload(&mut be, &values(rows * out, s + 4, 1.0));
+            let xa = upload(&mut be, &activated(act, &values(rows * inp, s + 5, 2.0)));
+            for accumulate in [false, true] {
+                let d0 = values(rows * inp, s + 6, 1.0);
+                let (dpost, dpre) = (upload(&mut be, &d0), be.alloc(rows * inp, "dpre"));
+                be.matmul(dy, w, dpost, spec(rows, inp, out, false, accumulate));
+                be.activation_backward(act, xa, xa, dpost, dpre);
+                let (fpost, fused) = (upload(&mut be, &d0), be.alloc(rows * inp, "fused"));
+                let f = [inp, out];
+                be.dense_backward_data_act(dy, w, xa, fpost, fused, rows, f, act, accumulate);
+                let want = read(&mut be, dpre);
+                assert_eq!(
+                    read(&mut be, fused),
+                    want,
+                    "dx {name} accumulate {accumulate}"
+                );
+            }
+        }
+    }
+}

@@ -16,8 +16,9 @@
 //! per group, then the groups' sums are added in group order, so the result
 //! does not depend on which thread ran what.
 
+use super::ops::with_act;
 use super::{ops, par};
-use crate::backend::{Conv2dShape, Matmul};
+use crate::backend::{Activation, Conv2dShape, Matmul};
 
 /// Words of a group's `col` or `t`, at most (unless one sample needs more):
 /// 512 KiB, half of this machine's per-core L2, the other half for the GEMM's
@@ -29,10 +30,11 @@ const GROUP_WORDS: usize = 1 << 17;
 const GROUPS_PER_THREAD: usize = 4;
 
 /// Scratch kept between calls so a training step allocates nothing: the
-/// weight gradient's per-group sums.
+/// weight gradient's per-group sums, and the bias gradient's.
 #[derive(Default)]
 pub struct Scratch {
     words: Vec<f32>,
+    bias: Vec<f64>,
 }
 
 std::thread_local! {
@@ -70,12 +72,27 @@ fn group_words() -> usize {
 }
 
 impl Scratch {
-    /// `groups` regions of `each` words.
-    fn regions(&mut self, groups: usize, each: usize) -> Vec<&mut [f32]> {
+    /// `groups` regions of `each` words, and `groups` of `bias` `f64`s
+    /// (empty ones where `bias` is 0).
+    #[allow(clippy::type_complexity)]
+    fn regions(
+        &mut self,
+        groups: usize,
+        each: usize,
+        bias: usize,
+    ) -> (Vec<&mut [f32]>, Vec<&mut [f64]>) {
         if self.words.len() < groups * each {
             self.words.resize(groups * each, 0.0);
         }
-        self.words[..groups * each].chunks_mut(each).collect()
+        if self.bias.len() < groups * bias {
+            self.bias.resize(groups * bias, 0.0);
+        }
+        let words = self.words[..groups * each].chunks_mut(each).collect();
+        let bias = match bias {
+            0 => (0..groups).map(|_| <&mut [f64]>::default()).collect(),
+            _ => self.bias[..groups * bias].chunks_mut(bias).collect(),
+        };
+        (words, bias)
     }
 }
 
@@ -99,8 +116,11 @@ fn valid(out: usize, size: usize, stride: usize, k: usize, pad: usize) -> std::o
     lo.min(hi)..hi
 }
 
-/// `dst[i] = src[i S]`. Stride 2 (every preset's) has its own loop over an
-/// exactly sized `src`, which the compiler turns into vector shuffles.
+/// `dst[i] = src[i S]`. Stride 2 (every preset's) goes in blocks of four
+/// read from eight whole words (one shuffle of two vectors) while `src` has
+/// them, then singles: rows are 7-16 long on the presets, too short for
+/// the compiler's own vector loop to start. (Blocks read from only seven
+/// words, so as never to pass `src[2 (n - 1)]`, compiled to scalar moves.)
 #[inline]
 fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
     let n = dst.len();
@@ -109,19 +129,11 @@ fn gather(dst: &mut [f32], src: &[f32], stride: usize) {
     }
     match stride {
         1 => dst.copy_from_slice(&src[..n]),
-        // Blocks of four (one shuffle of two vectors), then at most three
-        // singles: rows are 7 or 8 long on the presets, too short for the
-        // compiler's own vector loop to start.
         2 => {
-            let src = &src[..2 * n - 1];
-            let full = n / 4;
-            for j in 0..full {
-                // Block j reads src[8 j ..= 8 j + 6], inside `src` as 4 j + 4 <= n.
-                let (d, s) = (&mut dst[4 * j..][..4], &src[8 * j..][..7]);
-                d[0] = s[0];
-                d[1] = s[2];
-                d[2] = s[4];
-                d[3] = s[6];
+            let full = (n / 4).min(src.len() / 8);
+            for (d, s) in dst.chunks_exact_mut(4).zip(src.chunks_exact(8)).take(full) {
+                let s: &[f32; 8] = s.try_into().unwrap();
+                d.copy_from_slice(&[s[0], s[2], s[4], s[6]]);
             }
             for i in 4 * full..n {
                 dst[i] = src[2 * i];
@@ -144,17 +156,23 @@ fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
                 *d += v;
             }
         }
-        // Blocks of four, as in `gather`.
+        // Blocks of four into eight whole words of `dst` while it has them
+        // (the odd ones written back unchanged), as in `gather`.
         2 => {
             let n = src.len();
-            let dst = &mut dst[..(2 * n).saturating_sub(1)];
-            let full = n / 4;
-            for j in 0..full {
-                let (d, s) = (&mut dst[8 * j..][..7], &src[4 * j..][..4]);
-                d[0] += s[0];
-                d[2] += s[1];
-                d[4] += s[2];
-                d[6] += s[3];
+            let full = (n / 4).min(dst.len() / 8);
+            for (d, s) in dst.chunks_exact_mut(8).zip(src.chunks_exact(4)).take(full) {
+                let d: &mut [f32; 8] = d.try_into().unwrap();
+                *d = [
+                    d[0] + s[0],
+                    d[1],
+                    d[2] + s[1],
+                    d[3],
+                    d[4] + s[2],
+                    d[5],
+                    d[6] + s[3],
+                    d[7],
+                ];
             }
             for i in 4 * full..n {
                 dst[2 * i] += src[i];
@@ -174,6 +192,9 @@ fn scatter_add(dst: &mut [f32], src: &[f32], stride: usize) {
 /// around them zeroed (no bounds test per element, and no pass that zeroes
 /// the whole matrix first; rows are only `OW` long: 8 on `cifar`).
 pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
+    if g.stride == [2, 2] {
+        return im2col_s2(x, g, nb, col);
+    }
     let [h, w] = g.in_size;
     let [oh, ow] = g.out_size();
     let [kh, kw] = g.kernel;
@@ -203,6 +224,69 @@ pub fn im2col(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
                         head.fill(0.0);
                         tail.fill(0.0);
                         gather(mid, &plane[(oy * sh + ki - ph) * w + first..], sw);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`im2col`] for stride 2 both ways (every preset's): each input plane is
+/// split once into its four phases (even and odd rows by even and odd
+/// columns), in which every kernel tap's patch rows are contiguous runs, so
+/// they are copied rather than gathered element by element; where a tap's
+/// rows are whole phase rows, its whole block is one copy.
+fn im2col_s2(x: &[f32], g: &Conv2dShape, nb: usize, col: &mut [f32]) {
+    let [h, w] = g.in_size;
+    let [oh, ow] = g.out_size();
+    let [kh, kw] = g.kernel;
+    let [ph, pw] = g.padding;
+    let (hh, hw) = (h.div_ceil(2), w.div_ceil(2));
+    let (p, n) = (oh * ow, nb * oh * ow);
+    // phases[(pr 2 + pc) hh hw + r hw + c] = plane[2 r + pr][2 c + pc].
+    let mut phases = vec![0.0f32; 4 * hh * hw];
+    for ci in 0..g.in_channels {
+        for b in 0..nb {
+            let plane = &x[(b * g.in_channels + ci) * h * w..][..h * w];
+            for (y, row) in plane.chunks_exact(w).enumerate() {
+                let (even, odd) = phases[((y % 2) * 2 * hh + y / 2) * hw..].split_at_mut(hh * hw);
+                let pairs = row.chunks_exact(2);
+                if let [v] = pairs.remainder() {
+                    even[w / 2] = *v;
+                }
+                for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(pairs) {
+                    *e = pair[0];
+                    *o = pair[1];
+                }
+            }
+            for ki in 0..kh {
+                let rows = valid(oh, h, 2, ki, ph);
+                for kj in 0..kw {
+                    let cols = valid(ow, w, 2, kj, pw);
+                    let out = &mut col[((ci * kh + ki) * kw + kj) * n + b * p..][..p];
+                    if rows.is_empty() || cols.is_empty() {
+                        out.fill(0.0);
+                        continue;
+                    }
+                    out[..rows.start * ow].fill(0.0);
+                    out[rows.end * ow..].fill(0.0);
+                    // Input row 2 oy + ki - ph and column 2 ox + kj - pw.
+                    let iy = 2 * rows.start + ki - ph;
+                    let ix = 2 * cols.start + kj - pw;
+                    let phase = &phases[((iy % 2) * 2 + ix % 2) * hh * hw..][..hh * hw];
+                    let src = &phase[(iy / 2) * hw + ix / 2..];
+                    if cols.len() == ow && ow == hw {
+                        let len = rows.len() * ow;
+                        out[rows.start * ow..][..len].copy_from_slice(&src[..len]);
+                        continue;
+                    }
+                    for (j, oy) in rows.clone().enumerate() {
+                        let line = &mut out[oy * ow..][..ow];
+                        let (head, rest) = line.split_at_mut(cols.start);
+                        let (mid, tail) = rest.split_at_mut(cols.len());
+                        head.fill(0.0);
+                        tail.fill(0.0);
+                        mid.copy_from_slice(&src[j * hw..][..mid.len()]);
                     }
                 }
             }
@@ -267,7 +351,52 @@ fn groups(g: &Conv2dShape) -> (usize, usize) {
     (size, g.batch.div_ceil(size))
 }
 
-pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape) {
+/// What a product's output goes through before it leaves the cache, in the
+/// order separate passes would apply it (so the results are the same bits).
+#[derive(Clone, Copy)]
+pub enum Epilogue<'a> {
+    /// `v = act(v + bias[c])` on channel `c` (`act(v)` without a bias).
+    Out {
+        bias: Option<&'a [f32]>,
+        act: Activation,
+    },
+    /// `v = v * act'(y)`, `y` the activation's output over the whole batch,
+    /// laid out as the product's output (the gradient through the
+    /// activation before a layer).
+    Deriv { act: Activation, y: &'a [f32] },
+}
+
+impl Epilogue<'_> {
+    /// Applies to `out`, whole samples `[nb, C, HW]` starting at word
+    /// `first` of the batch's output.
+    fn apply(&self, out: &mut [f32], first: usize, channels: usize, hw: usize) {
+        match *self {
+            Epilogue::Out {
+                bias: None,
+                act: Activation::Identity,
+            } => {}
+            Epilogue::Out { bias, act } => with_act!(act, |a| {
+                for (i, plane) in out.chunks_exact_mut(hw).enumerate() {
+                    match bias {
+                        Some(bias) => {
+                            let b = bias[i % channels];
+                            plane.iter_mut().for_each(|v| *v = ops::activate(a, *v + b));
+                        }
+                        None => plane.iter_mut().for_each(|v| *v = ops::activate(a, *v)),
+                    }
+                }
+            }),
+            Epilogue::Deriv { act, y } => with_act!(act, |a| {
+                for (d, &y) in out.iter_mut().zip(&y[first..]) {
+                    *d *= ops::derivative(a, y, y);
+                }
+            }),
+        }
+    }
+}
+
+/// `y = conv2d(x, w)`, then `epi` on `y`.
+pub fn forward(x: &[f32], w: &[f32], epi: Epilogue, y: &mut [f32], g: &Conv2dShape) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let size = group(g);
@@ -275,10 +404,12 @@ pub fn forward(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape) {
     let tasks: Vec<_> = x[..g.batch * il]
         .chunks(size * il)
         .zip(y[..g.batch * ol].chunks_mut(size * ol))
+        .enumerate()
         .collect();
-    par::for_each(tasks, |(x, y)| {
+    par::for_each(tasks, |(i, (x, y))| {
         with_local(col_len + t_len, |scratch| {
-            forward_group(x, w, y, g, scratch)
+            forward_group(x, w, y, g, scratch);
+            epi.apply(y, i * size * ol, co, p);
         })
     });
 }
@@ -305,7 +436,8 @@ fn forward_group(x: &[f32], w: &[f32], y: &mut [f32], g: &Conv2dShape, scratch: 
     }
 }
 
-pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape) {
+/// `dx = conv2d^T(dy, w)`, then `epi` on `dx`.
+pub fn backward_data(dy: &[f32], w: &[f32], epi: Epilogue, dx: &mut [f32], g: &Conv2dShape) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let size = group(g);
@@ -313,10 +445,13 @@ pub fn backward_data(dy: &[f32], w: &[f32], dx: &mut [f32], g: &Conv2dShape) {
     let tasks: Vec<_> = dy[..g.batch * ol]
         .chunks(size * ol)
         .zip(dx[..g.batch * il].chunks_mut(size * il))
+        .enumerate()
         .collect();
-    par::for_each(tasks, |(dy, dx)| {
+    let hw = g.in_size[0] * g.in_size[1];
+    par::for_each(tasks, |(i, (dy, dx))| {
         with_local(col_len + t_len, |scratch| {
-            backward_data_group(dy, w, dx, g, col_len, scratch)
+            backward_data_group(dy, w, dx, g, col_len, scratch);
+            epi.apply(dx, i * size * il, g.in_channels, hw);
         })
     });
 }
@@ -350,20 +485,47 @@ fn backward_data_group(
     }
 }
 
-pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, s: &mut Scratch) {
+/// Where a weight gradient's bias gradient comes from: the channels of `dy`
+/// (a convolution's bias) or of `x` (a transposed convolution's, whose
+/// output gradient is the adjoint convolution's input).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum BiasOf {
+    None,
+    Dy,
+    X,
+}
+
+/// `dw += ` the weight gradient; with `bias` other than `None`, also
+/// `db[c] += ` the sum of that tensor's channel `c` over the batch and
+/// positions (in `f64`: per group, the groups then added in group order).
+pub fn backward_weights(
+    x: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    bias: (BiasOf, &mut [f32]),
+    g: &Conv2dShape,
+    s: &mut Scratch,
+) {
     let (k, p, co) = (g.patch_len(), g.out_positions(), g.out_channels);
     let (il, ol) = (g.in_len(), g.out_len());
     let (size, count) = groups(g);
     let (col_len, t_len, w_len) = (k * size * p, co * size * p, co * k);
-    let mut regions = s.regions(count, w_len);
+    let (of, db) = bias;
+    let b_len = match of {
+        BiasOf::None => 0,
+        BiasOf::Dy => co,
+        BiasOf::X => g.in_channels,
+    };
+    let (mut regions, mut sums) = s.regions(count, w_len, b_len);
     let tasks: Vec<_> = regions
         .iter_mut()
+        .zip(sums.iter_mut())
         .zip(x[..g.batch * il].chunks(size * il))
         .zip(dy[..g.batch * ol].chunks(size * ol))
         .collect();
-    par::for_each(tasks, |((part, x), dy)| {
+    par::for_each(tasks, |(((part, sum), x), dy)| {
         with_local(col_len + t_len, |scratch| {
-            weights_group(x, dy, part, g, col_len, scratch)
+            weights_group(x, dy, part, (of, sum), g, col_len, scratch)
         })
     });
     // The groups' sums, added in group order.
@@ -373,12 +535,16 @@ pub fn backward_weights(x: &[f32], dy: &[f32], dw: &mut [f32], g: &Conv2dShape, 
             *d += v;
         }
     }
+    for (c, d) in db[..b_len].iter_mut().enumerate() {
+        *d += sums.iter().map(|s| s[c]).sum::<f64>() as f32;
+    }
 }
 
 fn weights_group(
     x: &[f32],
     dy: &[f32],
     part: &mut [f32],
+    bias: (BiasOf, &mut [f64]),
     g: &Conv2dShape,
     col_len: usize,
     scratch: &mut [f32],
@@ -391,6 +557,24 @@ fn weights_group(
         let (col, t) = scratch.split_at_mut(col_len);
         im2col(x, g, nb, col);
         to_channel_major(dy, nb, co, p, t);
+        match bias {
+            (BiasOf::None, _) => {}
+            // `t`'s rows are dy's channels over the group: contiguous.
+            (BiasOf::Dy, sum) => {
+                for (c, s) in sum.iter_mut().enumerate() {
+                    *s = ops::sum_f64(&t[c * n..][..n]);
+                }
+            }
+            (BiasOf::X, sum) => {
+                let hw = g.in_size[0] * g.in_size[1];
+                sum.fill(0.0);
+                for sample in x.chunks_exact(il) {
+                    for (s, plane) in sum.iter_mut().zip(sample.chunks_exact(hw)) {
+                        *s += ops::sum_f64(plane);
+                    }
+                }
+            }
+        }
         // part [Co, K] = t [Co, N] * col^T [N, K].
         let spec = Matmul {
             m: co,

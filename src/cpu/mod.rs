@@ -7,8 +7,8 @@ mod ops;
 mod par;
 
 use crate::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, MemoryReport, Noise, Recon,
-    View,
+    Activation, AdamStep, Backend, BackendError, Conv2dShape, ConvTranspose2dShape, Matmul,
+    MemoryReport, Noise, Recon, View,
 };
 use std::future::Future;
 
@@ -33,6 +33,91 @@ impl CpuBackend {
         let (start, end) = (v.offset as usize, v.offset as usize + v.len as usize);
         assert!(end <= len, "view {v:?} past the end of a buffer of {len}");
         start..end
+    }
+
+    /// `y = conv2d(x, w)`, then `act(y + bias)` (where given) or `y *
+    /// act'(of)` (where `of` is given).
+    #[allow(clippy::too_many_arguments)]
+    fn conv_forward(
+        &mut self,
+        x: View,
+        w: View,
+        bias: Option<View>,
+        of: Option<View>,
+        y: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        let n = g.batch * g.out_len();
+        let (x, w, y) = (
+            x.slice(0, g.batch * g.in_len()),
+            w.slice(0, g.weight_len()),
+            y.slice(0, n),
+        );
+        // Unused stand-ins where there is no bias or activation output.
+        let b = bias.map_or(w.slice(0, 0), |b| b.slice(0, g.out_channels));
+        let o = of.map_or(x.slice(0, 0), |o| o.slice(0, n));
+        let ([x, w, b, o], [y]) = self.split([x, w, b, o], [y]);
+        let epi = epilogue(bias.map(|_| b), of.map(|_| o), act);
+        conv::forward(x, w, epi, y, &g);
+    }
+
+    /// `dx = conv2d^T(dy, w)`, then the same epilogues as `conv_forward`.
+    #[allow(clippy::too_many_arguments)]
+    fn conv_backward_data(
+        &mut self,
+        dy: View,
+        w: View,
+        bias: Option<View>,
+        of: Option<View>,
+        dx: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        let n = g.batch * g.in_len();
+        let (dy, w, dx) = (
+            dy.slice(0, g.batch * g.out_len()),
+            w.slice(0, g.weight_len()),
+            dx.slice(0, n),
+        );
+        let b = bias.map_or(w.slice(0, 0), |b| b.slice(0, g.in_channels));
+        let o = of.map_or(dy.slice(0, 0), |o| o.slice(0, n));
+        let ([dy, w, b, o], [dx]) = self.split([dy, w, b, o], [dx]);
+        let epi = epilogue(bias.map(|_| b), of.map(|_| o), act);
+        conv::backward_data(dy, w, epi, dx, &g);
+    }
+
+    /// `dw +=` the weight gradient (and `db +=` the bias gradient).
+    fn conv_backward_weights(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        bias: Option<(conv::BiasOf, View)>,
+        g: Conv2dShape,
+    ) {
+        let (x, dy, dw) = (
+            x.slice(0, g.batch * g.in_len()),
+            dy.slice(0, g.batch * g.out_len()),
+            dw.slice(0, g.weight_len()),
+        );
+        let mut scratch = std::mem::take(&mut self.conv);
+        match bias {
+            None => {
+                let ([x, dy], [dw]) = self.split([x, dy], [dw]);
+                let bias = (conv::BiasOf::None, &mut [][..]);
+                conv::backward_weights(x, dy, dw, bias, &g, &mut scratch);
+            }
+            Some((of, db)) => {
+                let channels = match of {
+                    conv::BiasOf::X => g.in_channels,
+                    _ => g.out_channels,
+                };
+                let ([x, dy], [dw, db]) = self.split([x, dy], [dw, db.slice(0, channels)]);
+                conv::backward_weights(x, dy, dw, (of, db), &g, &mut scratch);
+            }
+        }
+        self.conv = scratch;
     }
 
     fn get(&self, v: View) -> &[f32] {
@@ -167,36 +252,185 @@ impl Backend for CpuBackend {
         }
     }
 
+    /// The product straight into `y`, then the bias and the activation in
+    /// one pass over it (`pre` is left alone, as the trait allows).
+    fn dense_forward(
+        &mut self,
+        x: View,
+        w: View,
+        b: View,
+        _pre: View,
+        y: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+    ) {
+        let [i, o] = features;
+        let spec = Matmul {
+            m: rows,
+            n: o,
+            k: i,
+            trans_a: false,
+            trans_b: true,
+            accumulate: false,
+        };
+        self.matmul(x, w, y, spec);
+        let ([b], [y]) = self.split([b.slice(0, o)], [y.slice(0, rows * o)]);
+        // Whole rows per task, about `par::CHUNK` words each.
+        let per = (par::CHUNK / o.max(1)).max(1) * o;
+        par::for_each(y.chunks_mut(per).collect(), |part| {
+            for row in part.chunks_exact_mut(o) {
+                for (v, &b) in row.iter_mut().zip(b) {
+                    *v = ops::activate(act, *v + b);
+                }
+            }
+        });
+    }
+
+    /// The product into `dpre` (or `dpost` when accumulating), then the
+    /// activation's derivative in one pass (`dpost` is left alone when not
+    /// accumulating, as the trait allows).
+    fn dense_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        rows: usize,
+        features: [usize; 2],
+        act: Activation,
+        accumulate: bool,
+    ) {
+        let [i, o] = features;
+        let spec = Matmul {
+            m: rows,
+            n: i,
+            k: o,
+            trans_a: false,
+            trans_b: false,
+            accumulate,
+        };
+        let n = rows * i;
+        if accumulate {
+            self.matmul(dy, w, dpost, spec);
+            let yv = y.slice(0, n);
+            self.activation_backward(act, yv, yv, dpost.slice(0, n), dpre.slice(0, n));
+            return;
+        }
+        self.matmul(dy, w, dpre, spec);
+        let ([y], [d]) = self.split([y.slice(0, n)], [dpre.slice(0, n)]);
+        let c = par::CHUNK;
+        par::for_each(d.chunks_mut(c).zip(y.chunks(c)).collect(), |(d, y)| {
+            for (d, &y) in d.iter_mut().zip(y) {
+                *d *= ops::derivative(act, y, y);
+            }
+        });
+    }
+
     fn conv2d_forward(&mut self, x: View, w: View, y: View, g: Conv2dShape) {
-        let (x, w, y) = (
-            x.slice(0, g.batch * g.in_len()),
-            w.slice(0, g.weight_len()),
-            y.slice(0, g.batch * g.out_len()),
-        );
-        let ([x, w], [y]) = self.split([x, w], [y]);
-        conv::forward(x, w, y, &g);
+        self.conv_forward(x, w, None, None, y, g, Activation::Identity);
+    }
+
+    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, g: Conv2dShape) {
+        self.conv_forward(x, w, Some(bias), None, y, g, Activation::Identity);
+    }
+
+    fn conv2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        _pre: View,
+        y: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        self.conv_forward(x, w, Some(bias), None, y, g, act);
     }
 
     fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, g: Conv2dShape) {
-        let (dy, w, dx) = (
-            dy.slice(0, g.batch * g.out_len()),
-            w.slice(0, g.weight_len()),
-            dx.slice(0, g.batch * g.in_len()),
-        );
-        let ([dy, w], [dx]) = self.split([dy, w], [dx]);
-        conv::backward_data(dy, w, dx, &g);
+        self.conv_backward_data(dy, w, None, None, dx, g, Activation::Identity);
+    }
+
+    fn conv2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        _dpost: View,
+        dpre: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        self.conv_backward_data(dy, w, None, Some(y), dpre, g, act);
+    }
+
+    fn conv_transpose2d_forward_bias(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        y: View,
+        g: ConvTranspose2dShape,
+    ) {
+        let identity = Activation::Identity;
+        self.conv_backward_data(x, w, Some(bias), None, y, g.adjoint(), identity);
+    }
+
+    fn conv_transpose2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        _pre: View,
+        y: View,
+        g: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        self.conv_backward_data(x, w, Some(bias), None, y, g.adjoint(), act);
+    }
+
+    fn conv_transpose2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        _dpost: View,
+        dpre: View,
+        g: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        // The transposed convolution's input gradient is the adjoint's forward.
+        self.conv_forward(dy, w, None, Some(y), dpre, g.adjoint(), act);
     }
 
     fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, g: Conv2dShape) {
-        let (x, dy, dw) = (
-            x.slice(0, g.batch * g.in_len()),
-            dy.slice(0, g.batch * g.out_len()),
-            dw.slice(0, g.weight_len()),
-        );
-        let mut scratch = std::mem::take(&mut self.conv);
-        let ([x, dy], [dw]) = self.split([x, dy], [dw]);
-        conv::backward_weights(x, dy, dw, &g, &mut scratch);
-        self.conv = scratch;
+        self.conv_backward_weights(x, dy, dw, None, g);
+    }
+
+    fn conv2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        g: Conv2dShape,
+    ) {
+        self.conv_backward_weights(x, dy, dw, Some((conv::BiasOf::Dy, db)), g);
+    }
+
+    fn conv_transpose2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        g: ConvTranspose2dShape,
+    ) {
+        // The adjoint convolution's input is this layer's output gradient.
+        let bias = Some((conv::BiasOf::X, db));
+        self.conv_backward_weights(dy, x, dw, bias, g.adjoint());
     }
 
     fn channel_bias_add(
@@ -368,5 +602,18 @@ impl Backend for CpuBackend {
                 };
             }
         }
+    }
+}
+
+/// The convolutions' epilogue: the bias and the activation of a layer's
+/// output, or the derivative of the activation whose output is `of`.
+fn epilogue<'a>(
+    bias: Option<&'a [f32]>,
+    of: Option<&'a [f32]>,
+    act: Activation,
+) -> conv::Epilogue<'a> {
+    match of {
+        Some(y) => conv::Epilogue::Deriv { act, y },
+        None => conv::Epilogue::Out { bias, act },
     }
 }

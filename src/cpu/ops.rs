@@ -2,6 +2,37 @@
 
 use crate::backend::{Activation, AdamStep, Matmul, Noise, Recon};
 
+/// Runs `$body` with `$a` bound to `$act` as a constant of each variant, so
+/// a loop in `$body` that calls [`activate`] or [`derivative`] is compiled
+/// once per activation with the match folded away.
+macro_rules! with_act {
+    ($act:expr, |$a:ident| $body:expr) => {
+        match $act {
+            Activation::Identity => {
+                let $a = Activation::Identity;
+                $body
+            }
+            Activation::Relu => {
+                let $a = Activation::Relu;
+                $body
+            }
+            Activation::LeakyRelu => {
+                let $a = Activation::LeakyRelu;
+                $body
+            }
+            Activation::Sigmoid => {
+                let $a = Activation::Sigmoid;
+                $body
+            }
+            Activation::Tanh => {
+                let $a = Activation::Tanh;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_act;
+
 /// `C (+)= op(A) op(B)` through `gemm`, using strides for the transposes.
 pub fn matmul(a: &[f32], b: &[f32], c: &mut [f32], s: Matmul) {
     gemm_with(a, b, c, s, parallelism(s.m * s.n * s.k));
@@ -66,6 +97,7 @@ fn parallelism(flops: usize) -> gemm::Parallelism {
     gemm::Parallelism::None
 }
 
+#[inline]
 pub fn activate(act: Activation, x: f32) -> f32 {
     match act {
         Activation::Identity => x,
@@ -83,6 +115,7 @@ pub fn activate(act: Activation, x: f32) -> f32 {
 }
 
 /// `f'(x)`, using `y = f(x)` where that is cheaper and more accurate.
+#[inline]
 pub fn derivative(act: Activation, x: f32, y: f32) -> f32 {
     match act {
         Activation::Identity => 1.0,

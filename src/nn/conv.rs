@@ -6,7 +6,7 @@
 //! input and output are flat `C * H * W` runs, so convolutions chain with
 //! dense layers without a reshape.
 
-use crate::backend::{Backend, Conv2dShape, ConvTranspose2dShape, View};
+use crate::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, View};
 
 /// A convolution's geometry and the three backend ops that run it.
 pub trait ConvGeometry: Copy {
@@ -30,6 +30,31 @@ pub trait ConvGeometry: Copy {
         let (rows, c, s) = (self.rows(), self.out_channels(), self.out_positions());
         be.channel_bias_grad(dy, db, rows, c, s);
     }
+    /// `y = act(forward + bias)`, `pre` as in [`Backend::dense_forward`].
+    #[allow(clippy::too_many_arguments)]
+    fn forward_bias_act<B: Backend>(
+        self,
+        be: &mut B,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        act: Activation,
+    );
+    /// `dpre = backward_data(dy) * act'(y)`, as in
+    /// [`Backend::conv2d_backward_data_act`].
+    #[allow(clippy::too_many_arguments)]
+    fn backward_data_act<B: Backend>(
+        self,
+        be: &mut B,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        act: Activation,
+    );
     /// The batch this geometry was set to with `at`.
     fn rows(&self) -> usize;
 }
@@ -62,6 +87,30 @@ impl ConvGeometry for Conv2dShape {
     fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View) {
         be.conv2d_backward_weights_bias(x, dy, dw, db, self);
     }
+    fn forward_bias_act<B: Backend>(
+        self,
+        be: &mut B,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        act: Activation,
+    ) {
+        be.conv2d_forward_bias_act(x, w, bias, pre, y, self, act);
+    }
+    fn backward_data_act<B: Backend>(
+        self,
+        be: &mut B,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        act: Activation,
+    ) {
+        be.conv2d_backward_data_act(dy, w, y, dpost, dpre, self, act);
+    }
     fn rows(&self) -> usize {
         self.batch
     }
@@ -90,6 +139,36 @@ impl ConvGeometry for ConvTranspose2dShape {
     fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View) {
         be.conv_transpose2d_backward_weights(x, dy, dw, self);
     }
+    fn forward_bias<B: Backend>(self, be: &mut B, x: View, w: View, bias: View, y: View) {
+        be.conv_transpose2d_forward_bias(x, w, bias, y, self);
+    }
+    fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View) {
+        be.conv_transpose2d_backward_weights_bias(x, dy, dw, db, self);
+    }
+    fn forward_bias_act<B: Backend>(
+        self,
+        be: &mut B,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        act: Activation,
+    ) {
+        be.conv_transpose2d_forward_bias_act(x, w, bias, pre, y, self, act);
+    }
+    fn backward_data_act<B: Backend>(
+        self,
+        be: &mut B,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        act: Activation,
+    ) {
+        be.conv_transpose2d_backward_data_act(dy, w, y, dpost, dpre, self, act);
+    }
     fn rows(&self) -> usize {
         self.batch
     }
@@ -114,6 +193,45 @@ impl<G: ConvGeometry> Conv<G> {
     pub fn forward<B: Backend>(&self, be: &mut B, x: View, y: View, rows: usize) {
         let g = self.shape.at(rows);
         g.forward_bias(be, x, self.weight, self.bias, y);
+    }
+
+    /// `y = act(forward + bias)`; `pre` may receive the pre-activation
+    /// (backends that do not fuse write it; see [`Backend::dense_forward`]).
+    pub fn forward_act<B: Backend>(
+        &self,
+        be: &mut B,
+        x: View,
+        pre: View,
+        y: View,
+        rows: usize,
+        act: Activation,
+    ) {
+        let g = self.shape.at(rows);
+        g.forward_bias_act(be, x, self.weight, self.bias, pre, y, act);
+    }
+
+    /// dW += the weight gradient and db += sum dy over batch and positions.
+    pub fn backward_weights<B: Backend>(&self, be: &mut B, x: View, dy: View, rows: usize) {
+        let g = self.shape.at(rows);
+        g.backward_weights_bias(be, x, dy, self.dweight, self.dbias);
+    }
+
+    /// The input gradient through the activation `act` that produced this
+    /// layer's input `y`: `dpost = backward_data(dy)`, `dpre = dpost *
+    /// act'(y)` (see [`Backend::conv2d_backward_data_act`]).
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_data_act<B: Backend>(
+        &self,
+        be: &mut B,
+        dy: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        act: Activation,
+        rows: usize,
+    ) {
+        let g = self.shape.at(rows);
+        g.backward_data_act(be, dy, self.weight, y, dpost, dpre, act);
     }
 
     /// dW += the weight gradient, db += sum dy over batch and positions, dx

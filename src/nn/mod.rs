@@ -52,6 +52,64 @@ impl Layer {
         }
     }
 
+    /// Whether the layer has parameters (dense or a convolution): an
+    /// activation right after one runs in its forward and, in the backward,
+    /// in the input gradient of the one after it.
+    fn parametric(&self) -> bool {
+        !matches!(self, Layer::Act(..))
+    }
+
+    /// `y = act(layer(x))`; `pre` may receive the pre-activation (see
+    /// [`Backend::dense_forward`]). For parametric layers only.
+    fn forward_act<B: Backend>(
+        &self,
+        be: &mut B,
+        x: View,
+        pre: View,
+        y: View,
+        rows: usize,
+        act: Activation,
+    ) {
+        match self {
+            Layer::Dense(d) => d.forward_act(be, x, pre, y, rows, act),
+            Layer::Conv2d(c) => c.forward_act(be, x, pre, y, rows, act),
+            Layer::ConvTranspose2d(c) => c.forward_act(be, x, pre, y, rows, act),
+            Layer::Act(..) => unreachable!("an activation has no activation of its own"),
+        }
+    }
+
+    /// A parametric layer's backward whose input `y` came out of the
+    /// activation `act`: the parameter gradients, then the input gradient
+    /// through that activation, `dpost` (maybe) and `dpre` (see
+    /// [`Backend::dense_backward_data_act`]).
+    #[allow(clippy::too_many_arguments)]
+    fn backward_through<B: Backend>(
+        &self,
+        be: &mut B,
+        y: View,
+        dy: View,
+        dpost: View,
+        dpre: View,
+        act: Activation,
+        rows: usize,
+    ) {
+        match self {
+            Layer::Dense(d) => {
+                d.backward_weights(be, y, dy, rows);
+                d.backward_data_act(be, dy, y, dpost, dpre, act, false, rows);
+            }
+            Layer::Conv2d(c) => {
+                c.backward_weights(be, y, dy, rows);
+                c.backward_data_act(be, dy, y, dpost, dpre, act, rows);
+            }
+            Layer::ConvTranspose2d(c) => {
+                c.backward_weights(be, y, dy, rows);
+                c.backward_data_act(be, dy, y, dpost, dpre, act, rows);
+            }
+            Layer::Act(..) => unreachable!("an activation has no parameters"),
+        }
+    }
+
     /// Accumulates parameter gradients; writes `dx` when given.
     pub fn backward<B: Backend>(
         &self,
@@ -141,26 +199,17 @@ impl Stack {
         *self.douts.last().unwrap()
     }
 
-    /// The activation at index `i` when it directly follows a dense layer:
-    /// the pair runs as one fused dense op.
+    /// The activation at index `i` when it directly follows a parametric
+    /// layer: the pair runs as one fused op, which writes the activation's
+    /// output only (the pre-activation may be left unwritten: every
+    /// activation's derivative is taken from its output, see
+    /// [`Backend::dense_backward_data_act`]).
     fn fused_act(&self, i: usize) -> Option<Activation> {
         match (
             i.checked_sub(1).map(|j| &self.layers[j]),
             self.layers.get(i),
         ) {
-            (Some(Layer::Dense(_)), Some(Layer::Act(a, _))) => Some(*a),
-            _ => None,
-        }
-    }
-
-    /// The activation fused into dense layer `i`'s forward: where the layer
-    /// above the activation is dense (its backward folds the derivative in)
-    /// or the activation is the stack's top (see `top_act`). Elsewhere the
-    /// pre-activation is written, so the activation's own backward can use it.
-    fn fuses(&self, i: usize) -> Option<Activation> {
-        let act = self.fused_act(i + 1)?;
-        match self.layers.get(i + 2) {
-            None | Some(Layer::Dense(_)) => Some(act),
+            (Some(l), Some(Layer::Act(a, _))) if l.parametric() => Some(*a),
             _ => None,
         }
     }
@@ -171,17 +220,17 @@ impl Stack {
         let mut i = 0;
         while i < self.layers.len() {
             let out = self.outs[i];
-            match (&self.layers[i], self.fuses(i)) {
-                // Dense then its activation: one op writing the activation's
-                // output (`out`, the pre-activation, is left to the backend).
-                (Layer::Dense(d), Some(act)) => {
+            match self.fused_act(i + 1) {
+                // A layer then its activation: one op writing the
+                // activation's output (`out` is left to the backend).
+                Some(act) => {
                     let y = self.outs[i + 1];
-                    d.forward_act(be, input, out, y, rows, act);
+                    self.layers[i].forward_act(be, input, out, y, rows, act);
                     input = y;
                     i += 2;
                 }
-                (layer, _) => {
-                    layer.forward(be, input, out, rows);
+                None => {
+                    self.layers[i].forward(be, input, out, rows);
                     input = out;
                     i += 1;
                 }
@@ -189,8 +238,8 @@ impl Stack {
         }
     }
 
-    /// The stack's last layer when it is an activation over a dense layer's
-    /// output, its output and the gradient below it: a caller that computes
+    /// The stack's last layer when it is an activation over a parametric
+    /// layer's output, its output and the gradient below it: a caller that computes
     /// `doutput()` with a dense product can fold the activation's derivative
     /// in (`Dense::backward_data_act` into the returned gradient) and then
     /// call `backward_from(.., true)`.
@@ -215,7 +264,7 @@ impl Stack {
         need_dinput: bool,
         top_done: bool,
     ) {
-        // Activations whose backward a dense layer above has folded in.
+        // Activations whose backward the layer above has folded in.
         let mut skip = top_done && self.top_act().is_some();
         for i in (0..self.layers.len()).rev() {
             if std::mem::take(&mut skip) {
@@ -229,20 +278,23 @@ impl Stack {
             };
             let (dy, y) = (self.douts[i], self.outs[i]);
             match &self.layers[i] {
-                // Dense over an activation: its input gradient goes through
-                // the activation's derivative in the same op.
-                Layer::Dense(d) if i >= 2 && matches!(self.layers[i - 1], Layer::Act(..)) => {
+                // A parametric layer over an activation: its input gradient
+                // goes through the activation's derivative in the same op.
+                layer
+                    if layer.parametric()
+                        && i >= 2
+                        && matches!(self.layers[i - 1], Layer::Act(..)) =>
+                {
                     let Layer::Act(act, _) = self.layers[i - 1] else {
                         unreachable!()
                     };
-                    d.backward_weights(be, input, dy, rows);
                     let (dpost, dpre) = (self.douts[i - 1], self.douts[i - 2]);
-                    d.backward_data_act(be, dy, input, dpost, dpre, act, false, rows);
+                    layer.backward_through(be, input, dy, dpost, dpre, act, rows);
                     skip = true;
                 }
-                // An activation over a fused dense layer: the pre-activation
-                // may not have been written, and the derivative needs only y.
-                Layer::Act(a, n) if i >= 1 && self.fuses(i - 1).is_some() => {
+                // Any other activation: the pre-activation may not have been
+                // written (fused forward), and the derivative needs only y.
+                Layer::Act(a, n) => {
                     if let Some(dx) = dx {
                         let r = rows * n;
                         let yv = y.slice(0, r);

@@ -254,6 +254,171 @@ impl<B: Backend> Backend for Timed<B> {
             |b| b.conv_transpose2d_backward_weights(x, dy, dw, g),
         )
     }
+    // The fused ops, timed as the inner backend runs them (the CPU fuses
+    // them; the trait's defaults would time their parts instead).
+    fn dense_forward(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        rows: usize,
+        f: [usize; 2],
+        act: Activation,
+    ) {
+        self.time(
+            "dense_forward (+ bias, act)",
+            || format!("{rows}x{}->{} {act:?}", f[0], f[1]),
+            |b| b.dense_forward(x, w, bias, pre, y, rows, f, act),
+        )
+    }
+    fn dense_backward_weights(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        rows: usize,
+        f: [usize; 2],
+    ) {
+        self.time(
+            "dense_backward_weights (+ bias)",
+            || format!("{rows}x{}->{}", f[0], f[1]),
+            |b| b.dense_backward_weights(x, dy, dw, db, rows, f),
+        )
+    }
+    fn dense_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        rows: usize,
+        f: [usize; 2],
+        act: Activation,
+        accumulate: bool,
+    ) {
+        self.time(
+            "dense_backward_data_act",
+            || format!("{rows}x{}->{} {act:?}", f[0], f[1]),
+            |b| b.dense_backward_data_act(dy, w, y, dpost, dpre, rows, f, act, accumulate),
+        )
+    }
+    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, g: Conv2dShape) {
+        self.time(
+            "conv2d_forward (+ bias)",
+            || conv_name(&g),
+            |b| b.conv2d_forward_bias(x, w, bias, y, g),
+        )
+    }
+    fn conv2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        g: Conv2dShape,
+    ) {
+        self.time(
+            "conv2d_backward_weights (+ bias)",
+            || conv_name(&g),
+            |b| b.conv2d_backward_weights_bias(x, dy, dw, db, g),
+        )
+    }
+    fn conv_transpose2d_forward_bias(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        y: View,
+        g: ConvTranspose2dShape,
+    ) {
+        self.time(
+            "conv_transpose2d_forward (+ bias)",
+            || deconv_name(&g),
+            |b| b.conv_transpose2d_forward_bias(x, w, bias, y, g),
+        )
+    }
+    fn conv_transpose2d_backward_weights_bias(
+        &mut self,
+        x: View,
+        dy: View,
+        dw: View,
+        db: View,
+        g: ConvTranspose2dShape,
+    ) {
+        self.time(
+            "conv_transpose2d_backward_weights (+ bias)",
+            || deconv_name(&g),
+            |b| b.conv_transpose2d_backward_weights_bias(x, dy, dw, db, g),
+        )
+    }
+    fn conv2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        self.time(
+            "conv2d_forward (+ bias, act)",
+            || format!("{} {act:?}", conv_name(&g)),
+            |b| b.conv2d_forward_bias_act(x, w, bias, pre, y, g, act),
+        )
+    }
+    fn conv_transpose2d_forward_bias_act(
+        &mut self,
+        x: View,
+        w: View,
+        bias: View,
+        pre: View,
+        y: View,
+        g: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        self.time(
+            "conv_transpose2d_forward (+ bias, act)",
+            || format!("{} {act:?}", deconv_name(&g)),
+            |b| b.conv_transpose2d_forward_bias_act(x, w, bias, pre, y, g, act),
+        )
+    }
+    fn conv2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        g: Conv2dShape,
+        act: Activation,
+    ) {
+        self.time(
+            "conv2d_backward_data_act",
+            || format!("{} {act:?}", conv_name(&g)),
+            |b| b.conv2d_backward_data_act(dy, w, y, dpost, dpre, g, act),
+        )
+    }
+    fn conv_transpose2d_backward_data_act(
+        &mut self,
+        dy: View,
+        w: View,
+        y: View,
+        dpost: View,
+        dpre: View,
+        g: ConvTranspose2dShape,
+        act: Activation,
+    ) {
+        self.time(
+            "conv_transpose2d_backward_data_act",
+            || format!("{} {act:?}", deconv_name(&g)),
+            |b| b.conv_transpose2d_backward_data_act(dy, w, y, dpost, dpre, g, act),
+        )
+    }
     fn upload_bytes(&mut self, bytes: &[u8], label: &str) -> View {
         self.inner.upload_bytes(bytes, label)
     }
