@@ -201,24 +201,33 @@ pub enum KernelShape {
 impl KernelShape {
     pub const ALL: [KernelShape; 2] = [KernelShape::Tiled, KernelShape::Lanes];
 
-    /// `Lanes` on a CPU adapter, else `Tiled`; `VAE_GPU_KERNELS=tiled|lanes`
-    /// overrides it (natively), for benchmarks.
+    /// `Lanes` on a native CPU adapter (lavapipe), else `Tiled`;
+    /// `VAE_GPU_KERNELS=tiled|lanes` overrides it, for benchmarks. In the
+    /// browser `Tiled` for now: wgpu reports a fallback adapter (SwiftShader)
+    /// as `DeviceType::Cpu` there too, but the lane kernels are not yet
+    /// measured on SwiftShader (speed, and pipeline creation time).
     pub fn for_adapter(info: &wgpu::AdapterInfo) -> KernelShape {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let _ = info;
+            KernelShape::Tiled
+        }
         #[cfg(not(target_arch = "wasm32"))]
-        if let Ok(v) = std::env::var("VAE_GPU_KERNELS") {
-            match v.as_str() {
-                "tiled" => return KernelShape::Tiled,
-                "lanes" => return KernelShape::Lanes,
+        {
+            match std::env::var("VAE_GPU_KERNELS").as_deref() {
+                Ok("tiled") => return KernelShape::Tiled,
+                Ok("lanes") => return KernelShape::Lanes,
                 _ => {}
             }
-        }
-        if info.device_type == wgpu::DeviceType::Cpu {
-            KernelShape::Lanes
-        } else {
-            KernelShape::Tiled
+            if info.device_type == wgpu::DeviceType::Cpu {
+                KernelShape::Lanes
+            } else {
+                KernelShape::Tiled
+            }
         }
     }
 }
+
 /// Columns per workgroup of `bias_backward_weights` (GC in bias.wgsl).
 pub const BIAS_GRAD_COLS: u32 = 32;
 
