@@ -14,6 +14,7 @@
 //     all); with a bias, K1 = K + 1 and column K of col^T is all ones, so the
 //     same product also sums dy per channel (the bias gradient).
 //   conv_gemm_reduce: dw [Co, K] += sum_s part[s] (and db [Co] += column K).
+// Each has a lane twin for CPU adapters (*_lanes, see below and matmul.wgsl).
 // The tiling is matmul.wgsl's: 64 x 64 tiles of the product, 64 threads each
 // holding an 8 x 8 micro-tile in registers, K walked in slabs of 16 staged as
 // vec4s through workgroup memory. No integer division inside the K loop: the

@@ -7,12 +7,15 @@
 // With trans_a, A is stored [k, m]; with trans_b, B is stored [n, k]. Offsets are
 // in 32-bit words from the start of each bound (whole) buffer.
 //
+// Two shapes, one loop each, sharing the loads and epilogues: the tiled
+// entry points (matmul_forward, matmul_fused) for GPUs, and the lane entry
+// points (*_lanes, below) for CPU adapters; the host picks one per adapter.
+//
 // Tiling: each workgroup computes a TM x TN = 64 x 64 tile of C with 64 threads,
 // each thread an 8 x 8 micro-tile held in registers (16 vec4 accumulators); K is
 // walked in slabs of TK = 16 staged through workgroup memory as vec4s, so the
-// inner loop does 4 vec4 loads per 64 FMAs. Few fat threads suit both real GPUs
-// (high arithmetic intensity per load) and software adapters such as lavapipe
-// and SwiftShader, where every invocation and every barrier has a fixed cost.
+// inner loop does 4 vec4 loads per 64 FMAs: few fat threads, high arithmetic
+// intensity per load, the standard shape for real GPUs.
 // Loads are bounds-checked (zero padding), so any m, n, k works. The geometry is
 // fixed by the workgroup-memory array sizes, so the workgroup size is a const.
 // The transposes are override constants (TRANS_A, TRANS_B): one specialized
