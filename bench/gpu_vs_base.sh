@@ -2,11 +2,12 @@
 # GPU images/s of this build beside another binary (default: the build
 # before issue 11), alternating per preset, with the load average: for
 # lavapipe, where the timings of a shared machine drift.
-#   bench/gpu_vs_base.sh [OURS] [BASE] [STEPS] [PRESETS...]
-ours=${1:-target/release/vae}
+#   bench/gpu_vs_base.sh [OURS] [BASE] [STEPS] [PRESETS...]   (or: make bench-gpu-base)
+# VAE_GPU_KERNELS=tiled|lanes picks this build's product kernels.
+ours=${1:-${CARGO_TARGET_DIR:-target}/release/vae}
 base=${2:-/work/bin/vae-base-57af84c}
 steps=${3:-3}
-shift 3 2>/dev/null
+if [ $# -ge 3 ]; then shift 3; else set --; fi
 presets=${*:-conv conv2 cifar}
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 # The older binary looks for MNIST where it was built: name it for both.
