@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 export PATH := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin:$(PATH)
 
-.PHONY: deps data test bench bench-torch bench-web serve
+.PHONY: deps data test bench bench-torch bench-gpu-base bench-web serve
 
 ## Install missing tools and data (Debian packages, wasm target, trunk, wasm-bindgen-cli, npm).
 deps:
@@ -48,6 +48,13 @@ bench-torch:
 	else \
 	  echo "bench-torch: skipped: $(TORCH_PYTHON) has no torch (python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch, or set TORCH_PYTHON)"; \
 	fi
+
+## The conv presets on the GPU adapter (lavapipe without a GPU) beside the
+## build before issue 11, alternating, with the load average (BASE=binary).
+BASE ?= /work/bin/vae-base-57af84c
+bench-gpu-base: deps
+	cargo build --release --bin vae
+	bench/gpu_vs_base.sh "$${CARGO_TARGET_DIR:-target}/release/vae" "$(BASE)" 3
 
 ## Browser benchmarks: images/s of mlp, conv and conv2 on WebGPU and on the CPU fallback,
 ## each beside its TensorFlow.js 4.22 twin (webgpu and wasm; tests/browser/tfjs-twin.page.mjs);

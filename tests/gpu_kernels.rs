@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::gpu::{gpu, Pair, T};
+use common::gpu::{each_shape, gpu, Pair, T};
 use vae_playground::backend::{
     Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,
 };
@@ -21,73 +21,73 @@ fn data(n: usize, seed: u32, lo: f32, hi: f32) -> Vec<f32> {
 
 #[test]
 fn matmul_all_transposes_and_awkward_shapes() {
-    let mut g = gpu();
-    let mut p = Pair::new(&mut g);
-    // Tolerance: f32 sums of k products of magnitude <= 1 carry a rounding error
-    // of at most ~k * 2^-24 each way; the GEMM crate and the tiled kernel add in
-    // different orders, so allow 2e-6 * k absolute plus 1e-5 relative.
-    let shapes = [
-        (1, 1, 1),
-        (1, 7, 129),
-        (7, 1, 300),
-        (129, 7, 65),
-        (300, 129, 785),
-        (65, 300, 17),
-    ];
-    for (si, &(m, n, k)) in shapes.iter().enumerate() {
-        for bits in 0..8u32 {
-            let spec = Matmul {
-                m,
-                n,
-                k,
-                trans_a: bits & 1 != 0,
-                trans_b: bits & 2 != 0,
-                accumulate: bits & 4 != 0,
-            };
-            // Views at odd offsets inside larger buffers.
-            let a = p
-                .upload(&data(m * k + 3, si as u32 * 8 + bits, -1.0, 1.0))
-                .slice(3, m * k);
-            let b = p
-                .upload(&data(k * n + 5, 100 + si as u32 * 8 + bits, -1.0, 1.0))
-                .slice(1, k * n);
-            let c = p
-                .upload(&data(m * n + 2, 200 + bits, -1.0, 1.0))
-                .slice(2, m * n);
-            p.g.matmul(a.g, b.g, c.g, spec);
-            p.c.matmul(a.c, b.c, c.c, spec);
-            p.assert_close(c, 2e-6 * k as f32, 1e-5, &format!("matmul {spec:?}"));
+    each_shape(|mut p, _| {
+        // Tolerance: f32 sums of k products of magnitude <= 1 carry a rounding error
+        // of at most ~k * 2^-24 each way; the GEMM crate and the tiled kernel add in
+        // different orders, so allow 2e-6 * k absolute plus 1e-5 relative.
+        let shapes = [
+            (1, 1, 1),
+            (1, 7, 129),
+            (7, 1, 300),
+            (129, 7, 65),
+            (300, 129, 785),
+            (65, 300, 17),
+        ];
+        for (si, &(m, n, k)) in shapes.iter().enumerate() {
+            for bits in 0..8u32 {
+                let spec = Matmul {
+                    m,
+                    n,
+                    k,
+                    trans_a: bits & 1 != 0,
+                    trans_b: bits & 2 != 0,
+                    accumulate: bits & 4 != 0,
+                };
+                // Views at odd offsets inside larger buffers.
+                let a = p
+                    .upload(&data(m * k + 3, si as u32 * 8 + bits, -1.0, 1.0))
+                    .slice(3, m * k);
+                let b = p
+                    .upload(&data(k * n + 5, 100 + si as u32 * 8 + bits, -1.0, 1.0))
+                    .slice(1, k * n);
+                let c = p
+                    .upload(&data(m * n + 2, 200 + bits, -1.0, 1.0))
+                    .slice(2, m * n);
+                p.g.matmul(a.g, b.g, c.g, spec);
+                p.c.matmul(a.c, b.c, c.c, spec);
+                p.assert_close(c, 2e-6 * k as f32, 1e-5, &format!("matmul {spec:?}"));
+            }
         }
-    }
+    });
 }
 
 #[test]
 fn matmul_with_views_sharing_one_buffer() {
-    let mut g = gpu();
-    let mut p = Pair::new(&mut g);
-    let (m, n, k) = (7, 9, 13);
-    // Far apart (tight bindings suffice) and packed back to back (the GPU backend
-    // must go through its scratch copy, since 256-byte-aligned ranges overlap).
-    for gap in [1000usize, 0] {
-        let total = m * k + gap + k * n + gap + m * n;
-        let buf = p.upload(&data(total, 9 + gap as u32, -1.0, 1.0));
-        let a = buf.slice(0, m * k);
-        let b = buf.slice(m * k + gap, k * n);
-        let c = buf.slice(m * k + gap + k * n + gap, m * n);
-        for accumulate in [false, true] {
-            let spec = Matmul {
-                m,
-                n,
-                k,
-                trans_a: false,
-                trans_b: true,
-                accumulate,
-            };
-            p.g.matmul(a.g, b.g, c.g, spec);
-            p.c.matmul(a.c, b.c, c.c, spec);
+    each_shape(|mut p, _| {
+        let (m, n, k) = (7, 9, 13);
+        // Far apart (tight bindings suffice) and packed back to back (the GPU backend
+        // must go through its scratch copy, since 256-byte-aligned ranges overlap).
+        for gap in [1000usize, 0] {
+            let total = m * k + gap + k * n + gap + m * n;
+            let buf = p.upload(&data(total, 9 + gap as u32, -1.0, 1.0));
+            let a = buf.slice(0, m * k);
+            let b = buf.slice(m * k + gap, k * n);
+            let c = buf.slice(m * k + gap + k * n + gap, m * n);
+            for accumulate in [false, true] {
+                let spec = Matmul {
+                    m,
+                    n,
+                    k,
+                    trans_a: false,
+                    trans_b: true,
+                    accumulate,
+                };
+                p.g.matmul(a.g, b.g, c.g, spec);
+                p.c.matmul(a.c, b.c, c.c, spec);
+            }
+            p.assert_close(buf, 1e-5, 1e-5, &format!("shared-buffer matmul, gap {gap}"));
         }
-        p.assert_close(buf, 1e-5, 1e-5, &format!("shared-buffer matmul, gap {gap}"));
-    }
+    });
 }
 
 #[test]

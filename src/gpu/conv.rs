@@ -275,7 +275,7 @@ pub(super) fn call_conv2d_backward_weights(
             "conv2d_backward_weights: db too short"
         );
     }
-    let words = conv_gemm::partial_words(&g, db.is_some());
+    let words = conv_gemm::partial_words(&g, db.is_some(), rec.shape());
     let part = scratch_view(rec, &mut scratch.partials, words, "conv partials");
     let [_, dummy] = rec.dummies();
     conv_gemm::backward_weights(rec, x, dy, dw, db, part, dummy, &g);

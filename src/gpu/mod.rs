@@ -30,6 +30,7 @@ mod warm;
 
 use crate::backend::{BackendError, Noise, View};
 use context::Context;
+pub use kernels::KernelShape;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
 pub use recorder::{Counters, OpProfile, OpTime};
@@ -72,6 +73,18 @@ impl GpuBackend {
     /// Name, vendor, driver, backend and device type of the adapter in use.
     pub fn adapter_info(&self) -> wgpu::AdapterInfo {
         self.rec.ctx().adapter.get_info()
+    }
+
+    /// The shape of the product kernels in use ([`KernelShape::Lanes`] on a
+    /// CPU adapter, else [`KernelShape::Tiled`]).
+    pub fn kernel_shape(&self) -> KernelShape {
+        self.rec.shape()
+    }
+
+    /// Uses `shape`'s product kernels from the next op on (results agree
+    /// within rounding): the tests run both shapes on one adapter.
+    pub fn set_kernel_shape(&mut self, shape: KernelShape) {
+        self.rec.set_shape(shape);
     }
 
     /// Entries in the pipeline and bind-group caches.

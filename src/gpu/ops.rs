@@ -505,16 +505,19 @@ pub(super) fn call_matmul(rec: &mut Recorder, a: View, b: View, c: View, s: Matm
         s.m * s.n
     );
     let (m, n, k) = (u32_of(s.m, "m"), u32_of(s.n, "n"), u32_of(s.k, "k"));
-    let groups = [n.div_ceil(MATMUL_TILE), m.div_ceil(MATMUL_TILE)];
+    let (kernel, groups) = match rec.shape() {
+        KernelShape::Tiled => (MATMUL, [n.div_ceil(MATMUL_TILE), m.div_ceil(MATMUL_TILE)]),
+        KernelShape::Lanes => (MATMUL_LANES, [n.div_ceil(LANE_COLS), m.div_ceil(LANE_ROWS)]),
+    };
     assert!(
-        groups[1] <= MAX_GROUPS,
-        "matmul: m = {m} is too large for one dispatch"
+        groups[1] <= MAX_GROUPS && groups[0] <= MAX_GROUPS,
+        "matmul: {m} x {n} is too large for one dispatch"
     );
     let constants = [
         ("TRANS_A", s.trans_a as u32 as f64),
         ("TRANS_B", s.trans_b as u32 as f64),
     ];
-    rec.dispatch(MATMUL, &[a, b, c], groups, &constants, |o| MatmulParams {
+    rec.dispatch(kernel, &[a, b, c], groups, &constants, |o| MatmulParams {
         m,
         n,
         k,

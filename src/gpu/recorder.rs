@@ -19,7 +19,7 @@
 //!   buffers they name.
 
 use super::context::Context;
-use super::kernels::Kernel;
+use super::kernels::{Kernel, KernelShape};
 use super::pipelines::Pipelines;
 use super::readback::ReadFuture;
 use super::timing::{GpuTime, Timestamps};
@@ -146,6 +146,8 @@ pub(super) struct Recorder {
     max_binding: u64,
     max_buffer: u64,
     wg: u32,
+    /// Which product kernels dispatches use.
+    shape: KernelShape,
     /// Submissions not yet known to be finished, oldest first.
     in_flight: VecDeque<wgpu::SubmissionIndex>,
     counters: Counters,
@@ -186,6 +188,7 @@ impl Recorder {
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             wg: DEFAULT_WG,
+            shape: KernelShape::for_adapter(&ctx.adapter.get_info()),
             in_flight: VecDeque::new(),
             counters: Counters::default(),
             dummies: None,
@@ -295,6 +298,14 @@ impl Recorder {
         }
         #[cfg(target_arch = "wasm32")]
         let _ = name;
+    }
+
+    pub(super) fn shape(&self) -> KernelShape {
+        self.shape
+    }
+
+    pub(super) fn set_shape(&mut self, shape: KernelShape) {
+        self.shape = shape;
     }
 
     pub(super) fn ctx(&self) -> &Context {
