@@ -364,6 +364,7 @@ export async function exploreTick(ctx) {
   await sync(ctx);
   const now = performance.now();
   // A view's failure is reported, and that view stops refreshing; training goes on.
+  // (A view waiting for its data is neither: it is tried again at its next turn.)
   if (jobs.length && now >= jobAt) {
     // a chunk of a long job: about a fifth of the time for the whole-test-set
     // loss, half of it for the bound a person asked for (Evaluate)
@@ -383,8 +384,12 @@ export async function exploreTick(ctx) {
     try {
       if (live.has(item)) await refresh(ctx, item);
     } catch (err) {
-      live.delete(item);
-      ctx.emit({ event: 'error', error: toWire(err) });
+      // NotRunning: its data is not there yet (the test digits still arriving
+      // while training starts); the view stays watched and says nothing.
+      if (toWire(err).name !== 'NotRunning') {
+        live.delete(item);
+        ctx.emit({ event: 'error', error: toWire(err) });
+      }
     }
     itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
   }
