@@ -18,18 +18,11 @@ pub trait ConvGeometry: Copy {
     fn forward<B: Backend>(self, be: &mut B, x: View, w: View, y: View);
     fn backward_data<B: Backend>(self, be: &mut B, dy: View, w: View, dx: View);
     fn backward_weights<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View);
-    /// `forward`, then `y[b, c, s] += bias[c]` (one op where a backend fuses them).
-    fn forward_bias<B: Backend>(self, be: &mut B, x: View, w: View, bias: View, y: View) {
-        self.forward(be, x, w, y);
-        let (rows, c, s) = (self.rows(), self.out_channels(), self.out_positions());
-        be.channel_bias_add(y, bias, rows, c, s);
-    }
+    /// `forward`, then `y[b, c, s] += bias[c]`: the backend's op, which may
+    /// fuse them (its default runs the two).
+    fn forward_bias<B: Backend>(self, be: &mut B, x: View, w: View, bias: View, y: View);
     /// `backward_weights`, then `db[c] += sum dy[., c, .]` (likewise).
-    fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View) {
-        self.backward_weights(be, x, dy, dw);
-        let (rows, c, s) = (self.rows(), self.out_channels(), self.out_positions());
-        be.channel_bias_grad(dy, db, rows, c, s);
-    }
+    fn backward_weights_bias<B: Backend>(self, be: &mut B, x: View, dy: View, dw: View, db: View);
     /// `y = act(forward + bias)`, `pre` as in [`Backend::dense_forward`].
     #[allow(clippy::too_many_arguments)]
     fn forward_bias_act<B: Backend>(
