@@ -512,6 +512,58 @@ fn activated(act: Activation, pre: &[f32]) -> Vec<f32> {
     read(&mut be, y)
 }
 
+/// One convolution (or transposed one) of `cpu_fused_ops_match_their_parts`:
+/// the forward with bias and activation, the input gradient through the
+/// activation below, and the weight and bias gradients, each fused op against
+/// its parts. `lens`: the input, output and weight lengths; `s`: the seeds.
+fn conv_fused_matches_parts<G: ConvGeometry + std::fmt::Debug>(
+    be: &mut CpuBackend,
+    g: G,
+    lens: [usize; 3],
+    act: Activation,
+    s: u32,
+) {
+    let [xl, yl, wl] = lens;
+    let (rows, c, pos) = (g.rows(), g.out_channels(), g.out_positions());
+    let name = format!("{g:?} {act:?}");
+    let x = upload(be, &values(xl, s + 1, 1.0));
+    let w = upload(be, &values(wl, s + 2, 0.5));
+    let b = upload(be, &values(c, s + 3, 0.5));
+    let dy = upload(be, &values(yl, s + 4, 1.0));
+    // Forward: conv, bias, activation.
+    let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
+    g.forward(be, x, w, pre);
+    be.channel_bias_add(pre, b, rows, c, pos);
+    be.activation(act, pre, y);
+    let fused = be.alloc(yl, "fused");
+    g.forward_bias_act(be, x, w, b, pre, fused, act);
+    assert_eq!(read(be, fused), read(be, y), "forward {name}");
+    // Input gradient through the activation that made x.
+    let xa = upload(be, &activated(act, &values(xl, s + 5, 2.0)));
+    let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
+    g.backward_data(be, dy, w, dpost);
+    be.activation_backward(act, xa, xa, dpost, dpre);
+    let fused = be.alloc(xl, "fused");
+    g.backward_data_act(be, dy, w, xa, dpost, fused, act);
+    assert_eq!(read(be, fused), read(be, dpre), "dx {name}");
+    // Weight and bias gradients, added to what is there.
+    let (dw0, db0) = (values(wl, s + 6, 1.0), values(c, s + 7, 1.0));
+    let (dw, db) = (upload(be, &dw0), upload(be, &db0));
+    g.backward_weights(be, x, dy, dw);
+    be.channel_bias_grad(dy, db, rows, c, pos);
+    let (fdw, fdb) = (upload(be, &dw0), upload(be, &db0));
+    g.backward_weights_bias(be, x, dy, fdw, fdb);
+    assert_eq!(read(be, fdw), read(be, dw), "dW {name}");
+    let (got, want) = (read(be, fdb), read(be, db));
+    assert_eq!(got.len(), want.len(), "db {name}: lengths");
+    for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
+            "db {name}[{i}]: {a} vs {b}"
+        );
+    }
+}
+
 /// The CPU backend runs a layer's bias, activation and the activation's
 /// derivative inside its convolutions and dense products (while the output
 /// is in cache). Each fused op must give what its parts give, run one after
@@ -533,96 +585,17 @@ fn cpu_fused_ops_match_their_parts() {
     convs.push(conv(37, 3, [9, 11], 5, [3, 4], [2, 1], [1, 2]));
     let mut deconvs = deconv_shapes();
     deconvs.push(deconv(37, 64, [7, 7], 32, [4, 4], [2, 2], [1, 1], [0, 0]));
-    let close = |name: &str, got: &[f32], want: &[f32]| {
-        assert_eq!(got.len(), want.len(), "{name}: lengths");
-        for (i, (a, b)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
-                "{name}[{i}]: {a} vs {b}"
-            );
-        }
-    };
     let mut be = CpuBackend::new();
     for (ai, &act) in acts.iter().enumerate() {
         for (ci, g) in convs.iter().enumerate() {
             let s = 900 + (ai * 20 + ci) as u32 * 10;
-            let name = format!("{g:?} {act:?}");
-            let (xl, yl) = (g.batch * g.in_len(), g.batch * g.out_len());
-            let x = upload(&mut be, &values(xl, s + 1, 1.0));
-            let w = upload(&mut be, &values(g.weight_len(), s + 2, 0.5));
-            let b = upload(&mut be, &values(g.out_channels, s + 3, 0.5));
-            let dy = upload(&mut be, &values(yl, s + 4, 1.0));
-            // Forward: conv, bias, activation.
-            let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
-            be.conv2d_forward(x, w, pre, *g);
-            be.channel_bias_add(pre, b, g.batch, g.out_channels, g.out_positions());
-            be.activation(act, pre, y);
-            let fused = be.alloc(yl, "fused");
-            be.conv2d_forward_bias_act(x, w, b, pre, fused, *g, act);
-            assert_eq!(read(&mut be, fused), read(&mut be, y), "forward {name}");
-            // Input gradient through the activation that made x.
-            let xa = upload(&mut be, &activated(act, &values(xl, s + 5, 2.0)));
-            let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
-            be.conv2d_backward_data(dy, w, dpost, *g);
-            be.activation_backward(act, xa, xa, dpost, dpre);
-            let fused = be.alloc(xl, "fused");
-            be.conv2d_backward_data_act(dy, w, xa, dpost, fused, *g, act);
-            assert_eq!(read(&mut be, fused), read(&mut be, dpre), "dx {name}");
-            // Weight and bias gradients, added to what is there.
-            let (dw0, db0) = (
-                values(g.weight_len(), s + 6, 1.0),
-                values(g.out_channels, s + 7, 1.0),
-            );
-            let (dw, db) = (upload(&mut be, &dw0), upload(&mut be, &db0));
-            be.conv2d_backward_weights(x, dy, dw, *g);
-            be.channel_bias_grad(dy, db, g.batch, g.out_channels, g.out_positions());
-            let (fdw, fdb) = (upload(&mut be, &dw0), upload(&mut be, &db0));
-            be.conv2d_backward_weights_bias(x, dy, fdw, fdb, *g);
-            assert_eq!(read(&mut be, fdw), read(&mut be, dw), "dW {name}");
-            close(
-                &format!("db {name}"),
-                &read(&mut be, fdb),
-                &read(&mut be, db),
-            );
+            let lens = [g.batch * g.in_len(), g.batch * g.out_len(), g.weight_len()];
+            conv_fused_matches_parts(&mut be, *g, lens, act, s);
         }
         for (ci, g) in deconvs.iter().enumerate() {
             let s = 5000 + (ai * 20 + ci) as u32 * 10;
-            let name = format!("{g:?} {act:?}");
-            let [oh, ow] = g.out_size();
-            let (xl, yl) = (g.batch * g.in_len(), g.batch * g.out_len());
-            let x = upload(&mut be, &values(xl, s + 1, 1.0));
-            let w = upload(&mut be, &values(g.weight_len(), s + 2, 0.5));
-            let b = upload(&mut be, &values(g.out_channels, s + 3, 0.5));
-            let dy = upload(&mut be, &values(yl, s + 4, 1.0));
-            let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
-            be.conv_transpose2d_forward(x, w, pre, *g);
-            be.channel_bias_add(pre, b, g.batch, g.out_channels, oh * ow);
-            be.activation(act, pre, y);
-            let fused = be.alloc(yl, "fused");
-            be.conv_transpose2d_forward_bias_act(x, w, b, pre, fused, *g, act);
-            assert_eq!(read(&mut be, fused), read(&mut be, y), "forward {name}");
-            let xa = upload(&mut be, &activated(act, &values(xl, s + 5, 2.0)));
-            let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
-            be.conv_transpose2d_backward_data(dy, w, dpost, *g);
-            be.activation_backward(act, xa, xa, dpost, dpre);
-            let fused = be.alloc(xl, "fused");
-            be.conv_transpose2d_backward_data_act(dy, w, xa, dpost, fused, *g, act);
-            assert_eq!(read(&mut be, fused), read(&mut be, dpre), "dx {name}");
-            let (dw0, db0) = (
-                values(g.weight_len(), s + 6, 1.0),
-                values(g.out_channels, s + 7, 1.0),
-            );
-            let (dw, db) = (upload(&mut be, &dw0), upload(&mut be, &db0));
-            be.conv_transpose2d_backward_weights(x, dy, dw, *g);
-            be.channel_bias_grad(dy, db, g.batch, g.out_channels, oh * ow);
-            let (fdw, fdb) = (upload(&mut be, &dw0), upload(&mut be, &db0));
-            be.conv_transpose2d_backward_weights_bias(x, dy, fdw, fdb, *g);
-            assert_eq!(read(&mut be, fdw), read(&mut be, dw), "dW {name}");
-            close(
-                &format!("db {name}"),
-                &read(&mut be, fdb),
-                &read(&mut be, db),
-            );
+            let lens = [g.batch * g.in_len(), g.batch * g.out_len(), g.weight_len()];
+            conv_fused_matches_parts(&mut be, *g, lens, act, s);
         }
         // Dense: product, bias, activation; and the input gradient through
         // the activation below, written fresh and added to `dpost`.
