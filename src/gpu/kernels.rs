@@ -203,9 +203,11 @@ impl KernelShape {
 
     /// `Lanes` on a native CPU adapter (lavapipe), else `Tiled`;
     /// `VAE_GPU_KERNELS=tiled|lanes` overrides it, for benchmarks. In the
-    /// browser `Tiled` for now: wgpu reports a fallback adapter (SwiftShader)
-    /// as `DeviceType::Cpu` there too, but the lane kernels are not yet
-    /// measured on SwiftShader (speed, and pipeline creation time).
+    /// browser always `Tiled`: wgpu reports a fallback adapter (SwiftShader)
+    /// as `DeviceType::Cpu` there too, but on SwiftShader the lane kernels
+    /// did not shorten pipeline creation, which is what its start waits for
+    /// (README, "Lane kernels for CPU adapters"), and real GPUs want the
+    /// tiled ones.
     pub fn for_adapter(info: &wgpu::AdapterInfo) -> KernelShape {
         #[cfg(target_arch = "wasm32")]
         {
