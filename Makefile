@@ -39,20 +39,20 @@ bench: deps
 
 ## The conv presets on the CPU beside their PyTorch twins (bench/), 2 threads,
 ## alternating, 3 times each. Needs a Python with torch: TORCH_PYTHON, else
-## /work/venv-torch/bin/python, else python3; skipped with a note without one.
-TORCH_PYTHON ?= $(firstword $(wildcard /work/venv-torch/bin/python) python3)
+## .venv-torch/bin/python, else python3; skipped with a note without one.
+TORCH_PYTHON ?= $(firstword $(wildcard .venv-torch/bin/python) python3)
 bench-torch:
 	cargo build --release --bin vae
 	@if "$(TORCH_PYTHON)" -c "import torch" 2>/dev/null; then \
 	  "$(TORCH_PYTHON)" bench/side_by_side.py --vae "$${CARGO_TARGET_DIR:-target}/release/vae" --presets conv cifar; \
 	else \
-	  echo "bench-torch: skipped: $(TORCH_PYTHON) has no torch (python3 -m venv /work/venv-torch && /work/venv-torch/bin/pip install torch, or set TORCH_PYTHON)"; \
+	  echo "bench-torch: skipped: $(TORCH_PYTHON) has no torch (python3 -m venv .venv-torch && .venv-torch/bin/pip install torch, or set TORCH_PYTHON)"; \
 	fi
 
-## The conv presets on the GPU adapter (lavapipe without a GPU) beside the
-## build before issue 11, alternating, with the load average (BASE=binary).
-BASE ?= /work/bin/vae-base-57af84c
+## The conv presets on the GPU adapter beside an older build of `vae`,
+## alternating, with the load average: make bench-gpu-base BASE=path/to/vae
 bench-gpu-base: deps
+	@test -n "$(BASE)" || { echo "bench-gpu-base: set BASE to an older vae binary"; exit 2; }
 	cargo build --release --bin vae
 	bench/gpu_vs_base.sh "$${CARGO_TARGET_DIR:-target}/release/vae" "$(BASE)" 3
 

@@ -1,11 +1,11 @@
 #!/bin/sh
-# GPU images/s of this build beside another binary (default: the build
-# before issue 11), alternating per preset, with the load average: for
+# GPU images/s of this build beside another binary (BASE, required: an older
+# build to compare with), alternating per preset, with the load average: for
 # lavapipe, where the timings of a shared machine drift.
 #   bench/gpu_vs_base.sh [OURS] [BASE] [STEPS] [PRESETS...]   (or: make bench-gpu-base)
 # VAE_GPU_KERNELS=tiled|lanes picks this build's product kernels.
 ours=${1:-${CARGO_TARGET_DIR:-target}/release/vae}
-base=${2:-/work/bin/vae-base-57af84c}
+base=${2:?usage: bench/gpu_vs_base.sh OURS BASE [STEPS] [PRESETS...]}
 steps=${3:-3}
 if [ $# -ge 3 ]; then shift 3; else set --; fi
 presets=${*:-conv conv2 cifar}

@@ -1,4 +1,4 @@
-//! The timed probe behind the page's `backend="auto"` (issue 11, item 5):
+//! The timed probe behind the page's `backend="auto"`:
 //! training steps of a throwaway model with the same architecture as the one
 //! that will train (fresh weights, synthetic images), on a given backend, so
 //! that the page can time both backends on the chosen preset without touching

@@ -1,4 +1,4 @@
-//! Pipelines ahead of time (issue 11, item 4): `warm_pipelines` creates every
+//! Pipelines ahead of time: `warm_pipelines` creates every
 //! compute pipeline a preset's training step and the page's views need, so
 //! that the page can do it while the data downloads instead of at the first
 //! step. It records one step (and the views' passes) of a throwaway model of

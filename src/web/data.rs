@@ -1,9 +1,8 @@
-//! The wasm surface of a user's data and of checkpoints (issue 10): the
+//! The wasm surface of a user's data and of checkpoints: the
 //! `DataSet` class (files detected by content, decoded pictures) and the
 //! `Session` methods `setData`, `checkpoint`, `inspectCheckpoint` and
 //! `fromCheckpoint`. Parsing lives in `data::user`, checkpoints in `resume`;
-//! this file only translates. The contract with the page:
-//! `/work/contracts/data.md` (summarised in the README's API section).
+//! this file only translates.
 
 use super::{install_panic_hook, to_js, Engine, Session};
 use crate::backend::Backend;

@@ -1,9 +1,8 @@
-//! The explore views' part of the wasm surface (issue 9): labels, the latent
+//! The explore views' part of the wasm surface: labels, the latent
 //! scatter and its plane, drawing, interpolation, inpainting, traversal,
 //! per-dimension KL, chunked evaluation and the importance-weighted bound.
-//! Numerics live in `crate::explore`; this file only translates. The
-//! contract with the page is /work/contracts/explore.md (JS names, types,
-//! error kinds); bulk results cross as typed arrays inside plain objects
+//! Numerics live in `crate::explore`; this file only translates. Bulk
+//! results cross as typed arrays inside plain objects
 //! with snake_case keys.
 
 use super::{settings_from, to_js, Engine, Session};

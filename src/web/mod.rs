@@ -446,12 +446,12 @@ pub(crate) fn install_panic_hook() {
     });
 }
 
-// The explore views (issue 9): a `#[wasm_bindgen] impl Session` block of its own.
+// The explore views: a `#[wasm_bindgen] impl Session` block of its own.
 mod explore;
-// User data and checkpoints (issue 10), after `with_trainer!`: the macro is
+// User data and checkpoints, after `with_trainer!`: the macro is
 // in scope in modules declared below it.
 mod data;
-// The performance overlay's GPU time (issue 11).
+// The performance overlay's GPU time.
 mod perf;
-// Start-up (issue 11): pipelines created while the data downloads.
+// Start-up: pipelines created while the data downloads.
 mod startup;

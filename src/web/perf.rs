@@ -1,4 +1,4 @@
-//! The performance overlay's numbers from the wasm core (issue 11): GPU time
+//! The performance overlay's numbers from the wasm core: GPU time
 //! per flush from timestamp queries (`GpuBackend::gpu_time`). The worker
 //! (www/worker/perf.js) turns the running totals into milliseconds per step.
 

@@ -1,6 +1,6 @@
-//! Start-up (issue 11, item 4): the worker creates the GPU pipelines while the
+//! Start-up: the worker creates the GPU pipelines while the
 //! data downloads, instead of at the first training step; and the timed
-//! probe of `backend="auto"` (item 5).
+//! probe of `backend="auto"`.
 
 use super::{Engine, Session};
 use crate::error::Error;

@@ -1,5 +1,5 @@
 //! The training state across backends, and the test hooks of the page's
-//! fault paths (robust, issue 12).
+//! fault paths.
 //!
 //! * `exportState` / `importState`: a host-side copy of the parameters,
 //!   Adam's moments and the step counters. The worker takes one every few

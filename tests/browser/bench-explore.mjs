@@ -1,4 +1,4 @@
-// What the explore views cost (issue 9), on WebGPU (SwiftShader) and on the
+// What the explore views cost, on WebGPU (SwiftShader) and on the
 // CPU fallback: every refresh of each view as timed in the worker (the `ms` of
 // its `explore` event), and the training speed with all views shown beside
 // the speed with only the original five (status, loss, samples, latent, recon).

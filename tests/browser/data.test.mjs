@@ -1,4 +1,4 @@
-// Your data, your weights, your link (issue 10), walked through once in the
+// Your data, your weights, your link, walked through once in the
 // built page: files through the real file inputs (an IDX pair, a CIFAR-10 batch
 // and a set of PNGs, synthetic but in the real formats, plus one file that is
 // none of these), a few training steps on each; Save PNG; the model downloaded,

@@ -1,4 +1,4 @@
-// The embeddable element (issue 5) on www/embed-example.html: two instances inside
+// The embeddable element on www/embed-example.html: two instances inside
 // hostile host CSS, served with the strict Content-Security-Policy
 //   default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; style-src 'self'
 // by tests/browser/server.mjs. Runs the real wasm; with backend="auto" and only SwiftShader (a

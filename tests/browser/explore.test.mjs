@@ -1,4 +1,4 @@
-// The explore views (issue 9) through the page, on the real wasm core, once per
+// The explore views through the page, on the real wasm core, once per
 // backend (WebGPU on SwiftShader, and the CPU fallback): draw a digit with real
 // pointer events and see its reconstruction and its point on the scatter; hover
 // the scatter and see a digit's tooltip; blend two digits; damage one and

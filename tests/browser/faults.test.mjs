@@ -1,4 +1,4 @@
-// Faults and bad input in the page (issue 12), one page load per backend where
+// Faults and bad input in the page, one page load per backend where
 // possible:
 // * data assets: a missing manifest, a 404, a truncated gzip, a count that
 //   disagrees with the manifest, zero images: each a sentence and a Retry

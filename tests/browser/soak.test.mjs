@@ -1,4 +1,4 @@
-// Soak (issue 12): 50 resets and 5 remove / re-insert cycles of one element on
+// Soak: 50 resets and 5 remove / re-insert cycles of one element on
 // the CPU backend. After each, exactly one worker is alive; calls pending at a
 // removal reject; two overlapping reset() calls both settle; and the page's JS
 // heap after garbage collection stays within HEAP_BOUND of its size after the

@@ -1,5 +1,5 @@
 // @ts-check
-// The data and weights panel (issue 10): the data set menu (MNIST, Fashion-MNIST,
+// The data and weights panel: the data set menu (MNIST, Fashion-MNIST,
 // the reader's files), "Open files…" / "Open folder…" and drag-and-drop onto the
 // element (IDX, CIFAR-10 batches, PNG/JPEG pictures, or one .safetensors
 // checkpoint; the worker tells which by content), and the weights' Download and

@@ -1,5 +1,5 @@
 // @ts-check
-// The page's side of the start-up breakdown (issue 11, item 4): collects the
+// The page's side of the start-up breakdown: collects the
 // worker's `startup` pushes (www/worker/startup.js; times on the shared clock
 // performance.timeOrigin + performance.now()) into the page's timeline, and
 // when the first trained samples are drawn, turns them into the element's

@@ -184,7 +184,7 @@ dialog h3 { margin: 0 0 6px; font-size: 17px; }
 dialog p { margin: 0 0 14px; color: var(--muted); }
 dialog .buttons { justify-content: flex-end; }
 
-/* explore views (issue 9): scatter, draw, interpolate, inpaint, traverse, KL.
+/* explore views: scatter, draw, interpolate, inpaint, traverse, KL.
    Cards out of view skip layout and paint (the page grew by six views; each
    canvas they redraw while training would otherwise repaint off screen). */
 .views > .card[data-view] { content-visibility: auto; contain-intrinsic-size: auto 420px; }

@@ -1,5 +1,5 @@
 // @ts-check
-// backend="auto" (issue 11, item 5): where the model trains, by measurement.
+// backend="auto": where the model trains, by measurement.
 //   * no WebGPU, or no adapter: the CPU (as before);
 //   * a fallback adapter (GPUAdapterInfo.isFallbackAdapter: a software
 //     implementation such as Chromium's SwiftShader, which runs the GPU's work

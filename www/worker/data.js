@@ -1,5 +1,5 @@
 // @ts-check
-// The worker's data and weights (issue 10): the built-in data sets (MNIST,
+// The worker's data and weights: the built-in data sets (MNIST,
 // Fashion-MNIST; streamed from <name>/manifest.json like MNIST always was),
 // the reader's own files (IDX, CIFAR-10 batches, PNG/JPEG; detected, parsed and
 // resized by the wasm core's DataSet; pictures decoded here with

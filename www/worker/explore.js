@@ -1,5 +1,5 @@
 // @ts-check
-// The worker's side of the explore views (issue 9): the latent scatter, the
+// The worker's side of the explore views: the latent scatter, the
 // drawn digit, interpolation, traversal, per-dimension KL, inpainting, the
 // whole-test-set loss and the importance-weighted bound. The numerics are the
 // wasm core's (src/web/explore.rs); this module schedules them.
@@ -16,7 +16,7 @@
 import { kindError, toWire } from '../playground/errors.js';
 
 /**
- * @typedef {any} Session  the wasm core's Session with the explore surface (see /work/contracts/explore.md)
+ * @typedef {any} Session  the wasm core's Session with the explore surface
  * @typedef {{ kind: 'test', index: number } | { kind: 'drawn' }} Source
  * @typedef {{ kind: 'dims', dx: number, dy: number } | { kind: 'principal' }} PlaneSpec
  * @typedef {object} ExploreContext  what the worker lends this module

@@ -1,5 +1,5 @@
 // @ts-check
-// The worker's side of "nothing lost, nothing hangs" (issue 12): the periodic
+// The worker's side of "nothing lost, nothing hangs": the periodic
 // host-side copy of the training state that a lost GPU device continues from,
 // and how a panic of the wasm core is recognised.
 

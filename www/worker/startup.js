@@ -1,5 +1,5 @@
 // @ts-check
-// The worker's side of the start-up breakdown (issue 11, item 4): how long each
+// The worker's side of the start-up breakdown: how long each
 // phase between the page's load and the first trained samples took. Each phase
 // gets a pair of performance marks in the worker's timeline
 // (`vae-playground:NAME:start` / `:end`) and is pushed to the page as

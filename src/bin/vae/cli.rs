@@ -836,7 +836,7 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
     Ok(())
 }
 
-// The explore commands (issue 9), one file each; children of this module so
+// The explore commands, one file each; children of this module so
 // they share its helpers (`Failure`, `with_backend!`, `write_png`, ...).
 #[path = "explore_args.rs"]
 mod explore_args;

@@ -3,9 +3,8 @@
 //! share a buffer). Needs a GPU adapter: on machines without a GPU that is
 //! Mesa's lavapipe (`apt-get install mesa-vulkan-drivers`). No adapter fails.
 
-mod common;
 
-use common::gpu::{each_shape, gpu, Pair, T};
+use crate::common::gpu::{each_shape, gpu, Pair, T};
 use vae_playground::backend::{
     Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,
 };

@@ -1,11 +1,10 @@
-//! `GpuBackend::warm_pipelines` (issue 11, item 4: the page creates the
+//! `GpuBackend::warm_pipelines` (the page creates the
 //! pipelines while the data downloads): after it, a training step, the
 //! metrics readback and every view of the page create no pipeline, and the
 //! model trains to the same bits with the same live buffers as without it.
 
-mod common;
 
-use common::gpu::new_gpu;
+use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;

@@ -15,9 +15,8 @@
 //! backend; a model too large for the device's buffer limits is refused before
 //! anything is allocated, with an error naming the setting to reduce.
 
-mod common;
 
-use common::gpu::new_gpu;
+use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::{Backend, MemoryReport};
 use vae_playground::config::VaeConfig;

@@ -1,7 +1,7 @@
 //! Short training that must converge: the classic recipe (`mlp`: 784-400-20,
 //! BCE summed over pixels + KL, Adam 1e-3, batch 128) for one epoch of MNIST
 //! on the CPU backend. PyTorch's reference run gives 126.9 nats after one
-//! epoch; the bar is 130.
+//! epoch; the test.s bar is 130.
 
 use pollster::block_on;
 use vae_playground::config::VaeConfig;

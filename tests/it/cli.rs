@@ -1,8 +1,7 @@
 //! The `vae` command line, end to end: flags, outputs, checkpoints.
 
-mod common;
 
-use common::cli::{json_line, mnist_slice, stderr, vae};
+use crate::common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::Path;
 
 #[test]

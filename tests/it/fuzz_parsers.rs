@@ -11,11 +11,10 @@
 //! rejection must be an `Err` whose message says something.
 //!
 //! A crashing input found here is kept under tests/regressions/ and loaded
-//! by tests/regressions.rs.
+//! by tests/it/regressions.rs.
 
-mod common;
 
-use common::fuzz::{count, fuzz};
+use crate::common::fuzz::{count, fuzz};
 use pollster::block_on;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};

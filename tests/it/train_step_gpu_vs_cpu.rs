@@ -2,9 +2,8 @@
 //! seed, same data, so the same initial parameters, shuffles, noise and
 //! binarization; after 5 steps of Adam the parameters must still agree.
 
-mod common;
 
-use common::gpu::{assert_steps_agree, new_gpu};
+use crate::common::gpu::{assert_steps_agree, new_gpu};
 use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;
 use vae_playground::cpu::CpuBackend;

@@ -5,10 +5,9 @@
 //! views at odd offsets, a batch split into chunks. Needs a GPU adapter (on
 //! machines without a GPU, Mesa's lavapipe); no adapter fails.
 
-mod common;
 
-use common::gpu::{each_shape, gpu, Pair};
-use common::{conv, deconv};
+use crate::common::gpu::{each_shape, gpu, Pair};
+use crate::common::{conv, deconv};
 use vae_playground::backend::{Backend, Conv2dShape, ConvTranspose2dShape};
 use vae_playground::rng;
 

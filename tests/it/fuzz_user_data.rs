@@ -1,4 +1,4 @@
-//! Property-based fuzzing of the readers of a user's data (issue 10): the
+//! Property-based fuzzing of the readers of a user's data: the
 //! content sniffer, IDX of any size, CIFAR-10 batches, gzip, PNG/JPEG (the
 //! `image` crate natively, RGBA pixels from the page) and building a set for
 //! a preset's shape. Same style as `fuzz_parsers.rs`: valid files mutated so
@@ -6,9 +6,8 @@
 //! small inputs. A panic fails the test; every rejection must be a sentence
 //! that starts with the file's name.
 
-mod common;
 
-use common::fuzz::{count, fuzz};
+use crate::common::fuzz::{count, fuzz};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use vae_playground::config::ImageShape;

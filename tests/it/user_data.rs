@@ -1,9 +1,8 @@
-//! Each reader of a user's data (issue 10) on good, truncated, mislabelled
+//! Each reader of a user's data on good, truncated, mislabelled
 //! and oversized input: IDX images of any size and IDX labels, CIFAR-10
 //! binary batches, gzip, PNG and JPEG pictures. Every refusal is a sentence
 //! that starts with the file's name, and leaves the data set as it was.
 
-mod common;
 
 use vae_playground::backend::Backend;
 use vae_playground::config::{ImageShape, VaeConfig};
@@ -276,5 +275,5 @@ fn test_pixels_read_back_what_set_data_built_on_both_backends() {
         read(CpuBackend::new(), config.clone(), &built, &indices),
         want
     );
-    assert_eq!(read(common::gpu::new_gpu(), config, &built, &indices), want);
+    assert_eq!(read(crate::common::gpu::new_gpu(), config, &built, &indices), want);
 }

@@ -1,14 +1,13 @@
 //! `vae train --data` / `--resume` and `vae eval --data`, end to end through
-//! the binary (issue 10): CIFAR-10 batches written in the real format train
+//! the binary: CIFAR-10 batches written in the real format train
 //! the `cifar` preset and the loss falls; a folder of PNG/JPEG pictures
 //! trains; `--resume` continues the step count and the loss; a checkpoint
 //! made by the wasm surface's code path (`resume::checkpoint_bytes`, what
 //! `Session.checkpoint()` calls) loads in the CLI with the same test loss;
 //! data that does not fit is refused with a sentence naming the file.
 
-mod common;
 
-use common::cli::{json_line, mnist_slice, stderr, vae};
+use crate::common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::{Path, PathBuf};
 
 use vae_playground::config::{ImageShape, VaeConfig};

@@ -1,13 +1,12 @@
-//! Every explore operation (issue 9) on the GPU against the CPU oracle, same
+//! Every explore operation on the GPU against the CPU oracle, same
 //! config, same parameters, same test images, on awkward shapes: a batch of
 //! 37 (passes that end mid-image for the importance bound's k = 7 samples),
 //! 101 and 77 images, a first image that is not batch-aligned, binarized
 //! pixels, and the conv preset at batch 16. Needs a GPU adapter (lavapipe
 //! where there is no GPU); none fails, never skips.
 
-mod common;
 
-use common::gpu::new_gpu;
+use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;

@@ -1,4 +1,4 @@
-//! The explore numerics (issue 9) on a model trained for one epoch of MNIST
+//! The explore numerics on a model trained for one epoch of MNIST
 //! (the `mlp` recipe, CPU backend, trained once for this binary): inpainting
 //! repairs, interpolation endpoints, per-dimension KL against the model's KL,
 //! the importance-weighted bound against the ELBO, the scatter's labels;

@@ -1,19 +1,18 @@
-//! The explore commands of the `vae` command line (issue 9), end to end on a
+//! The explore commands of the `vae` command line, end to end on a
 //! small MNIST slice: `train --kl-warmup` (active units and the KL weight in
 //! metrics.jsonl), then `scatter`, `interpolate`, `inpaint`, `traverse` and
 //! `eval --importance` on its checkpoint: each PNG decodes at the expected
 //! size, each JSON line holds its fields; bad flags exit 2 naming them.
 
-mod common;
 
-use common::cli::{mnist_slice, stderr, vae};
+use crate::common::cli::{mnist_slice, stderr, vae};
 use std::path::Path;
 use std::process::Output;
 
 /// The only stdout line of a successful run, parsed as JSON.
 fn json_line(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "{}", stderr(o));
-    common::cli::json_line(o)
+    crate::common::cli::json_line(o)
 }
 
 /// Decodes a PNG fully: `(width, height, channels)` and its pixels.

@@ -3,10 +3,9 @@
 //! the same figures. Needs a GPU adapter (lavapipe on machines without one);
 //! no adapter fails.
 
-mod common;
 
-use common::cli::{stderr, vae};
-use common::gpu::new_gpu;
+use crate::common::cli::{stderr, vae};
+use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::config::VaeConfig;
 use vae_playground::train::Trainer;
