@@ -57,18 +57,18 @@ bench-gpu-base: deps
 	bench/gpu_vs_base.sh "$${CARGO_TARGET_DIR:-target}/release/vae" "$(BASE)" 3
 
 ## Browser benchmarks: images/s of mlp, conv and conv2 on WebGPU and on the CPU fallback,
-## each beside its TensorFlow.js 4.22 twin (webgpu and wasm; tests/browser/tfjs-twin.page.mjs);
+## each beside its TensorFlow.js 4.22 twin (webgpu and wasm; bench/web/tfjs-twin.page.mjs);
 ## time from page load (data cached) to the first trained samples drawn, by phase, on
 ## WebGPU (forced) and on the CPU fallback, and what each of mlp's compute pipelines
 ## costs to create on the browser's adapter; what each
 ## explore view costs per refresh, and training speed with and without them.
 bench-web: deps
 	trunk build --release --offline
-	node tests/browser/bench-web.mjs 50
-	node tests/browser/bench-first-samples.mjs 3
-	node tests/browser/bench-first-samples.mjs --cpu 3
-	node tests/browser/bench-pipelines.mjs
-	node tests/browser/bench-explore.mjs 40
+	node bench/web/training.mjs 50
+	node bench/web/first-samples.mjs 3
+	node bench/web/first-samples.mjs --cpu 3
+	node bench/web/pipelines.mjs
+	node bench/web/explore.mjs 40
 
 ## Build the page and serve it with live reload.
 serve: deps

@@ -19,6 +19,6 @@ export default [
   { files: ['www/**/*.js'], languageOptions: { globals: globals.browser } },
   { files: ['www/vae-worker.js', 'www/worker/**/*.js'], languageOptions: { globals: globals.worker } },
   { files: ['**/*.mjs', 'eslint.config.js', 'scripts/**/*.js'], languageOptions: { globals: globals.node } },
-  // page.evaluate() callbacks in the browser tests run in the page
-  { files: ['tests/browser/**/*.mjs'], languageOptions: { globals: { ...globals.node, ...globals.browser } } },
+  // page.evaluate() callbacks in the browser tests and benchmarks run in the page
+  { files: ['tests/browser/**/*.mjs', 'bench/web/**/*.mjs'], languageOptions: { globals: { ...globals.node, ...globals.browser } } },
 ];

@@ -6,7 +6,7 @@
 // previous tab), `runs` times, and reads the element's `startup` property (set when
 // the first trained views are drawn; phases on the page's performance.now() clock,
 // total = the `vae-playground:first-trained-samples` mark).
-//   node tests/browser/bench-first-samples.mjs [--cpu | --auto] [--baseline DIR] [runs=3]
+//   node bench/web/first-samples.mjs [--cpu | --auto] [--baseline DIR] [runs=3]
 // Default: WebGPU, forced (backend=webgpu; on a machine without a GPU, SwiftShader).
 // --cpu: no WebGPU in the browser, the CPU fallback. --auto: backend="auto" with
 // WebGPU offered (on SwiftShader, a fallback adapter: the CPU without a GPU device).
@@ -18,8 +18,8 @@
 // entry as large as the 9.6 MB MNIST training file: that one comes over the local
 // server each time, as it would on a fast network.)
 // Needs `trunk build --release --offline` first.
-import { openPage } from './harness.mjs';
-import { startServer } from './server.mjs';
+import { openPage } from '../../tests/browser/harness.mjs';
+import { startServer } from '../../tests/browser/server.mjs';
 import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 

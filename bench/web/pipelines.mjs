@@ -6,15 +6,15 @@
 // (its time is its compile), then all of them at once on another fresh device
 // (whether the browser compiles them in parallel). Layout "auto": the compile is
 // the same as with the element's explicit layouts, which change only the bindings.
-//   node tests/browser/bench-pipelines.mjs [--all]
+//   node bench/web/pipelines.mjs [--all]
 // Default: the pipelines the `mlp` preset's step and views create (the override
 // constants as src/gpu/dense.rs and ops.rs set them, 2026-11-24); --all: every
 // entry point of every shader, with its override defaults.
 import { chromium } from 'playwright-core';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './harness.mjs';
-import { startServer } from './server.mjs';
+import { ROOT } from '../../tests/browser/harness.mjs';
+import { startServer } from '../../tests/browser/server.mjs';
 
 // [file, entry point, override constants]; WG (the element-wise kernels'
 // workgroup size) is the default 256 the element uses on SwiftShader.

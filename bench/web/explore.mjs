@@ -3,8 +3,8 @@
 // its `explore` event), and the training speed with all views shown beside
 // the speed with only the original five (status, loss, samples, latent, recon).
 // Not a test: a measurement, printed as JSON.
-//   node tests/browser/bench-explore.mjs [seconds=40] [--cpu-only]
-import { openPage, waitFor } from './harness.mjs';
+//   node bench/web/explore.mjs [seconds=40] [--cpu-only]
+import { openPage, waitFor } from '../../tests/browser/harness.mjs';
 
 const seconds = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 40);
 const cpuOnly = process.argv.includes('--cpu-only');

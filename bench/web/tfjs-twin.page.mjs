@@ -1,5 +1,5 @@
 // The TensorFlow.js twin of the playground's presets, for `make bench-web`
-// (tests/browser/bench-web.mjs serves it with tfjs from node_modules; it is
+// (bench/web/training.mjs serves it with tfjs from node_modules; it is
 // never part of dist/). Runs in the bench page: tfjs-twin.html?preset=conv&backend=wasm&steps=20
 //
 // Each preset mirrors `VaeConfig::preset` (src/config.rs) and bench/pytorch_twin.py

@@ -2,11 +2,11 @@
 // The web benchmark: images/s of `mlp`, `conv` and `conv2` at batch 128 in headless
 // Chromium, ours (dist/?bench=N&preset=P: the element's benchmark mode, warm-up
 // excluded) on WebGPU and on the CPU fallback (wasm), each beside its TensorFlow.js
-// twin (tests/browser/tfjs-twin.page.mjs: the same layers, loss, Adam and batch)
+// twin (bench/web/tfjs-twin.page.mjs: the same layers, loss, Adam and batch)
 // on tfjs's webgpu and wasm backends, served from node_modules (never part of dist/).
 // Ours and tfjs alternate, one fresh page each; a table per preset with the ratios.
 //
-//   node tests/browser/bench-web.mjs [steps=50] [--presets mlp,conv,conv2] [--conv-steps 20]
+//   node bench/web/training.mjs [steps=50] [--presets mlp,conv,conv2] [--conv-steps 20]
 //        [--gpu-conv-steps 5] [--rounds 1] [--no-gpu] [--no-cpu] [--timeout 900]
 //
 // steps: timed steps of mlp on both backends; --conv-steps: of the conv presets on the
@@ -15,7 +15,7 @@
 // so on a machine without a GPU the WebGPU rows are SwiftShader's.
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { openPage, ROOT } from './harness.mjs';
+import { openPage, ROOT } from '../../tests/browser/harness.mjs';
 
 const argv = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -33,8 +33,8 @@ const WARMUP = 5;
 
 const TF = join(ROOT, 'node_modules', '@tensorflow');
 const tfjsFiles = {
-  '/tfjs-twin.html': join(ROOT, 'tests', 'browser', 'tfjs-twin.html'),
-  '/tfjs-twin.page.mjs': join(ROOT, 'tests', 'browser', 'tfjs-twin.page.mjs'),
+  '/tfjs-twin.html': join(ROOT, 'bench', 'web', 'tfjs-twin.html'),
+  '/tfjs-twin.page.mjs': join(ROOT, 'bench', 'web', 'tfjs-twin.page.mjs'),
   '/tfjs/tf.min.js': join(TF, 'tfjs', 'dist', 'tf.min.js'),
   '/tfjs/tf-backend-wasm.min.js': join(TF, 'tfjs-backend-wasm', 'dist', 'tf-backend-wasm.min.js'),
   '/tfjs/tf-backend-webgpu.min.js': join(TF, 'tfjs-backend-webgpu', 'dist', 'tf-backend-webgpu.min.js'),
