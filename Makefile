@@ -21,14 +21,16 @@ test: deps
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
-	# JavaScript: ESLint, the type check of the JSDoc types, the README's API section against the manifest.
+	# JavaScript: ESLint, the README's API section against the manifest.
 	npx eslint .
-	npx tsc -p tsconfig.json
 	node www/tools/readme-api.mjs --check
 	cargo test --release
+	trunk build --release --offline
+	# The type check of the JSDoc types: after the build, whose wasm-bindgen declarations
+	# (dist/wasm/vae-playground.d.ts) type the worker's calls into the wasm core.
+	npx tsc -p tsconfig.json
 	# Browser tests: Playwright drives headless Chromium against the release build.
 	# One browser at a time: two Chromiums on 2 cores make the long-task check flaky.
-	trunk build --release --offline
 	node --test --test-concurrency=1 tests/browser/
 
 ## Benchmarks (native): images/s of every preset on both backends, then kernel GFLOP/s.

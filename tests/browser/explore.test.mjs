@@ -6,11 +6,10 @@
 // lands once an epoch; (CPU) the Evaluate button's IWAE bound and the KL
 // warm-up attribute; axe-core finds no serious or critical violation in any
 // view, light and dark; screenshots of each view at desktop and phone width,
-// light and dark, go to test-output/. Each view's refresh cost (measured in
-// the worker) is written to test-output/explore-costs-<backend>.json.
+// light and dark (from the CPU walk), go to test-output/. (What each view costs per refresh is
+// measured by bench/web/explore.mjs, not here.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { openPage, waitFor, problems, outFile, axe } from './harness.mjs';
 
 const VIEWS = ['scatter', 'draw', 'interpolate', 'inpaint', 'traverse', 'kl', 'loss'];
@@ -60,8 +59,6 @@ function readExplore(page) {
       full: text('.full-out'),
       iwae: text('.iwae-out'),
       thumbs: root.querySelectorAll('.ipicker button.thumb').length,
-      costs: Object.fromEntries([...root.querySelectorAll('[data-view]')].filter((v) => v.dataset.ms).map((v) => [v.dataset.view, Number(v.dataset.ms)])),
-      scatterMs: Number(root.querySelector('.scatter-info')?.dataset.ms || 0),
     };
   });
 }
@@ -99,19 +96,6 @@ async function until(page, predicate, what, timeout = 180000) {
 
 async function screenshots(page, el, tag) {
   for (const v of VIEWS) await el.locator(`[data-view="${v}"]`).screenshot({ path: outFile(`explore-${v}-${tag}.png`) });
-}
-
-// Per-view refresh costs (ms, measured in the worker) sampled while training.
-async function sampleCosts(page, seconds) {
-  const samples = {};
-  for (let i = 0; i < seconds * 2; i++) {
-    const s = await readExplore(page);
-    const all = { ...s.costs, scatter: s.scatterMs };
-    for (const [k, v] of Object.entries(all)) if (v > 0) (samples[k] ??= []).push(v);
-    await page.waitForTimeout(500);
-  }
-  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  return Object.fromEntries(Object.entries(samples).map(([k, xs]) => [k, { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length }]));
 }
 
 async function walkThrough({ webgpu, query, backend }) {
@@ -195,25 +179,27 @@ async function walkThrough({ webgpu, query, backend }) {
     const more = await until(page, (x) => /^\d+ of \d+$/.test(x.kl) && /Latent traversal of test digit/.test(x.traverse ?? '') && x.traverseImage > 30, 'KL bars and the traversal');
     assert.match(more.kl, /^\d+ of 20$/);
 
-    const costs = await sampleCosts(page, 8);
-    writeFileSync(outFile(`explore-costs-${backend}.json`), `${JSON.stringify(costs, null, 2)}\n`);
-    console.log(`explore view refresh costs on ${backend} (ms):`, JSON.stringify(costs));
-
     const violations = await axe(page);
     assert.deepEqual(violations, [], 'axe: no serious or critical violations (light)');
-    await screenshots(page, el, `${backend}-desktop-light`);
+    // The screenshots come from one backend: the views draw the same on both.
+    const shots = backend === 'cpu';
+    if (shots) await screenshots(page, el, `${backend}-desktop-light`);
     await el.evaluate((e) => e.setAttribute('theme', 'dark'));
     await page.waitForTimeout(300);
     assert.deepEqual(await axe(page), [], 'axe: no serious or critical violations (dark)');
-    await screenshots(page, el, `${backend}-desktop-dark`);
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(500);
-    await screenshots(page, el, `${backend}-phone-dark`);
+    if (shots) {
+      await screenshots(page, el, `${backend}-desktop-dark`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.waitForTimeout(500);
+      await screenshots(page, el, `${backend}-phone-dark`);
+    }
     await el.evaluate((e) => e.setAttribute('theme', 'light'));
-    await page.waitForTimeout(300);
-    await screenshots(page, el, `${backend}-phone-light`);
-    await page.screenshot({ path: outFile(`explore-${backend}-phone-light-page.png`), fullPage: true });
-    await page.setViewportSize({ width: 1280, height: 900 });
+    if (shots) {
+      await page.waitForTimeout(300);
+      await screenshots(page, el, `${backend}-phone-light`);
+      await page.screenshot({ path: outFile(`explore-${backend}-phone-light-page.png`), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
     return { s, page, el };
   } catch (err) {
     await s.page.screenshot({ path: outFile(`explore-${backend}-failure.png`), fullPage: true }).catch(() => {});

@@ -25,6 +25,9 @@ import { fromWire, kindError } from './errors.js';
  * @typedef {import('../worker/data.js').DataSummary} DataSummary
  * @typedef {{ checkpoint: any } | { summary: DataSummary, fits: import('./state.js').ImageShape[], label: string }} FilesResult
  * @typedef {{ what: string, [key: string]: any }} ExploreArgs  see www/worker/explore.js
+ * @typedef {{ input: Uint8Array, recon: Float32Array, point: Float32Array | null }} Drawing  the drawn digit as the
+ *   model sees it (28x28 bytes), its reconstruction and its point on the last scatter's plane (null: no scatter yet)
+ * @typedef {{ empty: true } | Drawing} DrawResult  empty: nothing drawn (the pad was cleared)
  * @typedef {{ backend: 'webgpu' | 'cpu', adapter?: string, error?: string, steps?: number, batch?: number,
  *   seconds?: number, imagesPerSec?: number, loss?: number, preset?: string }} BenchResult
  * @typedef {{ steps: number, warmup: number, batch: number, preset?: string, backends?: ('webgpu' | 'cpu')[] }} BenchPlan
@@ -51,8 +54,10 @@ import { fromWire, kindError } from './errors.js';
  * @property {[{ n: number }, Float32Array]} sample  n new images from the prior
  * @property {[{ z: Float32Array, n: number }, Float32Array]} decode  n codes to n images
  * @property {[{ pixels: Uint8Array, n: number }, Float32Array]} encode  n images (bytes) to n mean codes
- * @property {[ExploreArgs, any]} explore  the explore views' requests (worker/explore.js): watch an item, draw,
+ * @property {[ExploreArgs, any]} explore  the explore views' requests (worker/explore.js): watch an item,
  *   a digit, decode plane points, inpaint, the whole-test-set loss, the IWAE bound
+ * @property {[{ pixels: Uint8Array, width: number, height: number }, DrawResult & { ms: number }]} draw  a drawing (grey
+ *   bytes, any size), preprocessed as MNIST was made; the views that draw from it follow with `explore` events
  * @property {[{}, null]} dispose  free the wasm session; the worker then waits to be terminated
  * @property {[{ fault: 'panic' | 'device-lost' }, null]} debug  test hook (the element's debug-faults attribute)
  * @property {[{}, ResolvedConfig]} webgpu  after a lost device: move the model back to WebGPU at the same step

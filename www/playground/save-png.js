@@ -3,6 +3,7 @@
 // (its canvases stacked, on the theme's panel colour), pixel images scaled up
 // by a whole factor without smoothing so that a 28x28 digit stays readable.
 // Added to each view's card header from here, so the views need not know.
+// saveBlob offers any Blob (a PNG, a checkpoint) as a download.
 
 const MIN_WIDTH = 560; // px: small grids are scaled up to at least this
 const MAX_SCALE = 8;
@@ -60,4 +61,16 @@ export function mountSavePng(root, save, report, onlyNew = false) {
     button.addEventListener('click', () => viewPng(card).then((blob) => save(view, blob), report));
     header.append(button);
   }
+}
+
+/**
+ * Offers a Blob as a download named `name`.
+ * @param {Blob} blob
+ * @param {string} name
+ */
+export function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
 }

@@ -155,6 +155,11 @@ export function settingsFromAttributes(catalog, attr) {
  * @property {string | null} error  the last error shown
  * @property {Dataset} dataset  what the model trains on
  * @property {string | null} files  the reader's files loaded (a short name), if any
+ * @property {{ indices: Uint32Array, labels: Uint8Array, images: Uint8Array } | null} classDigits  one test digit per
+ *   class, for the explore views' pickers (null: not loaded yet, or the data changed)
+ * @property {{ index: number } | null} picked  a test digit picked on the scatter (a new object each pick)
+ * @property {import('./protocol.js').Drawing | null} drawing  the last drawing as the worker answered it
+ *   (null: nothing drawn); the worker keeps the digit itself as the drawn source
  */
 
 /**
@@ -178,6 +183,9 @@ export class PlaygroundState extends EventTarget {
       error: null,
       dataset: 'mnist',
       files: null,
+      classDigits: null,
+      picked: null,
+      drawing: null,
     };
   }
 

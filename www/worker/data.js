@@ -11,7 +11,7 @@
 // "files"), so a bad file leaves the current model and data as they were.
 
 import { kindError } from '../playground/errors.js';
-import { Mnist } from '../playground/mnist.js';
+import { Mnist } from './mnist.js';
 
 /**
  * @typedef {import('../playground/state.js').ImageShape} ImageShape
@@ -19,12 +19,7 @@ import { Mnist } from '../playground/mnist.js';
  * @typedef {{ name: string, kind: string, count: number, channels: number, height: number, width: number, role: string }} FileInfo
  * @typedef {{ kind: 'idx' | 'cifar10' | 'images' | 'empty', channels: number, height: number, width: number, train: number,
  *   test: number, heldOut: boolean, labels: boolean, files: FileInfo[] }} DataSummary
- * @typedef {object} DataSetHandle  the wasm core's DataSet (src/web/data.rs)
- * @property {(name: string, bytes: Uint8Array) => FileInfo} addFile
- * @property {(name: string, rgba: Uint8Array, width: number, height: number) => FileInfo} addImage
- * @property {() => DataSummary} summary
- * @property {(shape: ImageShape) => DataSummary} check
- * @property {() => void} free
+ * @typedef {import('../../dist/wasm/vae-playground.js').DataSet} DataSetHandle  the wasm core's DataSet (src/web/data.rs)
  * @typedef {{ name: string, bytes: ArrayBuffer }} NamedBytes
  */
 

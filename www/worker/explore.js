@@ -8,16 +8,18 @@
 // worker computes it at once, then again now and then while training runs,
 // one item per turn of the training loop and at most ~20% of the time (each
 // item's cost is measured and sent with its result as `ms`). Results come back
-// as `explore` events; other requests (a digit, a decoded point, the digits)
-// are answered directly. Long jobs (the test loss over all 10,000 images, the
+// as `explore` events; other requests (a drawing, a digit, a decoded point,
+// the digits) are answered directly. Long jobs (the test loss over all 10,000 images, the
 // IWAE bound) advance a chunk at a time between training chunks, or all at
 // once when training is paused.
 
 import { kindError, toWire } from '../playground/errors.js';
+import { enqueue, worker } from './state.js';
 
 /**
- * @typedef {any} Session  the wasm core's Session with the explore surface
+ * @typedef {import('./state.js').Session} Session
  * @typedef {{ kind: 'test', index: number } | { kind: 'drawn' }} Source
+ * @typedef {import('../playground/protocol.js').DrawResult} DrawResult
  * @typedef {{ kind: 'dims', dx: number, dy: number } | { kind: 'principal' }} PlaneSpec
  * @typedef {object} ExploreContext  what the worker lends this module
  * @property {<T>(fn: (s: Session) => Promise<T>) => Promise<T>} call  runs fn on the session (device loss handled)
@@ -41,25 +43,10 @@ const MIN_IMAGES = 200;
  * Items a view watches, by name, with their arguments, last cost (ms) and the
  * number of test images they may encode.
  * @typedef {{ args: any, cost: number, limit: number }} Entry
+ * @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, chunk: number, sums: Record<string, number> }} Job
  */
-/** @type {Map<string, Entry>} */
-const live = new Map();
-/** @type {string[]} round-robin order of the next refreshes */
-let turn = [];
-let itemAt = 0; // when the next watched item may refresh
-let jobAt = 0; // when the next chunk of a long job may run
-/** @type {Session | null} the session the cached state belongs to */
-let seen = null;
-let labelsSet = false;
-/** @type {Uint8Array | null} the drawn digit, preprocessed (28x28 bytes) */
-let drawn = null;
-/** @type {any} the plane of the last scatter (decodePlane, project) */
-let plane = null;
-/** @type {{ kl: Float32Array, order: Uint32Array } | null} the last KL per dimension */
-let lastKl = null;
-/** @typedef {{ name: 'full' | 'iwae', next: number, total: number, step: number, k: number, chunk: number, sums: Record<string, number> }} Job */
-/** @type {Job[]} the long jobs, the first one advancing */
-let jobs = [];
+/** What the explore views keep in the worker (part of its one state object). */
+const ex = worker.explore;
 
 /**
  * Forgets what belonged to an old session (a new model, or the move to the CPU).
@@ -67,20 +54,20 @@ let jobs = [];
  */
 async function sync(ctx) {
   const s = ctx.session();
-  if (s !== seen) {
-    seen = s;
-    labelsSet = false;
-    plane = null;
-    lastKl = null;
-    live.clear();
-    turn = [];
-    jobs = [];
+  if (s !== ex.seen) {
+    ex.seen = s;
+    ex.labelsSet = false;
+    ex.plane = null;
+    ex.lastKl = null;
+    ex.live.clear();
+    ex.turn = [];
+    ex.jobs = [];
   }
-  if (s && !labelsSet) {
+  if (s && !ex.labelsSet) {
     const labels = await ctx.testLabels();
     if (labels && ctx.session() === s) {
       s.setTestLabels(labels);
-      labelsSet = true;
+      ex.labelsSet = true;
     }
   }
 }
@@ -105,8 +92,8 @@ function testImage(ctx, index) {
  */
 function sourcePixels(ctx, src) {
   if (src.kind === 'drawn') {
-    if (!drawn) throw kindError('InvalidConfig', 'Draw a digit first.');
-    return drawn;
+    if (!ex.drawn) throw kindError('InvalidConfig', 'Draw a digit first.');
+    return ex.drawn;
   }
   return testImage(ctx, src.index);
 }
@@ -143,28 +130,28 @@ const ITEMS = {
   async scatter(ctx, s, { n, spec }, entry) {
     const count = Math.min(n, SCATTER_MAX, entry.limit, testCount(ctx));
     const r = await s.scatter(count, spec);
-    plane = r.plane;
+    ex.plane = r.plane;
     /** @type {any} */
     const data = { points: r.points, labels: r.labels, indices: r.indices, plane: r.plane, bounds: r.bounds };
-    if (drawn) data.drawnPoint = s.project(plane, await s.encodePixels(drawn, 1));
+    if (ex.drawn) data.drawnPoint = s.project(ex.plane, await s.encodePixels(ex.drawn, 1));
     return { data, transfer: [r.points.buffer, r.labels.buffer, r.indices.buffer] };
   },
   async overlay(_ctx, s, { size }) {
-    if (!plane) throw kindError('NotRunning', 'No scatter yet.');
-    const r = await s.planeGrid(plane, size, 'quantile', 0, 0);
-    return { data: { images: r.images, size, kind: plane.kind }, transfer: [r.images.buffer] };
+    if (!ex.plane) throw kindError('NotRunning', 'No scatter yet.');
+    const r = await s.planeGrid(ex.plane, size, 'quantile', 0, 0);
+    return { data: { images: r.images, size, kind: ex.plane.kind }, transfer: [r.images.buffer] };
   },
   async kl(ctx, s, { n }, entry) {
     const count = Math.min(n, entry.limit, testCount(ctx));
     const r = await s.klPerDim(count);
-    lastKl = { kl: r.kl.slice(), order: r.order.slice() };
+    ex.lastKl = { kl: r.kl.slice(), order: r.order.slice() };
     const data = { kl: r.kl, total: r.total, active: r.active, threshold: r.threshold, order: r.order, images: r.images, beta: s.klWeight(), target: s.config().beta };
     return { data, transfer: [r.kl.buffer, r.order.buffer] };
   },
   async traverse(ctx, s, { source, rows, steps, range }) {
     const code = await codeOf(ctx, s, source);
     // the dimensions by KL: the KL view's last figures, else a quick estimate
-    const kl = lastKl ?? (await s.klPerDim(Math.min(200, testCount(ctx))));
+    const kl = ex.lastKl ?? (await s.klPerDim(Math.min(200, testCount(ctx))));
     const dims = kl.order.slice(0, Math.min(rows, kl.order.length));
     const r = await s.traverse(code, dims, steps, range);
     const klOf = Float32Array.from(dims, (d) => kl.kl[d]);
@@ -187,13 +174,8 @@ const ITEMS = {
     return { data, transfer: [r.steps.buffer] };
   },
   async draw(_ctx, s) {
-    if (!drawn) return { data: { empty: true }, transfer: [] };
-    const recon = await s.reconstructPixels(drawn, 1);
-    const input = drawn.slice();
-    /** @type {any} */
-    const data = { input, recon };
-    if (plane) data.point = s.project(plane, await s.encodePixels(drawn, 1));
-    return { data, transfer: [recon.buffer, input.buffer] };
+    const data = await drawResult(s);
+    return { data, transfer: 'empty' in data ? [] : [data.recon.buffer, data.input.buffer] };
   },
 };
 
@@ -203,7 +185,7 @@ const ITEMS = {
  * @param {string} item
  */
 async function refresh(ctx, item) {
-  const entry = live.get(item);
+  const entry = ex.live.get(item);
   if (!entry) return;
   const t0 = performance.now();
   const { data, transfer } = await ctx.call((s) => ITEMS[item](ctx, s, entry.args, entry));
@@ -215,7 +197,7 @@ async function refresh(ctx, item) {
   ctx.emit({ event: 'explore', item, ms: entry.cost, ...data }, transfer);
 }
 
-// ------------------------------------------------------------- long jobs
+// ------------------------------------------------------------- long ex.jobs
 
 /**
  * Chunks of about 0.3 s: smaller when a chunk took long, larger when quick.
@@ -233,7 +215,7 @@ function adapt(j, ms, max) {
  * @param {ExploreContext} ctx
  */
 async function advance(ctx) {
-  const j = jobs[0];
+  const j = ex.jobs[0];
   const left = j.total - j.next;
   const sums = j.sums;
   let done;
@@ -260,7 +242,7 @@ async function advance(ctx) {
     if (!done) ctx.emit({ event: 'explore', item: 'iwae', progress: j.next / j.total, images: sums.images });
   }
   if (!done) return;
-  jobs.shift();
+  ex.jobs.shift();
   const n = Math.max(1, sums.images);
   if (j.name === 'full') {
     ctx.emit({ event: 'explore', item: 'full', step: j.step, loss: sums.loss / n, recon: sums.recon / n, kl: sums.kl / n, images: sums.images });
@@ -283,28 +265,14 @@ export async function handleExplore(a, ctx) {
       // { item, args } to watch (refreshed now, then while training), or { item, off: true }
       if (!(a.item in ITEMS)) throw kindError('Internal', `Unknown explore item "${a.item}".`);
       if (a.off) {
-        live.delete(a.item);
+        ex.live.delete(a.item);
         return null;
       }
-      const prev = live.get(a.item);
+      const prev = ex.live.get(a.item);
       // a software adapter starts small; the limit then follows the cost
       const first = ctx.session()?.backend().backend === 'webgpu' ? 500 : SCATTER_MAX;
-      live.set(a.item, { args: a.args ?? {}, cost: prev?.cost ?? 0, limit: prev?.limit ?? first });
+      ex.live.set(a.item, { args: a.args ?? {}, cost: prev?.cost ?? 0, limit: prev?.limit ?? first });
       await refresh(ctx, a.item);
-      return null;
-    }
-    case 'draw': {
-      // A drawing (grey bytes, any size): preprocessed as MNIST was made.
-      const pre = ctx.session()?.preprocessDrawing(a.pixels, a.width, a.height);
-      if (!pre) throw kindError('NotRunning', 'The model is not ready yet.');
-      drawn = pre.empty ? null : pre.pixels;
-      live.set('draw', { args: {}, cost: live.get('draw')?.cost ?? 0, limit: 0 });
-      await refresh(ctx, 'draw');
-      // what depends on the drawing follows it
-      for (const item of ['interp', 'traverse', 'inpaint']) {
-        const e = live.get(item);
-        if (e && JSON.stringify(e.args).includes('"drawn"')) await refresh(ctx, item).catch(() => {});
-      }
       return null;
     }
     case 'digit': {
@@ -334,24 +302,81 @@ export async function handleExplore(a, ctx) {
     }
     case 'decodePlane': {
       // Points of the scatter's plane (n*2) -> n images.
+      const { plane } = ex;
       if (!plane) throw kindError('NotRunning', 'No scatter yet.');
       return ctx.call((s) => s.decodePlane(plane, a.points));
     }
     case 'full':
     case 'iwae': {
-      // Long jobs: progress and the result come as `explore` events.
+      // Long ex.jobs: progress and the result come as `explore` events.
       const test = ctx.testImages()?.count ?? 0;
       if (test === 0) throw kindError('NotRunning', 'The test digits have not arrived yet.');
-      if (!jobs.some((j) => j.name === a.what)) {
+      if (!ex.jobs.some((j) => j.name === a.what)) {
         const total = a.what === 'full' ? test : Math.min(a.n ?? 1000, test);
-        jobs.push({ name: a.what, next: 0, total, step: a.step ?? 0, k: a.k ?? 50, chunk: a.what === 'full' ? FULL_CHUNK : IWAE_CHUNK, sums: { recon: 0, kl: 0, loss: 0, ll: 0, elbo: 0, images: 0, binarized: 0 } });
+        ex.jobs.push({ name: a.what, next: 0, total, step: a.step ?? 0, k: a.k ?? 50, chunk: a.what === 'full' ? FULL_CHUNK : IWAE_CHUNK, sums: { recon: 0, kl: 0, loss: 0, ll: 0, elbo: 0, images: 0, binarized: 0 } });
       }
       // Paused: nothing to share the time with.
-      if (!ctx.running()) while (jobs.length) await advance(ctx);
+      if (!ctx.running()) while (ex.jobs.length) await advance(ctx);
       return null;
     }
     default:
       throw kindError('Internal', `Unknown explore request "${a.what}".`);
+  }
+}
+
+/**
+ * The drawn digit as the model sees it, its reconstruction and its point on
+ * the last scatter's plane.
+ * @param {Session} s
+ * @returns {Promise<DrawResult>}
+ */
+async function drawResult(s) {
+  const { drawn, plane } = ex;
+  if (!drawn) return { empty: true };
+  const recon = await s.reconstructPixels(drawn, 1);
+  const point = plane ? s.project(plane, await s.encodePixels(drawn, 1)) : null;
+  return { input: drawn.slice(), recon, point };
+}
+
+/**
+ * Whether a watched item's arguments name the drawing as a source.
+ * @param {any} args
+ */
+function usesDrawing(args) {
+  return [args.source, args.a, args.b].some((src) => src?.kind === 'drawn');
+}
+
+/**
+ * The `draw` request: a drawing (grey bytes, any size) preprocessed as MNIST
+ * was made, kept as the drawn source, and answered with what the draw view
+ * shows. The draw view is watched from now on (its reconstruction follows
+ * training); the views drawing from it refresh right after the reply.
+ * @param {{ pixels: Uint8Array, width: number, height: number }} a
+ * @param {ExploreContext} ctx
+ * @returns {Promise<DrawResult & { ms: number }>}
+ */
+export async function draw(a, ctx) {
+  await sync(ctx);
+  const pre = ctx.session()?.preprocessDrawing(a.pixels, a.width, a.height);
+  if (!pre) throw kindError('NotRunning', 'The model is not ready yet.');
+  ex.drawn = pre.empty ? null : pre.pixels;
+  const entry = { args: {}, cost: ex.live.get('draw')?.cost ?? 0, limit: 0 };
+  ex.live.set('draw', entry);
+  const t0 = performance.now();
+  const result = await ctx.call((s) => drawResult(s));
+  entry.cost = performance.now() - t0;
+  enqueue({ op: '_drawn' });
+  return { ...result, ms: entry.cost };
+}
+
+/**
+ * After a drawing: the watched views that draw from it, refreshed.
+ * @param {ExploreContext} ctx
+ */
+export async function refreshDrawn(ctx) {
+  for (const item of ['interp', 'traverse', 'inpaint']) {
+    const e = ex.live.get(item);
+    if (e && usesDrawing(e.args)) await refresh(ctx, item).catch(() => {});
   }
 }
 
@@ -365,32 +390,32 @@ export async function exploreTick(ctx) {
   const now = performance.now();
   // A view's failure is reported, and that view stops refreshing; training goes on.
   // (A view waiting for its data is neither: it is tried again at its next turn.)
-  if (jobs.length && now >= jobAt) {
+  if (ex.jobs.length && now >= ex.jobAt) {
     // a chunk of a long job: about a fifth of the time for the whole-test-set
     // loss, half of it for the bound a person asked for (Evaluate)
-    const share = jobs[0].name === 'iwae' ? 1 : 4;
+    const share = ex.jobs[0].name === 'iwae' ? 1 : 4;
     const t0 = performance.now();
     try {
       await advance(ctx);
     } catch (err) {
-      jobs.shift();
+      ex.jobs.shift();
       ctx.emit({ event: 'error', error: toWire(err) });
     }
-    jobAt = performance.now() + Math.max(20, (performance.now() - t0) * share);
-  } else if (live.size && now >= itemAt) {
-    if (turn.length === 0) turn = [...live.keys()];
-    const item = /** @type {string} */ (turn.shift());
+    ex.jobAt = performance.now() + Math.max(20, (performance.now() - t0) * share);
+  } else if (ex.live.size && now >= ex.itemAt) {
+    if (ex.turn.length === 0) ex.turn = [...ex.live.keys()];
+    const item = /** @type {string} */ (ex.turn.shift());
     const t0 = performance.now();
     try {
-      if (live.has(item)) await refresh(ctx, item);
+      if (ex.live.has(item)) await refresh(ctx, item);
     } catch (err) {
       // NotRunning: its data is not there yet (the test digits still arriving
       // while training starts); the view stays watched and says nothing.
       if (toWire(err).name !== 'NotRunning') {
-        live.delete(item);
+        ex.live.delete(item);
         ctx.emit({ event: 'error', error: toWire(err) });
       }
     }
-    itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
+    ex.itemAt = performance.now() + Math.max(MIN_GAP_MS, (performance.now() - t0) * 4);
   }
 }

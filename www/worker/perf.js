@@ -57,7 +57,7 @@ export function setPerf(on) {
 
 export const perfOn = () => state.on;
 
-/** @param {any} s */
+/** @param {import('./state.js').Session | null} s */
 function gpuTime(s) {
   if (!s || typeof s.gpuTime !== 'function') return null;
   try {
@@ -71,7 +71,7 @@ function gpuTime(s) {
  * A train() call begins: the GPU time so far, so that the call's own is the difference
  * (timestamps come back a flush or two late, so over a window the split is right,
  * not per call).
- * @param {any} s  the session
+ * @param {import('./state.js').Session} s  the session
  */
 export function beforeTrain(s) {
   if (!state.on) return;
@@ -81,7 +81,7 @@ export function beforeTrain(s) {
 
 /**
  * One train() call finished.
- * @param {any} s  the session
+ * @param {import('./state.js').Session} s  the session
  * @param {number} steps
  * @param {number} images
  * @param {number} ms  wall time of the call
@@ -128,7 +128,7 @@ function median(xs) {
 
 /**
  * The numbers, if the overlay is open and it is time; null otherwise.
- * @param {any} s  the session (or null)
+ * @param {import('./state.js').Session | null} s  the session (or null)
  * @param {{ force?: boolean }} [opts]
  * @returns {PerfReport | null}
  */

@@ -8,7 +8,7 @@
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
 import { inkScale, themeColor } from './colours.js';
-import { exploreStore, onShown, unwatch } from './explore-shared.js';
+import { onShown, unwatch } from './explore-shared.js';
 
 const PAD = 280; // the pad's own pixels (10 per model pixel)
 const SEND_MS = 120;
@@ -40,7 +40,6 @@ const template = `
 /** @type {import('./index.js').ViewModule['mount']} */
 function mount(root, ctx) {
   const { host, state, request, report } = ctx;
-  const store = exploreStore(ctx);
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const pad = /** @type {HTMLCanvasElement} */ ($('.pad'));
   const brush = /** @type {HTMLInputElement} */ ($('.brush'));
@@ -200,12 +199,34 @@ function mount(root, ctx) {
     const grey = new Uint8Array(PAD * PAD);
     for (let i = 0; i < grey.length; i++) grey[i] = rgba[i * 4];
     try {
-      await request('explore', { what: 'draw', pixels: grey, width: PAD, height: PAD }, [grey.buffer]);
+      show(await request('draw', { pixels: grey, width: PAD, height: PAD }, [grey.buffer]));
     } catch (err) {
       report(err);
     } finally {
       sending = false;
     }
+  }
+
+  /**
+   * Shows the worker's answer to a drawing, and puts it in the state for the
+   * views that use it (the scatter's point, the pickers' "your drawing").
+   * @param {import('../protocol.js').DrawResult & { ms?: number }} r
+   */
+  function show(r) {
+    if ('empty' in r) {
+      state.set({ drawing: null });
+      input.show(new Uint8Array(784), 1, 1, DATA_IMAGE);
+      recon.show(new Float32Array(784), 1, 1, DATA_IMAGE);
+      $('.draw-in').setAttribute('aria-label', 'Your digit, preprocessed: nothing drawn yet');
+      $('.draw-recon').setAttribute('aria-label', 'Reconstruction of your digit: nothing drawn yet');
+      return;
+    }
+    state.set({ drawing: { input: r.input, recon: r.recon, point: r.point } });
+    input.show(r.input, 1, 1, DATA_IMAGE);
+    recon.show(r.recon, 1, 1, DATA_IMAGE);
+    $('.draw-in').setAttribute('aria-label', 'Your digit, cropped, scaled to 20 by 20 and centred by its centre of mass, as the model sees it');
+    $('.draw-recon').setAttribute('aria-label', 'The model\'s reconstruction of your digit');
+    root.dataset.ms = String(Math.round((r.ms ?? 0) * 10) / 10);
   }
 
   function clear() {
@@ -219,7 +240,7 @@ function mount(root, ctx) {
 
   const stop = onShown(root, (s) => {
     if (!s) unwatch(ctx, 'draw');
-    else if (store.value.drawn) {
+    else if (state.value.drawing) {
       dirty = true;
       schedule(0);
     }
@@ -233,23 +254,9 @@ function mount(root, ctx) {
         dirty = true;
         schedule(0);
       }
+      // (while training, the worker refreshes the drawing's reconstruction now and then)
       const x = d.explore;
-      if (x?.item !== 'draw') return;
-      if (x.empty) {
-        store.set({ drawn: null });
-        input.show(new Uint8Array(784), 1, 1, DATA_IMAGE);
-        recon.show(new Float32Array(784), 1, 1, DATA_IMAGE);
-        $('.draw-in').setAttribute('aria-label', 'Your digit, preprocessed: nothing drawn yet');
-        $('.draw-recon').setAttribute('aria-label', 'Reconstruction of your digit: nothing drawn yet');
-        return;
-      }
-      const first = !store.value.drawn;
-      store.set({ drawn: x.input, drawings: store.value.drawings + (first ? 1 : 0) });
-      input.show(x.input, 1, 1, DATA_IMAGE);
-      recon.show(x.recon, 1, 1, DATA_IMAGE);
-      $('.draw-in').setAttribute('aria-label', 'Your digit, cropped, scaled to 20 by 20 and centred by its centre of mass, as the model sees it');
-      $('.draw-recon').setAttribute('aria-label', 'The model\'s reconstruction of your digit');
-      root.dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
+      if (x?.item === 'draw') show(/** @type {any} */ (x));
     },
     redraw() {
       repaint();

@@ -1,8 +1,9 @@
 // @ts-check
 // What the explore views share (scatter, draw, interpolate, inpaint, traverse,
-// KL): a small per-element store (the picked test digit, the drawn digit, the
-// scatter's plane), the ten class colours, the plot scale of the latent axes,
-// and the digit picker (ten test digits, one per class, as buttons).
+// KL): the ten class colours, the plot scale of the latent axes, and the digit
+// picker (ten test digits, one per class, as buttons). What they share of the
+// state (the class digits, the digit picked on the scatter, the drawing) is in
+// the element's one state object (state.js).
 
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
@@ -10,50 +11,16 @@ import { ImageGrid } from './image-grid.js';
 /**
  * @typedef {import('./index.js').ViewContext} ViewContext
  * @typedef {{ kind: 'test', index: number } | { kind: 'drawn' }} Source
- * @typedef {object} ExploreFields
- * @property {{ indices: Uint32Array, labels: Uint8Array, images: Uint8Array } | null} classDigits  one test digit per class
- * @property {number | null} picked  a test digit picked on the scatter
- * @property {Uint8Array | null} drawn  the drawn digit as the model sees it (28x28 bytes), or null
- * @property {number} drawings  drawings so far (a new one bumps it)
  */
 
-/** A per-element store of what the explore views share; `change` events carry the changed keys. */
-export class ExploreStore extends EventTarget {
-  constructor() {
-    super();
-    /** @type {ExploreFields} */
-    this.value = { classDigits: null, picked: null, drawn: null, drawings: 0 };
-  }
-
-  /** @param {Partial<ExploreFields>} patch */
-  set(patch) {
-    Object.assign(this.value, patch);
-    this.dispatchEvent(new CustomEvent('change', { detail: { keys: Object.keys(patch) } }));
-  }
-}
-
-/** @type {WeakMap<object, ExploreStore>} */
-const stores = new WeakMap();
 /**
- * The explore store of one element (keyed by its state object).
+ * Calls `fn` with the changed keys whenever the element's state changes, until
+ * the view's context is aborted.
  * @param {ViewContext} ctx
+ * @param {(keys: string[]) => void} fn
  */
-export function exploreStore(ctx) {
-  let s = stores.get(ctx.state);
-  if (!s) {
-    s = new ExploreStore();
-    stores.set(ctx.state, s);
-  }
-  return s;
-}
-
-/**
- * Forgets an element's explore store (its picks belong to a test set that is
- * gone: the element loaded other data); the views mounted next start afresh.
- * @param {import('../state.js').PlaygroundState} state
- */
-export function forgetExploreStore(state) {
-  stores.delete(state);
+export function onState(ctx, fn) {
+  ctx.state.addEventListener('change', (e) => fn(/** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys), { signal: ctx.signal });
 }
 
 // Ten class colours, told apart with the common colour-vision deficiencies:
@@ -198,7 +165,7 @@ export function onShown(root, changed) {
  * @param {{ label: string, drawing?: boolean, onPick: (src: Source) => void }} opts
  */
 export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
-  const store = exploreStore(ctx);
+  const { state } = ctx;
   box.classList.add('picker');
   box.setAttribute('role', 'group');
   box.setAttribute('aria-label', label);
@@ -212,7 +179,7 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
   let selected = null;
 
   function build() {
-    const cd = store.value.classDigits;
+    const cd = state.value.classDigits;
     box.textContent = '';
     thumbs = [];
     buttons = [];
@@ -249,7 +216,7 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
       drawBtn.className = 'thumb draw-src';
       drawBtn.textContent = '✎';
       drawBtn.setAttribute('aria-label', 'Your drawing (from the Draw a digit pad)');
-      drawBtn.disabled = !store.value.drawn;
+      drawBtn.disabled = !state.value.drawing;
       drawBtn.addEventListener('click', () => pick({ kind: 'drawn' }));
       box.append(drawBtn);
     }
@@ -268,10 +235,9 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
     onPick(src);
   }
 
-  store.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
+  onState(ctx, (keys) => {
     if (keys.includes('classDigits')) build();
-    if (keys.includes('drawn') && drawBtn) drawBtn.disabled = !store.value.drawn;
+    if (keys.includes('drawing') && drawBtn) drawBtn.disabled = !state.value.drawing;
   });
   build();
   return {
@@ -287,25 +253,24 @@ export function digitPicker(box, ctx, { label, drawing = false, onPick }) {
 }
 
 /**
- * Loads the class digits into the store once the test set has arrived (any
- * view may call it; it asks once, unless `again`).
+ * Loads the class digits into the state once the test set has arrived (any
+ * view may call it; it asks once per mounting of the views, unless `again`).
  * @param {ViewContext} ctx
  * @param {boolean} [again]
  */
 export function loadClassDigits(ctx, again = false) {
-  const store = exploreStore(ctx);
-  if (loading.has(store) && !again) return;
-  loading.add(store);
+  if (asked.has(ctx.signal) && !again) return;
+  asked.add(ctx.signal);
   ctx.request('explore', { what: 'classDigits' }).then(
-    (cd) => store.set({ classDigits: cd }),
+    (cd) => ctx.state.set({ classDigits: cd }),
     (err) => {
-      loading.delete(store);
+      asked.delete(ctx.signal);
       ctx.report(err);
     },
   );
 }
-/** @type {WeakSet<ExploreStore>} */
-const loading = new WeakSet();
+/** @type {WeakSet<AbortSignal>} the views' contexts that asked for the class digits */
+const asked = new WeakSet();
 
 /**
  * "a 7" / "unlabelled".

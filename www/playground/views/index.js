@@ -61,6 +61,8 @@ import kl from './kl.js';
  * @property {PlaygroundState} state
  * @property {WorkerClient['request']} request  ask the worker (rejects when the element is removed)
  * @property {(err: unknown) => void} report  show a failed request's error (ignores NotRunning: the element left)
+ * @property {AbortSignal} signal  aborted when the views mounted with this context are gone (the data changed, or
+ *   the element left): listeners a view adds to `state` pass it
  */
 
 /**

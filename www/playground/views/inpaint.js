@@ -10,7 +10,7 @@ import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
 import { inkScale, themeColor } from './colours.js';
 import { tile } from './pixels.js';
-import { exploreStore, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
+import { onState, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
 
 /** @typedef {import('./explore-shared.js').Source} Source */
 
@@ -64,7 +64,6 @@ const template = `
 /** @type {import('./index.js').ViewModule['mount']} */
 function mount(root, ctx) {
   const { host, state } = ctx;
-  const store = exploreStore(ctx);
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const canvas = /** @type {HTMLCanvasElement} */ ($('.damage'));
   const brushIn = /** @type {HTMLInputElement} */ ($('.ibrush'));
@@ -111,8 +110,8 @@ function mount(root, ctx) {
 
   function pixels() {
     if (!source) return null;
-    if (source.kind === 'drawn') return store.value.drawn;
-    const cd = store.value.classDigits;
+    if (source.kind === 'drawn') return state.value.drawing?.input ?? null;
+    const cd = state.value.classDigits;
     const k = cd ? Array.from(cd.indices).indexOf(source.index) : -1;
     return cd && k >= 0 ? cd.images.subarray(k * 784, (k + 1) * 784) : null;
   }
@@ -279,17 +278,16 @@ function mount(root, ctx) {
   itersIn.addEventListener('change', () => repaired && repair());
   showTool();
 
-  store.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-    if (keys.includes('classDigits') && store.value.classDigits) {
+  onState(ctx, (keys) => {
+    if (keys.includes('classDigits') && state.value.classDigits) {
       if (!source) {
-        const cd = store.value.classDigits;
+        const cd = state.value.classDigits;
         const k = Array.from(cd.labels).indexOf(2);
         choose({ kind: 'test', index: cd.indices[k >= 0 ? k : 0] });
       } else paint();
     }
-    if (keys.includes('picked') && store.value.picked !== null) choose({ kind: 'test', index: store.value.picked });
-    if (keys.includes('drawn') && source?.kind === 'drawn') paint();
+    if (keys.includes('picked') && state.value.picked) choose({ kind: 'test', index: state.value.picked.index });
+    if (keys.includes('drawing') && source?.kind === 'drawn') paint();
   });
   const stop = onShown(root, (s) => {
     shown = s;

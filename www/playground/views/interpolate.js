@@ -5,7 +5,7 @@
 
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
-import { exploreStore, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
+import { onState, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
 
 /** @typedef {import('./explore-shared.js').Source} Source */
 
@@ -34,7 +34,6 @@ const template = `
 /** @type {import('./index.js').ViewModule['mount']} */
 function mount(root, ctx) {
   const { host, state } = ctx;
-  const store = exploreStore(ctx);
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const steps = /** @type {HTMLInputElement} */ ($('.isteps'));
   const slerp = /** @type {HTMLInputElement} */ ($('.slerp'));
@@ -84,15 +83,15 @@ function mount(root, ctx) {
   /** @param {Source | null} src */
   function pixelsOf(src) {
     if (!src) return null;
-    if (src.kind === 'drawn') return store.value.drawn;
-    const cd = store.value.classDigits;
+    if (src.kind === 'drawn') return state.value.drawing?.input ?? null;
+    const cd = state.value.classDigits;
     const k = cd ? Array.from(cd.indices).indexOf(src.index) : -1;
     return k >= 0 && cd ? cd.images.subarray(k * 784, (k + 1) * 784) : null;
   }
 
   function ask() {
     if (!shown || !state.value.ready || !ends.a || !ends.b) return;
-    if ((ends.a.kind === 'drawn' || ends.b.kind === 'drawn') && !store.value.drawn) return;
+    if ((ends.a.kind === 'drawn' || ends.b.kind === 'drawn') && !state.value.drawing) return;
     watch(ctx, 'interp', { a: ends.a, b: ends.b, steps: Number(steps.value), slerp: slerp.checked });
   }
 
@@ -127,11 +126,10 @@ function mount(root, ctx) {
     frame.show(last.images.subarray(k * 784, (k + 1) * 784), 1, 1, DATA_IMAGE);
   }
 
-  store.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-    if (keys.includes('classDigits') && store.value.classDigits && !ends.a && !ends.b) {
+  onState(ctx, (keys) => {
+    if (keys.includes('classDigits') && state.value.classDigits && !ends.a && !ends.b) {
       // a first pair to blend: a 3 and an 8 (or the first two digits)
-      const cd = store.value.classDigits;
+      const cd = state.value.classDigits;
       const find = (/** @type {number} */ c, /** @type {number} */ alt) => {
         const k = Array.from(cd.labels).indexOf(c);
         return cd.indices[k >= 0 ? k : alt];
@@ -147,8 +145,8 @@ function mount(root, ctx) {
       showEnd('a');
       showEnd('b');
     }
-    if (keys.includes('picked') && store.value.picked !== null) setEnd(which(), { kind: 'test', index: store.value.picked }, false);
-    if (keys.includes('drawn')) {
+    if (keys.includes('picked') && state.value.picked) setEnd(which(), { kind: 'test', index: state.value.picked.index }, false);
+    if (keys.includes('drawing')) {
       if (ends.a?.kind === 'drawn') showEnd('a');
       if (ends.b?.kind === 'drawn') showEnd('b');
     }

@@ -18,7 +18,7 @@ const template = `
   </section>`;
 
 /** @type {import('./index.js').ViewModule['mount']} */
-function mount(root, { host, state, request, report }) {
+function mount(root, { host, state, request, report, signal }) {
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const grid = new ImageGrid(/** @type {HTMLCanvasElement} */ ($('.latent')), host);
   const pickX = /** @type {HTMLSelectElement} */ ($('.dim-x'));
@@ -35,7 +35,7 @@ function mount(root, { host, state, request, report }) {
     if (!(/** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys.includes('dims'))) return;
     pickX.value = String(state.value.dims[0]);
     pickY.value = String(state.value.dims[1]);
-  });
+  }, { signal });
 
   /** @param {number} latent */
   function setupDims(latent) {

@@ -34,7 +34,7 @@ const template = `
   </section>`;
 
 /** @type {import('./index.js').ViewModule['mount']} */
-function mount(root, { host, state, request, report }) {
+function mount(root, { host, state, request, report, signal }) {
   const canvas = /** @type {HTMLCanvasElement} */ (root.querySelector('.chart'));
   const chart = new LossChart(canvas, host);
   const log = /** @type {HTMLInputElement} */ (root.querySelector('.log-scale'));
@@ -68,7 +68,7 @@ function mount(root, { host, state, request, report }) {
   state.addEventListener('change', (e) => {
     const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
     if (keys.includes('ready') && !evaluating) evaluate.disabled = !state.value.ready || !bce;
-  });
+  }, { signal });
 
   return {
     update(d) {

@@ -9,7 +9,7 @@
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
 import { themeColor } from './colours.js';
-import { exploreStore, labelColour, labelColours, labelName, marker, toUnit, fromUnit, watch, unwatch, onShown, loadClassDigits, SHAPES } from './explore-shared.js';
+import { onState, labelColour, labelColours, labelName, marker, toUnit, fromUnit, watch, unwatch, onShown, loadClassDigits, SHAPES } from './explore-shared.js';
 
 const N = 2000;
 const GRID = 15;
@@ -45,7 +45,6 @@ const template = `
 /** @type {import('./index.js').ViewModule['mount']} */
 function mount(root, ctx) {
   const { host, state, request, report } = ctx;
-  const store = exploreStore(ctx);
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const canvas = /** @type {HTMLCanvasElement} */ ($('.scatter'));
   const tip = $('.tip');
@@ -102,8 +101,7 @@ function mount(root, ctx) {
   };
   pickX.addEventListener('change', pickDims);
   pickY.addEventListener('change', pickDims);
-  state.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
+  onState(ctx, (keys) => {
     if (keys.includes('dims')) {
       pickX.value = String(state.value.dims[0]);
       pickY.value = String(state.value.dims[1]);
@@ -222,7 +220,7 @@ function mount(root, ctx) {
       c.arc(x, y, r * 2.4, 0, Math.PI * 2);
       c.stroke();
     }
-    const picked = store.value.picked;
+    const picked = state.value.picked?.index ?? null;
     if (picked !== null) {
       const i = data.indices.indexOf(picked);
       if (i >= 0) {
@@ -336,7 +334,7 @@ function mount(root, ctx) {
   function pickPoint(i) {
     if (!data) return;
     const index = data.indices[i];
-    store.set({ picked: index });
+    state.set({ picked: { index } });
     $('.scatter-info').textContent = `Picked test digit ${index} (${labelName(data.labels[i])}): inpainting and traversal use it.`;
     draw();
   }
@@ -459,10 +457,10 @@ function mount(root, ctx) {
       unwatch(ctx, 'overlay');
     }
   });
-  store.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-    if (keys.includes('drawn') && !store.value.drawn) {
-      drawnPoint = null;
+  onState(ctx, (keys) => {
+    // a drawing answered, or cleared: its point on the plane (the worker projects it on the last scatter's plane)
+    if (keys.includes('drawing')) {
+      drawnPoint = state.value.drawing?.point ?? null;
       draw();
     }
   });
@@ -493,7 +491,7 @@ function mount(root, ctx) {
         canvas.setAttribute('aria-label', `Latent scatter of ${x.indices.length} test digits on ${planeText}. Axes on the Gaussian-quantile scale of the latent grid.`);
         $('.scatter-info').dataset.ms = String(Math.round((x.ms ?? 0) * 10) / 10);
         // labels arrived after the class digits were first loaded: load them again
-        const cd = store.value.classDigits;
+        const cd = state.value.classDigits;
         if (cd && cd.labels.every((l) => l > 9) && x.labels.some((/** @type {number} */ l) => l < 10)) {
           loadClassDigits(ctx, true);
         }
@@ -501,10 +499,6 @@ function mount(root, ctx) {
       }
       if (x?.item === 'overlay') {
         grid = { images: x.images, size: x.size };
-        draw();
-      }
-      if (x?.item === 'draw') {
-        drawnPoint = x.point ?? null;
         draw();
       }
     },

@@ -5,7 +5,7 @@
 
 import { DATA_IMAGE } from '../state.js';
 import { ImageGrid } from './image-grid.js';
-import { exploreStore, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
+import { onState, digitPicker, sourceName, watch, unwatch, onShown, loadClassDigits } from './explore-shared.js';
 
 /** @typedef {import('./explore-shared.js').Source} Source */
 
@@ -28,7 +28,6 @@ const template = `
 /** @type {import('./index.js').ViewModule['mount']} */
 function mount(root, ctx) {
   const { host, state } = ctx;
-  const store = exploreStore(ctx);
   const $ = (/** @type {string} */ sel) => /** @type {HTMLElement} */ (root.querySelector(sel));
   const grid = new ImageGrid(/** @type {HTMLCanvasElement} */ ($('.tgrid')), host);
   /** @type {Source | null} */
@@ -46,18 +45,17 @@ function mount(root, ctx) {
 
   function ask() {
     if (!shown || !source || !state.value.ready) return;
-    if (source.kind === 'drawn' && !store.value.drawn) return;
+    if (source.kind === 'drawn' && !state.value.drawing) return;
     watch(ctx, 'traverse', { source, rows: ROWS, steps: STEPS, range: RANGE });
   }
 
-  store.addEventListener('change', (e) => {
-    const keys = /** @type {CustomEvent<{ keys: string[] }>} */ (e).detail.keys;
-    if (keys.includes('classDigits') && store.value.classDigits && !source) {
-      const cd = store.value.classDigits;
+  onState(ctx, (keys) => {
+    if (keys.includes('classDigits') && state.value.classDigits && !source) {
+      const cd = state.value.classDigits;
       const k = Array.from(cd.labels).indexOf(5);
       choose({ kind: 'test', index: cd.indices[k >= 0 ? k : 0] });
     }
-    if (keys.includes('picked') && store.value.picked !== null) choose({ kind: 'test', index: store.value.picked });
+    if (keys.includes('picked') && state.value.picked) choose({ kind: 'test', index: state.value.picked.index });
   });
   const stop = onShown(root, (s) => {
     shown = s;

@@ -5,17 +5,11 @@
 // images so far, both files at once, so training can start on the first
 // thousand training images while the rest arrive.
 
-import { kindError } from './errors.js';
+import { kindError } from '../playground/errors.js';
 
 /**
  * @typedef {'train' | 'test'} Which
- * @typedef {object} IdxImages  the wasm core's streaming decoder
- * @property {(chunk: Uint8Array) => void} push
- * @property {number} count  complete images so far
- * @property {number} total  images the header announces (0 until it is read)
- * @property {() => Uint8Array} pixels  a copy of them
- * @property {() => void} finish  throws BadFile if the file ended early
- * @property {() => void} free
+ * @typedef {import('../../dist/wasm/vae-playground.js').IdxImages} IdxImages  the wasm core's streaming decoder
  * @typedef {{ pixels: Uint8Array, count: number }} Images
  * @typedef {{ test: { bytes: number, count: number }, train: { bytes: number, count: number } }} Plan
  * @typedef {{ which: Which, receivedBytes: number, images: number, done: boolean }} Progress
