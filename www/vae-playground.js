@@ -70,7 +70,7 @@ export class VaePlayground extends PlaygroundElement {
     if (name === 'dataset' && this._state.value.ready) switchDataset(this, /** @type {import('./playground/state.js').Dataset} */ (value || 'mnist'), false).catch(() => { /* shown by _fail */ });
     if (name === 'theme') this._redraw();
     if (name === 'perf') this._perfChanged();
-    if (name === 'offscreen' && value === 'run' && this._autoPaused) this._resumeFromOffscreen();
+    if (name === 'offscreen' && value === 'run' && this._offscreen.autoPaused) this._resumeFromOffscreen();
   }
 
   // ------------------------------------------------------------ public API

@@ -143,7 +143,7 @@ test('embed: API (sample, decode, encode, pause), off-screen pause, removal ends
     await page.evaluate(() => document.getElementById('first').pause());
     const p1 = await lastStep(page, 'first');
     const stepsAt = (await events(page, 'first', 'step')).length;
-    await page.waitForTimeout(2500);
+    await page.waitForTimeout(1000); // (several ~120 ms chunks, were it still training)
     assert.equal((await events(page, 'first', 'step')).length, stepsAt, 'no step events after pause() resolved');
     assert.equal(await lastStep(page, 'first'), p1);
     await page.evaluate(() => document.getElementById('first').start());
@@ -161,7 +161,7 @@ test('embed: API (sample, decode, encode, pause), off-screen pause, removal ends
     await waitUntil(page, () => page.evaluate(() => [...document.querySelectorAll('vae-playground')].every((el) => !el.running)), 'off-screen pause');
     await page.waitForTimeout(1500);
     const off = [await lastStep(page, 'first'), await lastStep(page, 'second')];
-    await page.waitForTimeout(2000);
+    await page.waitForTimeout(1000);
     assert.deepEqual([await lastStep(page, 'first'), await lastStep(page, 'second')], off, 'no steps while out of view');
     await page.evaluate(() => window.scrollTo(0, 0));
     await waitUntil(page, async () => (await lastStep(page, 'first')) > off[0] && (await lastStep(page, 'second')) > off[1], 'resume in view');

@@ -58,9 +58,11 @@ async function trainAndCheck(s, { backend, minSteps, name }) {
   // pause stops the step counter, start resumes it
   await el.locator('button.start').click();
   await waitFor(page, (st) => st.startLabel === 'Resume', { what: 'paused' });
-  await page.waitForTimeout(1500); // the chunk in flight when pausing may still land
+  // The worker answers requests in order: once a second pause is answered, the
+  // first has been handled and the chunk in flight has landed.
+  await page.evaluate(() => document.querySelector('vae-playground').pause());
   const p1 = (await readState(page)).step;
-  await page.waitForTimeout(2000);
+  await page.waitForTimeout(1000); // (several ~120 ms chunks, were it still training)
   const p2 = (await readState(page)).step;
   assert.equal(p2, p1, 'no steps while paused');
   await el.locator('button.start').click();

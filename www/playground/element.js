@@ -62,10 +62,8 @@ export class PlaygroundElement extends HTMLElement {
     this._state = new PlaygroundState();
     /** @type {{ promise: Promise<void>, resolve: () => void, reject: (e: Error) => void } | null} */
     this._started = null;
-    /** @type {IntersectionObserver | null} */
-    this._io = null;
-    this._visible = true;
-    this._autoPaused = false;
+    /** Scrolled out of view: paused (unless offscreen="run"), to resume when back. */
+    this._offscreen = { io: /** @type {IntersectionObserver | null} */ (null), visible: true, autoPaused: false };
     this._lastStepEvent = 0;
     this._markedFirst = false;
     /** @type {StartupTimes | null} the start-up phases of the running worker */
@@ -84,15 +82,17 @@ export class PlaygroundElement extends HTMLElement {
     this._bench = null;
     /** @type {ReturnType<typeof perfOverlay.mount> | null} the performance overlay */
     this._perf = null;
-    /** @type {ReturnType<typeof setInterval> | undefined} */
-    this._saveTimer = undefined;
-    /** @type {{ name: string, bytes: ArrayBuffer }[] | null} the reader's files, for autosave */
-    this._keptFiles = null;
-    /** @type {string[]} the presets the reader's files fit */
-    this._filesUsable = [];
+    /** The reader's files (model-files.js): those autosave keeps, the presets they fit; the autosave timer. */
+    this._files = {
+      /** @type {{ name: string, bytes: ArrayBuffer }[] | null} */
+      kept: null,
+      /** @type {string[]} */
+      usable: [],
+      /** @type {ReturnType<typeof setInterval> | undefined} */
+      saveTimer: undefined,
+    };
     // Aborted when the views mounted with them are gone: the listeners they added go too.
-    this._topViews = new AbortController();
-    this._gridViews = new AbortController();
+    this._mounts = { top: new AbortController(), grid: new AbortController() };
     this._scheme = matchMedia('(prefers-color-scheme: dark)');
     this._onScheme = () => this._redraw();
     this._render();
@@ -111,12 +111,11 @@ export class PlaygroundElement extends HTMLElement {
       rebuild: (next) => this._build(next).catch(() => { /* shown by _fail */ }),
       complain: (message) => this._notices.show(message),
     });
-    this._topViews.abort();
-    this._gridViews.abort();
-    this._topViews = new AbortController();
-    this._gridViews = new AbortController();
-    const top = this._viewContext(this._topViews.signal);
-    const grid = this._viewContext(this._gridViews.signal);
+    this._mounts.top.abort();
+    this._mounts.grid.abort();
+    this._mounts = { top: new AbortController(), grid: new AbortController() };
+    const top = this._viewContext(this._mounts.top.signal);
+    const grid = this._viewContext(this._mounts.grid.signal);
     this._panel = mountDataPanel(this._root, this, this._state, {
       files: (files) => openFiles(this, files, true).catch((err) => this._fail(err)),
       dataset: (name) => switchDataset(this, name, true).catch((err) => this._fail(err)),
@@ -165,10 +164,10 @@ export class PlaygroundElement extends HTMLElement {
    * gone): new cards from their templates, mounted again.
    */
   _remountGridViews() {
-    this._gridViews.abort();
-    this._gridViews = new AbortController();
+    this._mounts.grid.abort();
+    this._mounts.grid = new AbortController();
     this._state.set({ classDigits: null, picked: null, drawing: null });
-    const ctx = this._viewContext(this._gridViews.signal);
+    const ctx = this._viewContext(this._mounts.grid.signal);
     VIEWS.forEach((v, i) => {
       if (v.place !== 'grid') return;
       this._views[i].destroy();
@@ -196,8 +195,8 @@ export class PlaygroundElement extends HTMLElement {
     queueMicrotask(() => {
       if (this.isConnected) return;
       this._scheme.removeEventListener('change', this._onScheme);
-      this._io?.disconnect();
-      this._io = null;
+      this._offscreen.io?.disconnect();
+      this._offscreen.io = null;
       this._dispose();
     });
   }
@@ -261,7 +260,7 @@ export class PlaygroundElement extends HTMLElement {
       const building = this._build(settings, { quiet: true });
       // autostart: asked right behind the model (one round trip sooner; the
       // worker answers requests in order, so it starts once the model is built).
-      if (start.autostart && !start.bench && this._visible) {
+      if (start.autostart && !start.bench && this._offscreen.visible) {
         this._state.set({ running: true });
         client.request('start', {}).catch(() => this._state.set({ running: false }));
         start.autostart = false;
@@ -301,10 +300,10 @@ export class PlaygroundElement extends HTMLElement {
     this._blobUrl = null;
     this._started?.reject(gone);
     this._started = null;
-    this._autoPaused = false;
+    this._offscreen.autoPaused = false;
     for (const v of this._views) v.destroy();
     this._panel?.destroy();
-    clearInterval(this._saveTimer);
+    clearInterval(this._files.saveTimer);
     client?.close(gone);
     this.removeAttribute('running');
     this._render(); // a later reconnection starts from a clean slate
@@ -333,30 +332,30 @@ export class PlaygroundElement extends HTMLElement {
   // Elements scrolled out of view pause (unless offscreen="run") and resume
   // when they come back, if they were running.
   _observeVisibility() {
-    if (this._io || typeof IntersectionObserver === 'undefined') return;
-    this._io = new IntersectionObserver((entries) => {
+    if (this._offscreen.io || typeof IntersectionObserver === 'undefined') return;
+    this._offscreen.io = new IntersectionObserver((entries) => {
       const entry = entries[entries.length - 1];
-      this._visible = entry.isIntersecting;
-      if (!this._visible && this._state.value.running && this.getAttribute('offscreen') !== 'run') {
-        this._autoPaused = true;
+      this._offscreen.visible = entry.isIntersecting;
+      if (!this._offscreen.visible && this._state.value.running && this.getAttribute('offscreen') !== 'run') {
+        this._offscreen.autoPaused = true;
         this._state.set({ running: false });
         this._client?.request('pause', {}).catch(() => { /* removed meanwhile */ });
-      } else if (this._visible && this._autoPaused) {
+      } else if (this._offscreen.visible && this._offscreen.autoPaused) {
         this._resumeFromOffscreen();
       }
     });
-    this._io.observe(this);
+    this._offscreen.io.observe(this);
   }
 
   _resumeFromOffscreen() {
-    this._autoPaused = false;
+    this._offscreen.autoPaused = false;
     if (this._client && this._state.value.ready) this._start().catch((err) => this._fail(err));
   }
   /** Starts (or resumes) training (start()). */
   async _start() {
     const client = await this._whenReady();
-    if (!this._visible && this.getAttribute('offscreen') !== 'run') {
-      this._autoPaused = true; // starts when scrolled into view
+    if (!this._offscreen.visible && this.getAttribute('offscreen') !== 'run') {
+      this._offscreen.autoPaused = true; // starts when scrolled into view
       return;
     }
     this._state.set({ running: true });
@@ -365,7 +364,7 @@ export class PlaygroundElement extends HTMLElement {
 
   /** Pauses training (pause()). */
   async _pause() {
-    this._autoPaused = false;
+    this._offscreen.autoPaused = false;
     if (!this._client) return;
     this._state.set({ running: false });
     await this._client.request('pause', {});

@@ -47,8 +47,8 @@ export async function openFiles(el, files, ask) {
   }
   if (ask && !(await askDiscard(el, `Training on ${r.label} builds a new model from scratch`, 'Train on them'))) return null;
   await el._build(next, { quiet: true, dataset: 'files' });
-  el._keptFiles = keep;
-  el._filesUsable = usable;
+  el._files.kept = keep;
+  el._files.usable = usable;
   el._state.set({ catalog: { ...catalog, usable }, files: r.label, dataset: 'files' });
   el._controls?.sync(true);
   const sm = r.summary;
@@ -72,7 +72,7 @@ export async function switchDataset(el, name, ask) {
     return;
   }
   const builtIn = name !== 'files';
-  const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : { presets: catalog.presets, limits: catalog.limits, usable: el._filesUsable };
+  const nextCatalog = builtIn ? { presets: catalog.presets, limits: catalog.limits } : { presets: catalog.presets, limits: catalog.limits, usable: el._files.usable };
   /** @type {Settings} */
   const next = { ...settings };
   const usable = usablePresets(nextCatalog).map((p) => p.name);
@@ -102,13 +102,13 @@ export function startAutosave(el, client) {
   }, () => { /* no IndexedDB here (e.g. a private window): no autosave */ });
   let savedStep = 0;
   let saving = false;
-  el._saveTimer = setInterval(async () => {
+  el._files.saveTimer = setInterval(async () => {
     const { running, step, config, settings, dataset } = el._state.value;
     if (!running || saving || step === savedStep || !config || el._client !== client) return;
     saving = true;
     try {
       const bytes = await client.request('checkpoint', {});
-      const files = dataset === 'files' ? el._keptFiles : null;
+      const files = dataset === 'files' ? el._files.kept : null;
       await writeSaved(key, { bytes, settings, dataset, step, preset: config.preset, savedAt: Date.now(), files });
       savedStep = step;
       /** @type {HTMLElement} */ (el._root.querySelector('.notice.resume')).hidden = true; // that offer is gone now
