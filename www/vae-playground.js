@@ -6,7 +6,7 @@
 // element's public surface (attributes, properties, methods); its workings are
 // playground/element.js, which wires together
 //   playground/protocol.js  the request/reply client to the worker
-//   playground/state.js     the one state object (settings, model, running...)
+//   playground/state.js     the one state object (settings, model, running, the explore views' picks)
 //   playground/controls.js  the controls form
 //   playground/views/       one module per view (index.js: how a view plugs in)
 //   playground/layout.js    the shadow DOM and the attributes that shape it

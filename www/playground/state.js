@@ -1,6 +1,8 @@
 // @ts-check
 // The playground's state: one object that the element's attributes and the
-// controls write, and that the controls and views read. Settings are checked
+// controls write, and that the controls and views read; the explore views
+// share their picks through it too (the class digits, the digit picked on the
+// scatter, the drawing as the worker answered it). Settings are checked
 // against the preset table and ranges the wasm core exports (Session.presets(),
 // Session.limits()): the page has no table of its own.
 

@@ -9,9 +9,9 @@
 // one item per turn of the training loop and at most ~20% of the time (each
 // item's cost is measured and sent with its result as `ms`). Results come back
 // as `explore` events; other requests (a drawing, a digit, a decoded point,
-// the digits) are answered directly. Long jobs (the test loss over all 10,000 images, the
-// IWAE bound) advance a chunk at a time between training chunks, or all at
-// once when training is paused.
+// the digits) are answered directly. Long jobs (the test loss over all 10,000
+// images, the IWAE bound) advance a chunk at a time between training chunks,
+// or all at once when training is paused.
 
 import { kindError, toWire } from '../playground/errors.js';
 import { enqueue, worker } from './state.js';
