@@ -21,7 +21,7 @@ test: deps
 	cargo fmt --all -- --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
-	# JavaScript: ESLint, the README's API section against the manifest.
+	# JavaScript: ESLint, docs/element.md's API reference against the manifest.
 	npx eslint .
 	node www/tools/readme-api.mjs --check
 	cargo test --release

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-// Writes the element's API reference in README.md ("Embed it") from
+// Writes the element's API reference in docs/element.md from
 // www/custom-elements.json, between the markers below; `--check` only compares
-// and exits 1 if the README is stale (run by `make test`).
+// and exits 1 if docs/element.md is stale (run by `make test`).
 //   node www/tools/readme-api.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const README = join(root, 'README.md');
+const PAGE = join(root, 'docs', 'element.md');
 const MANIFEST = join(root, 'www', 'custom-elements.json');
 const START = '<!-- api:start (generated from www/custom-elements.json by `node www/tools/readme-api.mjs`: edit the manifest, not this) -->';
 const END = '<!-- api:end -->';
@@ -46,22 +46,22 @@ export function render(manifest) {
 
 function main() {
   const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
-  const readme = readFileSync(README, 'utf8');
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
+  const page = readFileSync(PAGE, 'utf8');
+  const a = page.indexOf(START);
+  const b = page.indexOf(END);
   if (a < 0 || b < a) {
-    console.error(`readme-api: README.md has no ${START} ... ${END} block`);
+    console.error(`readme-api: docs/element.md has no ${START} ... ${END} block`);
     process.exit(1);
   }
-  const next = readme.slice(0, a) + render(manifest) + readme.slice(b + END.length);
+  const next = page.slice(0, a) + render(manifest) + page.slice(b + END.length);
   if (process.argv.includes('--check')) {
-    if (next !== readme) {
-      console.error('readme-api: the API section of README.md is stale: run `node www/tools/readme-api.mjs`.');
+    if (next !== page) {
+      console.error('readme-api: the API reference in docs/element.md is stale: run `node www/tools/readme-api.mjs`.');
       process.exit(1);
     }
     return;
   }
-  if (next !== readme) writeFileSync(README, next);
+  if (next !== page) writeFileSync(PAGE, next);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main();
