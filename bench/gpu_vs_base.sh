@@ -3,7 +3,6 @@
 # build to compare with), alternating per preset, with the load average: for
 # lavapipe, where the timings of a shared machine drift.
 #   bench/gpu_vs_base.sh [OURS] [BASE] [STEPS] [PRESETS...]   (or: make bench-gpu-base)
-# VAE_GPU_KERNELS=tiled|lanes picks this build's product kernels.
 ours=${1:-${CARGO_TARGET_DIR:-target}/release/vae}
 base=${2:?usage: bench/gpu_vs_base.sh OURS BASE [STEPS] [PRESETS...]}
 steps=${3:-3}

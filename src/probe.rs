@@ -25,7 +25,7 @@ pub async fn probe_steps<B: Backend>(
     let rows = vae.max_rows();
     // A batch of synthetic images (a diagonal ramp) and the identity order.
     let pixels: Vec<u8> = (0..rows * dim).map(|i| (i * 37 % 251) as u8).collect();
-    let bytes = be.upload_bytes(&pixels, "probe images");
+    let bytes = crate::backend::upload_bytes(be, &pixels, "probe images");
     let order = be.alloc(rows, "probe order");
     be.write_u32(order, &(0..rows as u32).collect::<Vec<_>>());
     let sums = be.alloc(2, "probe sums");

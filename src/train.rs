@@ -159,7 +159,7 @@ impl<B: Backend> Trainer<B> {
             "{label}: {count} images of {dim} bytes"
         );
         DeviceImages {
-            bytes: self.be.upload_bytes(pixels, label),
+            bytes: crate::backend::upload_bytes(&mut self.be, pixels, label),
             count,
         }
     }

@@ -3,11 +3,12 @@
 //! Matrix products go to the `gemm` crate; everything else is a loop.
 
 mod conv;
+mod conv_ops;
 mod ops;
 mod par;
 
 use crate::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, ConvTranspose2dShape, Matmul,
+    ActAfter, ActBefore, Activation, AdamStep, Backend, BackendError, ConvShape, Matmul,
     MemoryReport, Noise, Recon, View,
 };
 use std::future::Future;
@@ -33,91 +34,6 @@ impl CpuBackend {
         let (start, end) = (v.offset as usize, v.offset as usize + v.len as usize);
         assert!(end <= len, "view {v:?} past the end of a buffer of {len}");
         start..end
-    }
-
-    /// `y = conv2d(x, w)`, then `act(y + bias)` (where given) or `y *
-    /// act'(of)` (where `of` is given).
-    #[allow(clippy::too_many_arguments)]
-    fn conv_forward(
-        &mut self,
-        x: View,
-        w: View,
-        bias: Option<View>,
-        of: Option<View>,
-        y: View,
-        g: Conv2dShape,
-        act: Activation,
-    ) {
-        let n = g.batch * g.out_len();
-        let (x, w, y) = (
-            x.slice(0, g.batch * g.in_len()),
-            w.slice(0, g.weight_len()),
-            y.slice(0, n),
-        );
-        // Unused stand-ins where there is no bias or activation output.
-        let b = bias.map_or(w.slice(0, 0), |b| b.slice(0, g.out_channels));
-        let o = of.map_or(x.slice(0, 0), |o| o.slice(0, n));
-        let ([x, w, b, o], [y]) = self.split([x, w, b, o], [y]);
-        let epi = epilogue(bias.map(|_| b), of.map(|_| o), act);
-        conv::forward(x, w, epi, y, &g);
-    }
-
-    /// `dx = conv2d^T(dy, w)`, then the same epilogues as `conv_forward`.
-    #[allow(clippy::too_many_arguments)]
-    fn conv_backward_data(
-        &mut self,
-        dy: View,
-        w: View,
-        bias: Option<View>,
-        of: Option<View>,
-        dx: View,
-        g: Conv2dShape,
-        act: Activation,
-    ) {
-        let n = g.batch * g.in_len();
-        let (dy, w, dx) = (
-            dy.slice(0, g.batch * g.out_len()),
-            w.slice(0, g.weight_len()),
-            dx.slice(0, n),
-        );
-        let b = bias.map_or(w.slice(0, 0), |b| b.slice(0, g.in_channels));
-        let o = of.map_or(dy.slice(0, 0), |o| o.slice(0, n));
-        let ([dy, w, b, o], [dx]) = self.split([dy, w, b, o], [dx]);
-        let epi = epilogue(bias.map(|_| b), of.map(|_| o), act);
-        conv::backward_data(dy, w, epi, dx, &g);
-    }
-
-    /// `dw +=` the weight gradient (and `db +=` the bias gradient).
-    fn conv_backward_weights(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        bias: Option<(conv::BiasOf, View)>,
-        g: Conv2dShape,
-    ) {
-        let (x, dy, dw) = (
-            x.slice(0, g.batch * g.in_len()),
-            dy.slice(0, g.batch * g.out_len()),
-            dw.slice(0, g.weight_len()),
-        );
-        let mut scratch = std::mem::take(&mut self.conv);
-        match bias {
-            None => {
-                let ([x, dy], [dw]) = self.split([x, dy], [dw]);
-                let bias = (conv::BiasOf::None, &mut [][..]);
-                conv::backward_weights(x, dy, dw, bias, &g, &mut scratch);
-            }
-            Some((of, db)) => {
-                let channels = match of {
-                    conv::BiasOf::X => g.in_channels,
-                    _ => g.out_channels,
-                };
-                let ([x, dy], [dw, db]) = self.split([x, dy], [dw, db.slice(0, channels)]);
-                conv::backward_weights(x, dy, dw, (of, db), &g, &mut scratch);
-            }
-        }
-        self.conv = scratch;
     }
 
     fn get(&self, v: View) -> &[f32] {
@@ -234,22 +150,42 @@ impl Backend for CpuBackend {
         ops::matmul(a, b, c, spec);
     }
 
-    fn bias_add(&mut self, y: View, bias: View, rows: usize, cols: usize) {
+    fn bias_add(&mut self, y: View, bias: View, [batch, channels, spatial]: [usize; 3]) {
         let ([bias], [y]) = self.split([bias], [y]);
-        for row in y[..rows * cols].chunks_exact_mut(cols) {
-            for (v, b) in row.iter_mut().zip(bias) {
-                *v += b;
+        if spatial == 1 {
+            for row in y[..batch * channels].chunks_exact_mut(channels) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
             }
+            return;
         }
+        let samples = y[..batch * channels * spatial].chunks_exact_mut(channels * spatial);
+        par::for_each(samples.collect(), |sample| {
+            for (plane, &b) in sample.chunks_exact_mut(spatial).zip(bias) {
+                plane.iter_mut().for_each(|v| *v += b);
+            }
+        });
     }
 
-    fn bias_grad(&mut self, dy: View, db: View, rows: usize, cols: usize) {
+    fn bias_grad(&mut self, dy: View, db: View, [batch, channels, spatial]: [usize; 3]) {
         let ([dy], [db]) = self.split([dy], [db]);
-        for row in dy[..rows * cols].chunks_exact(cols) {
-            for (g, d) in db.iter_mut().zip(row) {
-                *g += d;
+        if spatial == 1 {
+            for row in dy[..batch * channels].chunks_exact(channels) {
+                for (g, d) in db.iter_mut().zip(row) {
+                    *g += d;
+                }
             }
+            return;
         }
+        // One channel per task, each summed in f64.
+        par::for_each(db[..channels].iter_mut().enumerate().collect(), |(c, g)| {
+            let mut sum = 0.0f64;
+            for b in 0..batch {
+                sum += ops::sum_f64(&dy[(b * channels + c) * spatial..][..spatial]);
+            }
+            *g += sum as f32;
+        });
     }
 
     /// The product straight into `y`, then the bias and the activation in
@@ -328,145 +264,38 @@ impl Backend for CpuBackend {
         });
     }
 
-    fn conv2d_forward(&mut self, x: View, w: View, y: View, g: Conv2dShape) {
-        self.conv_forward(x, w, None, None, y, g, Activation::Identity);
-    }
-
-    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, g: Conv2dShape) {
-        self.conv_forward(x, w, Some(bias), None, y, g, Activation::Identity);
-    }
-
-    fn conv2d_forward_bias_act(
+    fn conv_forward(
         &mut self,
         x: View,
         w: View,
-        bias: View,
-        _pre: View,
+        bias: Option<View>,
         y: View,
-        g: Conv2dShape,
-        act: Activation,
+        shape: ConvShape,
+        act: Option<ActAfter>,
     ) {
-        self.conv_forward(x, w, Some(bias), None, y, g, act);
+        conv_ops::forward(self, x, w, bias, y, shape, act);
     }
 
-    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, g: Conv2dShape) {
-        self.conv_backward_data(dy, w, None, None, dx, g, Activation::Identity);
-    }
-
-    fn conv2d_backward_data_act(
+    fn conv_backward_data(
         &mut self,
         dy: View,
         w: View,
-        y: View,
-        _dpost: View,
-        dpre: View,
-        g: Conv2dShape,
-        act: Activation,
+        dx: View,
+        shape: ConvShape,
+        act: Option<ActBefore>,
     ) {
-        self.conv_backward_data(dy, w, None, Some(y), dpre, g, act);
+        conv_ops::backward_data(self, dy, w, dx, shape, act);
     }
 
-    fn conv_transpose2d_forward_bias(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        y: View,
-        g: ConvTranspose2dShape,
-    ) {
-        let identity = Activation::Identity;
-        self.conv_backward_data(x, w, Some(bias), None, y, g.adjoint(), identity);
-    }
-
-    fn conv_transpose2d_forward_bias_act(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        _pre: View,
-        y: View,
-        g: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        self.conv_backward_data(x, w, Some(bias), None, y, g.adjoint(), act);
-    }
-
-    fn conv_transpose2d_backward_data_act(
-        &mut self,
-        dy: View,
-        w: View,
-        y: View,
-        _dpost: View,
-        dpre: View,
-        g: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        // The transposed convolution's input gradient is the adjoint's forward.
-        self.conv_forward(dy, w, None, Some(y), dpre, g.adjoint(), act);
-    }
-
-    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, g: Conv2dShape) {
-        self.conv_backward_weights(x, dy, dw, None, g);
-    }
-
-    fn conv2d_backward_weights_bias(
+    fn conv_backward_weights(
         &mut self,
         x: View,
         dy: View,
         dw: View,
-        db: View,
-        g: Conv2dShape,
+        db: Option<View>,
+        shape: ConvShape,
     ) {
-        self.conv_backward_weights(x, dy, dw, Some((conv::BiasOf::Dy, db)), g);
-    }
-
-    fn conv_transpose2d_backward_weights_bias(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        db: View,
-        g: ConvTranspose2dShape,
-    ) {
-        // The adjoint convolution's input is this layer's output gradient.
-        let bias = Some((conv::BiasOf::X, db));
-        self.conv_backward_weights(dy, x, dw, bias, g.adjoint());
-    }
-
-    fn channel_bias_add(
-        &mut self,
-        y: View,
-        bias: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
-    ) {
-        let ([bias], [y]) = self.split([bias], [y]);
-        let samples = y[..batch * channels * spatial].chunks_exact_mut(channels * spatial);
-        par::for_each(samples.collect(), |sample| {
-            for (plane, &b) in sample.chunks_exact_mut(spatial).zip(bias) {
-                plane.iter_mut().for_each(|v| *v += b);
-            }
-        });
-    }
-
-    fn channel_bias_grad(
-        &mut self,
-        dy: View,
-        db: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
-    ) {
-        let ([dy], [db]) = self.split([dy], [db]);
-        // One channel per task.
-        par::for_each(db[..channels].iter_mut().enumerate().collect(), |(c, g)| {
-            let mut sum = 0.0f64;
-            for b in 0..batch {
-                sum += ops::sum_f64(&dy[(b * channels + c) * spatial..][..spatial]);
-            }
-            *g += sum as f32;
-        });
+        conv_ops::backward_weights(self, x, dy, dw, db, shape);
     }
 
     fn activation(&mut self, act: Activation, x: View, y: View) {
@@ -602,18 +431,5 @@ impl Backend for CpuBackend {
                 };
             }
         }
-    }
-}
-
-/// The convolutions' epilogue: the bias and the activation of a layer's
-/// output, or the derivative of the activation whose output is `of`.
-fn epilogue<'a>(
-    bias: Option<&'a [f32]>,
-    of: Option<&'a [f32]>,
-    act: Activation,
-) -> conv::Epilogue<'a> {
-    match of {
-        Some(y) => conv::Epilogue::Deriv { act, y },
-        None => conv::Epilogue::Out { bias, act },
     }
 }

@@ -13,7 +13,7 @@
 
 use super::conv_gemm;
 use super::kernels::*;
-use super::ops::call_matmul;
+use super::matmul::call_matmul;
 use super::recorder::{fold_groups, u32_of, Recorder, MAX_GROUPS};
 use crate::backend::{Conv2dShape, Matmul, View};
 
@@ -275,7 +275,7 @@ pub(super) fn call_conv2d_backward_weights(
             "conv2d_backward_weights: db too short"
         );
     }
-    let words = conv_gemm::partial_words(&g, db.is_some(), rec.shape());
+    let words = conv_gemm::partial_words(&g, db.is_some());
     let part = scratch_view(rec, &mut scratch.partials, words, "conv partials");
     let [_, dummy] = rec.dummies();
     conv_gemm::backward_weights(rec, x, dy, dw, db, part, dummy, &g);

@@ -6,10 +6,7 @@
 //! Shape legend: B batch, C channels, H height, W width. `K = Ci KH KW`,
 //! `P = OH OW`, `N = B P`.
 
-use super::kernels::{
-    KernelShape, CONV_GEMM_BACKWARD_WEIGHTS, CONV_GEMM_BACKWARD_WEIGHTS_LANES, CONV_GEMM_FORWARD,
-    CONV_GEMM_FORWARD_LANES, CONV_GEMM_REDUCE, LANES, LANE_COLS, LANE_ROWS, LANE_TILE,
-};
+use super::kernels::{CONV_GEMM_BACKWARD_WEIGHTS, CONV_GEMM_FORWARD, CONV_GEMM_REDUCE};
 use super::recorder::{u32_of, Recorder, MAX_GROUPS};
 use crate::backend::{Conv2dShape, View};
 use bytemuck::{Pod, Zeroable};
@@ -86,14 +83,7 @@ pub(super) fn forward(
 ) {
     let p = g.out_positions().max(1);
     // Columns and rows per workgroup.
-    let (kernel, cols, rows) = match rec.shape() {
-        KernelShape::Tiled => (CONV_GEMM_FORWARD, TILE, TILE),
-        KernelShape::Lanes => (
-            CONV_GEMM_FORWARD_LANES,
-            LANE_COLS as usize,
-            LANE_ROWS as usize,
-        ),
-    };
+    let (cols, rows) = (TILE, TILE);
     let step = (MAX_GROUPS as usize * cols / p).clamp(1, g.batch.max(1));
     let row_groups = u32_of(g.out_channels.div_ceil(rows), "out_channels");
     let aux = bias.map_or(dummy, |b| b.slice(0, g.out_channels));
@@ -105,7 +95,7 @@ pub(super) fn forward(
         let ys = y.slice(first * g.out_len(), nb * g.out_len());
         let groups = [u32_of((nb * p).div_ceil(cols), "columns"), row_groups];
         let views = [xs, w.slice(0, g.weight_len()), ys, aux];
-        rec.dispatch(kernel, &views, groups, &[], |o| ConvGemmParams {
+        rec.dispatch(CONV_GEMM_FORWARD, &views, groups, &[], |o| ConvGemmParams {
             src_off: o[0],
             src2_off: o[1],
             dst_off: o[2],
@@ -116,47 +106,25 @@ pub(super) fn forward(
     }
 }
 
-/// The lane-shaped weight gradient's invocations along K1 (the `LX`
-/// override): enough 16-column tiles to cover K1, at most 8; the other
-/// `LANES / LX` take further slices of N.
-fn lanes_x(kcols: usize) -> usize {
-    kcols
-        .div_ceil(LANE_TILE as usize)
-        .next_power_of_two()
-        .min(LANES as usize)
-}
-
-/// The weight gradient's split for `shape`: `(slice length, slices,
+/// The weight gradient's split: `(slice length, slices,
 /// workgroups along K1, workgroups along the channels and slices)`, the
 /// length a multiple of the K slab.
-fn split(g: &Conv2dShape, kcols: usize, shape: KernelShape) -> (usize, usize, usize, usize) {
+fn split(g: &Conv2dShape, kcols: usize) -> (usize, usize, usize, usize) {
     let n = (g.batch * g.out_positions()).max(1);
-    // Rows and columns per workgroup, and slices per workgroup.
-    let (rows, cols, per_group) = match shape {
-        KernelShape::Tiled => (TILE, TILE, 1),
-        KernelShape::Lanes => {
-            let lx = lanes_x(kcols);
-            (
-                LANE_ROWS as usize,
-                lx * LANE_TILE as usize,
-                LANES as usize / lx,
-            )
-        }
-    };
-    let mtiles = g.out_channels.div_ceil(rows);
-    let ktiles = kcols.div_ceil(cols);
-    let by_groups = TARGET_GROUPS.div_ceil(mtiles * ktiles) * per_group;
+    let mtiles = g.out_channels.div_ceil(TILE);
+    let ktiles = kcols.div_ceil(TILE);
+    let by_groups = TARGET_GROUPS.div_ceil(mtiles * ktiles);
     let by_length = (n / MIN_SLICE).max(1);
     let wanted = by_groups.min(by_length).max(1);
     let len = n.div_ceil(wanted).div_ceil(SLAB) * SLAB;
     let slices = n.div_ceil(len);
-    (len, slices, ktiles, mtiles * slices.div_ceil(per_group))
+    (len, slices, ktiles, mtiles * slices)
 }
 
 /// Words of the partial products `backward_weights` needs.
-pub(super) fn partial_words(g: &Conv2dShape, bias: bool, shape: KernelShape) -> usize {
+pub(super) fn partial_words(g: &Conv2dShape, bias: bool) -> usize {
     let kcols = g.patch_len() + bias as usize;
-    split(g, kcols, shape).1 * g.out_channels * kcols
+    split(g, kcols).1 * g.out_channels * kcols
 }
 
 /// `dw += sum_{b, p} dy col(x)^T` and, with `db`, `db[co] += sum_{b, p} dy`:
@@ -174,17 +142,11 @@ pub(super) fn backward_weights(
 ) {
     let bias = db.is_some();
     let kcols = g.patch_len() + bias as usize;
-    let shape = rec.shape();
-    let (slice_len, slices, kgroups, rgroups) = split(g, kcols, shape);
+    let (slice_len, slices, kgroups, rgroups) = split(g, kcols);
     let mut base = params(g, g.batch, bias);
     base.slice_len = u32_of(slice_len, "slice");
     base.slices = u32_of(slices, "slices");
     let groups = [u32_of(kgroups, "patch columns"), u32_of(rgroups, "slices")];
-    let lx = [("LX", lanes_x(kcols) as f64)];
-    let (kernel, constants): (_, &[(&str, f64)]) = match shape {
-        KernelShape::Tiled => (CONV_GEMM_BACKWARD_WEIGHTS, &[]),
-        KernelShape::Lanes => (CONV_GEMM_BACKWARD_WEIGHTS_LANES, &lx),
-    };
     assert!(
         groups[0] <= MAX_GROUPS && groups[1] <= MAX_GROUPS,
         "conv2d_backward_weights: {g:?} is too large for one dispatch"
@@ -195,11 +157,13 @@ pub(super) fn backward_weights(
         dy.slice(0, g.batch * g.out_len()),
         part,
     ];
-    rec.dispatch(kernel, &views, groups, constants, |o| ConvGemmParams {
-        src_off: o[0],
-        src2_off: o[1],
-        dst_off: o[2],
-        ..base
+    rec.dispatch(CONV_GEMM_BACKWARD_WEIGHTS, &views, groups, &[], |o| {
+        ConvGemmParams {
+            src_off: o[0],
+            src2_off: o[1],
+            dst_off: o[2],
+            ..base
+        }
     });
     let db = db.map_or(dummy, |v| v.slice(0, g.out_channels));
     let views = [part, dw.slice(0, g.weight_len()), db];
@@ -238,16 +202,12 @@ mod tests {
         ] {
             let n = g.batch * g.out_positions();
             for kcols in [g.patch_len(), g.patch_len() + 1] {
-                for s in KernelShape::ALL {
-                    let (len, slices, _, _) = split(&g, kcols, s);
-                    assert_eq!(len % SLAB, 0, "{g:?}");
-                    assert!(len * slices >= n && len * (slices - 1) < n, "{g:?}");
-                }
+                let (len, slices, _, _) = split(&g, kcols);
+                assert_eq!(len % SLAB, 0, "{g:?}");
+                assert!(len * slices >= n && len * (slices - 1) < n, "{g:?}");
             }
         }
         // The thin first layer of `conv`: many slices, not one workgroup.
-        assert!(split(&shape(128, 1, 28, 32), 17, KernelShape::Tiled).1 >= 32);
-        assert_eq!(lanes_x(17), 2);
-        assert_eq!(lanes_x(513), 8);
+        assert!(split(&shape(128, 1, 28, 32), 17).1 >= 32);
     }
 }

@@ -75,16 +75,7 @@ fn fused(
     let (m, n, k) = (u32_of(m, "m"), u32_of(n, "n"), u32_of(k, "k"));
     // The bias gradient's column of ones is column n.
     let cols = n + u32::from(epi == EPI_BIAS_GRAD);
-    let (kernel, groups) = match rec.shape() {
-        KernelShape::Tiled => (
-            MATMUL_FUSED,
-            [cols.div_ceil(MATMUL_TILE), m.div_ceil(MATMUL_TILE)],
-        ),
-        KernelShape::Lanes => (
-            MATMUL_FUSED_LANES,
-            [cols.div_ceil(LANE_COLS), m.div_ceil(LANE_ROWS)],
-        ),
-    };
+    let groups = [cols.div_ceil(MATMUL_TILE), m.div_ceil(MATMUL_TILE)];
     assert!(
         groups[1] <= MAX_GROUPS && groups[0] <= MAX_GROUPS,
         "dense: {m} x {n} is too large for one dispatch"
@@ -109,8 +100,12 @@ fn fused(
         ("ACT", act as f64),
         ("VEC_IN", vec_in as f64),
     ];
-    rec.dispatch(kernel, &[a, bb, cc, vv, aux], groups, &constants, |o| {
-        FusedMatmulParams {
+    rec.dispatch(
+        MATMUL_FUSED,
+        &[a, bb, cc, vv, aux],
+        groups,
+        &constants,
+        |o| FusedMatmulParams {
             m,
             n,
             k,
@@ -125,8 +120,8 @@ fn fused(
             x_off: o[4],
             accumulate: accumulate as u32,
             _pad: [0; 3],
-        }
-    });
+        },
+    );
 }
 
 /// `y = act(x W^T + b)`: `x [B, in]`, `w [out, in]`, `b [out]`, `y [B, out]`.

@@ -137,35 +137,6 @@ kernel!(
 );
 
 kernel!(MATMUL_FUSED, Matmul, "matmul_fused", [1, 2, 3, 4, 5], false);
-// The lane-shaped twins (`KernelShape::Lanes`): same bindings and params.
-kernel!(
-    MATMUL_LANES,
-    Matmul,
-    "matmul_forward_lanes",
-    [1, 2, 3],
-    false
-);
-kernel!(
-    MATMUL_FUSED_LANES,
-    Matmul,
-    "matmul_fused_lanes",
-    [1, 2, 3, 4, 5],
-    false
-);
-kernel!(
-    CONV_GEMM_FORWARD_LANES,
-    ConvGemm,
-    "conv_gemm_forward_lanes",
-    [1, 2, 3, 4],
-    false
-);
-kernel!(
-    CONV_GEMM_BACKWARD_WEIGHTS_LANES,
-    ConvGemm,
-    "conv_gemm_backward_weights_lanes",
-    [1, 2, 3],
-    false
-);
 kernel!(SUM_PAIR, Reduce, "sum_pair_forward", [1, 2, 3], false);
 kernel!(
     REPARAM_FUSED,
@@ -177,59 +148,6 @@ kernel!(
 
 /// Tile edge of `matmul.wgsl` (TM = TN = 64).
 pub const MATMUL_TILE: u32 = 64;
-/// The lane kernels' workgroup: 8 invocations (`LANES`), each a register
-/// tile of `LANE_ROWS` rows (LR in the shaders) by `LANE_TILE` columns (LC),
-/// side by side along the columns: `LANE_COLS` columns per workgroup.
-pub const LANES: u32 = 8;
-pub const LANE_ROWS: u32 = 16;
-pub const LANE_TILE: u32 = 16;
-pub const LANE_COLS: u32 = LANES * LANE_TILE;
-
-/// The shape of the products' kernels (matmul, the implicit-GEMM convolutions).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum KernelShape {
-    /// 64 x 64 tiles staged through workgroup memory, an 8 x 8 register tile
-    /// per invocation: for GPUs.
-    Tiled,
-    /// No workgroup memory and no barrier; each invocation a 16 x 16
-    /// register tile read straight from the buffers: for CPU adapters
-    /// (lavapipe, SwiftShader), which run invocations as SIMD lanes and
-    /// gather every load lane by lane.
-    Lanes,
-}
-
-impl KernelShape {
-    pub const ALL: [KernelShape; 2] = [KernelShape::Tiled, KernelShape::Lanes];
-
-    /// `Lanes` on a native CPU adapter (lavapipe), else `Tiled`;
-    /// `VAE_GPU_KERNELS=tiled|lanes` overrides it, for benchmarks. In the
-    /// browser always `Tiled`: wgpu reports a fallback adapter (SwiftShader)
-    /// as `DeviceType::Cpu` there too, but on SwiftShader the lane kernels
-    /// did not shorten pipeline creation, which is what its start waits for
-    /// (README, "Lane kernels for CPU adapters"), and real GPUs want the
-    /// tiled ones.
-    pub fn for_adapter(info: &wgpu::AdapterInfo) -> KernelShape {
-        #[cfg(target_arch = "wasm32")]
-        {
-            let _ = info;
-            KernelShape::Tiled
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            match std::env::var("VAE_GPU_KERNELS").as_deref() {
-                Ok("tiled") => return KernelShape::Tiled,
-                Ok("lanes") => return KernelShape::Lanes,
-                _ => {}
-            }
-            if info.device_type == wgpu::DeviceType::Cpu {
-                KernelShape::Lanes
-            } else {
-                KernelShape::Tiled
-            }
-        }
-    }
-}
-
 /// Columns per workgroup of `bias_backward_weights` (GC in bias.wgsl).
 pub const BIAS_GRAD_COLS: u32 = 32;
 

@@ -6,21 +6,28 @@
 //! * `context.rs`: adapter and device, and the sticky fault slot.
 //! * `kernels.rs`: the WGSL sources, their params structs, the kernel table.
 //! * `pipelines.rs`: the lazy shader-module, layout and pipeline cache.
-//! * `recorder.rs`: buffers, bind groups, uniforms, dispatch, flush, pacing.
+//! * `recorder.rs`: bind groups, uniforms, dispatch, flush, pacing;
+//!   `recorder/buffers.rs`: allocation, writes, reads, clears, copies;
+//!   `recorder/profile.rs`: what it counts and times.
 //! * `readback.rs`: the asynchronous read future, native and on the web.
 //! * `ops.rs`: the `Backend` impl, one small function per kernel.
+//! * `matmul.rs`: the plain product (`call_matmul`), for the dense layers
+//!   and the convolutions' input gradient.
 //! * `dense.rs`: the dense layers' fused products (bias, activation and
 //!   bias gradient in the matmul's epilogue) and the paired loss sum.
 //! * `conv.rs`: the convolutions; `conv_gemm.rs`: their implicit GEMMs (forward
 //!   with the bias, split-K weight gradient); the gradient to the data is
 //!   col2im / permute around matmul.
-//! * `timing.rs`: GPU time per flush from timestamp queries ([`GpuTime`]).
+//! * `timing.rs`: the counters and per-kernel profile of `vae bench
+//!   --profile`, and GPU time per flush from timestamp queries ([`GpuTime`]).
+//! * `warm.rs`: building every pipeline of a model ahead of its first step.
 
 mod context;
 mod conv;
 mod conv_gemm;
 mod dense;
 mod kernels;
+mod matmul;
 mod ops;
 mod pipelines;
 mod readback;
@@ -30,11 +37,9 @@ mod warm;
 
 use crate::backend::{BackendError, Noise, View};
 use context::Context;
-pub use kernels::KernelShape;
 use kernels::{GatherParams, RNG_WORDS};
 use recorder::Recorder;
-pub use recorder::{Counters, OpProfile, OpTime};
-pub use timing::GpuTime;
+pub use timing::{Counters, GpuTime, OpProfile, OpTime};
 
 /// Entries in the GPU backend's caches: built on first use, then reused, so
 /// they stop growing once every kernel shape has run.
@@ -73,18 +78,6 @@ impl GpuBackend {
     /// Name, vendor, driver, backend and device type of the adapter in use.
     pub fn adapter_info(&self) -> wgpu::AdapterInfo {
         self.rec.ctx().adapter.get_info()
-    }
-
-    /// The shape of the product kernels in use ([`KernelShape::Lanes`] on a
-    /// CPU adapter, else [`KernelShape::Tiled`]).
-    pub fn kernel_shape(&self) -> KernelShape {
-        self.rec.shape()
-    }
-
-    /// Uses `shape`'s product kernels from the next op on (results agree
-    /// within rounding): the tests run both shapes on one adapter.
-    pub fn set_kernel_shape(&mut self, shape: KernelShape) {
-        self.rec.set_shape(shape);
     }
 
     /// Entries in the pipeline and bind-group caches.

@@ -6,11 +6,12 @@
 
 use super::conv;
 use super::kernels::*;
-use super::recorder::{fold_groups, u32_of, Recorder, MAX_GROUPS};
+use super::matmul::call_matmul;
+use super::recorder::{fold_groups, u32_of};
 use super::GpuBackend;
 use crate::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, Matmul, MemoryReport, Noise, Recon,
-    View,
+    ActAfter, ActBefore, Activation, AdamStep, Backend, BackendError, ConvShape, Matmul,
+    MemoryReport, Noise, Recon, View,
 };
 use std::future::Future;
 
@@ -99,7 +100,12 @@ impl Backend for GpuBackend {
         call_matmul(&mut self.rec, a, b, c, s);
     }
 
-    fn bias_add(&mut self, y: View, bias: View, rows: usize, cols: usize) {
+    fn bias_add(&mut self, y: View, bias: View, [batch, channels, spatial]: [usize; 3]) {
+        if spatial != 1 {
+            conv::call_channel_bias_add(&mut self.rec, y, bias, batch, channels, spatial);
+            return;
+        }
+        let (rows, cols) = (batch, channels);
         assert!(
             y.len() >= rows * cols && bias.len() >= cols,
             "bias_add: views too short"
@@ -119,7 +125,12 @@ impl Backend for GpuBackend {
         );
     }
 
-    fn bias_grad(&mut self, dy: View, db: View, rows: usize, cols: usize) {
+    fn bias_grad(&mut self, dy: View, db: View, [batch, channels, spatial]: [usize; 3]) {
+        if spatial != 1 {
+            conv::call_channel_bias_grad(&mut self.rec, dy, db, batch, channels, spatial);
+            return;
+        }
+        let (rows, cols) = (batch, channels);
         assert!(
             dy.len() >= rows * cols && db.len() >= cols,
             "bias_grad: views too short"
@@ -136,56 +147,86 @@ impl Backend for GpuBackend {
             });
     }
 
-    fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape) {
-        conv::call_conv2d_forward(&mut self.rec, x, w, None, y, shape);
+    /// `Conv2d` runs as an implicit GEMM with the bias in its epilogue; a
+    /// transposed convolution as its adjoint's input gradient and a bias
+    /// kernel. The activation is a kernel of its own, from `pre` to `y`.
+    fn conv_forward(
+        &mut self,
+        x: View,
+        w: View,
+        bias: Option<View>,
+        y: View,
+        shape: ConvShape,
+        act: Option<ActAfter>,
+    ) {
+        let out = act.map_or(y, |a| a.pre);
+        match shape {
+            ConvShape::Conv2d(g) => conv::call_conv2d_forward(&mut self.rec, x, w, bias, out, g),
+            ConvShape::ConvTranspose2d(g) => {
+                let (rec, scratch) = (&mut self.rec, &mut self.conv);
+                conv::call_conv2d_backward_data(rec, scratch, x, w, out, g.adjoint());
+                if let Some(b) = bias {
+                    let (batch, co, pos) = (g.batch, g.out_channels, shape.out_positions());
+                    conv::call_channel_bias_add(&mut self.rec, out, b, batch, co, pos);
+                }
+            }
+        }
+        if let Some(a) = act.filter(|a| a.act != Activation::Identity) {
+            let n = shape.batch() * shape.out_len();
+            self.activation(a.act, a.pre.slice(0, n), y.slice(0, n));
+        }
     }
 
-    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, shape: Conv2dShape) {
-        let b = Some(bias);
-        conv::call_conv2d_forward(&mut self.rec, x, w, b, y, shape);
+    /// The product into `dpost` (or `dx`), then the activation's derivative
+    /// as a kernel of its own.
+    fn conv_backward_data(
+        &mut self,
+        dy: View,
+        w: View,
+        dx: View,
+        shape: ConvShape,
+        act: Option<ActBefore>,
+    ) {
+        let out = act.map_or(dx, |a| a.dpost);
+        match shape {
+            ConvShape::Conv2d(g) => {
+                conv::call_conv2d_backward_data(&mut self.rec, &mut self.conv, dy, w, out, g)
+            }
+            ConvShape::ConvTranspose2d(g) => {
+                conv::call_conv2d_forward(&mut self.rec, dy, w, None, out, g.adjoint())
+            }
+        }
+        if let Some(a) = act {
+            let n = shape.batch() * shape.in_len();
+            let (y, dpost, dpre) = (a.y.slice(0, n), a.dpost.slice(0, n), dx.slice(0, n));
+            self.activation_backward(a.act, y, y, dpost, dpre);
+        }
     }
 
-    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape) {
-        conv::call_conv2d_backward_data(&mut self.rec, &mut self.conv, dy, w, dx, shape);
-    }
-
-    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, shape: Conv2dShape) {
-        let (rec, scratch) = (&mut self.rec, &mut self.conv);
-        conv::call_conv2d_backward_weights(rec, scratch, x, dy, dw, None, shape);
-    }
-
-    fn conv2d_backward_weights_bias(
+    /// `Conv2d`'s bias gradient is one more column of its split-K product; a
+    /// transposed convolution's is a kernel of its own.
+    fn conv_backward_weights(
         &mut self,
         x: View,
         dy: View,
         dw: View,
-        db: View,
-        shape: Conv2dShape,
+        db: Option<View>,
+        shape: ConvShape,
     ) {
         let (rec, scratch) = (&mut self.rec, &mut self.conv);
-        conv::call_conv2d_backward_weights(rec, scratch, x, dy, dw, Some(db), shape);
-    }
-
-    fn channel_bias_add(
-        &mut self,
-        y: View,
-        bias: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
-    ) {
-        conv::call_channel_bias_add(&mut self.rec, y, bias, batch, channels, spatial);
-    }
-
-    fn channel_bias_grad(
-        &mut self,
-        dy: View,
-        db: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
-    ) {
-        conv::call_channel_bias_grad(&mut self.rec, dy, db, batch, channels, spatial);
+        match shape {
+            ConvShape::Conv2d(g) => {
+                conv::call_conv2d_backward_weights(rec, scratch, x, dy, dw, db, g)
+            }
+            ConvShape::ConvTranspose2d(g) => {
+                // The adjoint convolution's input is this layer's output gradient.
+                conv::call_conv2d_backward_weights(rec, scratch, dy, x, dw, None, g.adjoint());
+                if let Some(db) = db {
+                    let (batch, co, pos) = (g.batch, g.out_channels, shape.out_positions());
+                    conv::call_channel_bias_grad(rec, dy, db, batch, co, pos);
+                }
+            }
+        }
     }
 
     fn activation(&mut self, act: Activation, x: View, y: View) {
@@ -482,51 +523,4 @@ impl Backend for GpuBackend {
             },
         );
     }
-}
-
-/// `C (+)= op(A) op(B)` with the tiled kernel; the convolutions call it too.
-pub(super) fn call_matmul(rec: &mut Recorder, a: View, b: View, c: View, s: Matmul) {
-    assert!(
-        a.len() >= s.m * s.k,
-        "matmul: A holds {} words, needs {}",
-        a.len,
-        s.m * s.k
-    );
-    assert!(
-        b.len() >= s.k * s.n,
-        "matmul: B holds {} words, needs {}",
-        b.len,
-        s.k * s.n
-    );
-    assert!(
-        c.len() >= s.m * s.n,
-        "matmul: C holds {} words, needs {}",
-        c.len,
-        s.m * s.n
-    );
-    let (m, n, k) = (u32_of(s.m, "m"), u32_of(s.n, "n"), u32_of(s.k, "k"));
-    let (kernel, groups) = match rec.shape() {
-        KernelShape::Tiled => (MATMUL, [n.div_ceil(MATMUL_TILE), m.div_ceil(MATMUL_TILE)]),
-        KernelShape::Lanes => (MATMUL_LANES, [n.div_ceil(LANE_COLS), m.div_ceil(LANE_ROWS)]),
-    };
-    assert!(
-        groups[1] <= MAX_GROUPS && groups[0] <= MAX_GROUPS,
-        "matmul: {m} x {n} is too large for one dispatch"
-    );
-    let constants = [
-        ("TRANS_A", s.trans_a as u32 as f64),
-        ("TRANS_B", s.trans_b as u32 as f64),
-    ];
-    rec.dispatch(kernel, &[a, b, c], groups, &constants, |o| MatmulParams {
-        m,
-        n,
-        k,
-        a_off: o[0],
-        b_off: o[1],
-        c_off: o[2],
-        trans_a: s.trans_a as u32,
-        trans_b: s.trans_b as u32,
-        accumulate: s.accumulate as u32,
-        _pad: [0; 3],
-    });
 }

@@ -17,14 +17,19 @@
 //!   dynamic offset.
 //! * Bind groups are cached per (layout, buffer ranges) and dropped with the
 //!   buffers they name.
+//!
+//! The buffer ops live in `recorder/buffers.rs`, the counters and profile
+//! mode in `recorder/profile.rs`.
+
+mod buffers;
+mod profile;
 
 use super::context::Context;
-use super::kernels::{Kernel, KernelShape};
+use super::kernels::Kernel;
 use super::pipelines::Pipelines;
-use super::readback::ReadFuture;
-use super::timing::{GpuTime, Timestamps};
+use super::timing::{Counters, OpProfile, Timestamps};
 use crate::backend::View;
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 /// Uniform slots per flush; recording more dispatches than this flushes early.
 const UNIFORM_SLOTS: usize = 1024;
@@ -78,44 +83,6 @@ enum Cmd {
     },
 }
 
-/// What the recorder has recorded since the last `reset_counters`: the
-/// figures of `vae bench --profile`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Compute dispatches.
-    pub dispatches: u64,
-    /// Buffer clears (`fill` with zero).
-    pub clears: u64,
-    /// Buffer-to-buffer copies, the alias scratch's included.
-    pub copies: u64,
-    /// Bytes of the views each dispatch binds (each view counted once, as
-    /// if read or written once; a kernel that reads and writes a view moves
-    /// twice that), plus bytes cleared, plus twice the bytes copied.
-    pub bytes: u64,
-    /// Bytes of uniform params uploaded (one slot per dispatch).
-    pub uniform_bytes: u64,
-    /// Command buffers submitted.
-    pub flushes: u64,
-}
-
-/// The time of each kernel (entry point and override constants), each
-/// dispatch, clear and copy flushed and waited for on its own.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct OpProfile {
-    pub ops: BTreeMap<String, OpTime>,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct OpTime {
-    pub calls: u64,
-    /// Wall seconds from recording to completion (submit and wait included).
-    pub wall_s: f64,
-    /// GPU milliseconds from timestamp queries, where offered, and how many
-    /// of the calls they cover.
-    pub gpu_ms: f64,
-    pub gpu_timed: u64,
-}
-
 /// A buffer id, byte start and byte size of one storage binding.
 type Range = (u32, u64, u64);
 type BindKey = (&'static [u32], Vec<Range>);
@@ -146,8 +113,6 @@ pub(super) struct Recorder {
     max_binding: u64,
     max_buffer: u64,
     wg: u32,
-    /// Which product kernels dispatches use.
-    shape: KernelShape,
     /// Submissions not yet known to be finished, oldest first.
     in_flight: VecDeque<wgpu::SubmissionIndex>,
     counters: Counters,
@@ -188,7 +153,6 @@ impl Recorder {
             max_binding: limits.max_storage_buffer_binding_size,
             max_buffer: limits.max_buffer_size,
             wg: DEFAULT_WG,
-            shape: KernelShape::for_adapter(&ctx.adapter.get_info()),
             in_flight: VecDeque::new(),
             counters: Counters::default(),
             dummies: None,
@@ -201,10 +165,6 @@ impl Recorder {
         // (or of `Session.probe`'s throwaway one) leaves no buffer behind.
         rec.dummies();
         rec
-    }
-
-    pub(super) fn counters(&self) -> Counters {
-        self.counters
     }
 
     /// Two distinct one-word views for bindings a kernel's mode leaves
@@ -221,93 +181,6 @@ impl Recorder {
         d
     }
 
-    /// Counts `bytes` for the next dispatch instead of its views' lengths.
-    pub(super) fn hint_bytes(&mut self, bytes: u64) {
-        self.bytes_hint = Some(bytes);
-    }
-
-    /// Puts back counters saved before recording that was then discarded.
-    pub(super) fn restore_counters(&mut self, saved: Counters) {
-        self.counters = saved;
-    }
-
-    pub(super) fn reset_counters(&mut self) {
-        self.counters = Counters::default();
-    }
-
-    pub(super) fn timestamps(&self) -> Option<&Timestamps> {
-        self.timestamps.as_ref()
-    }
-
-    pub(super) fn gpu_time(&self) -> GpuTime {
-        #[cfg(not(target_arch = "wasm32"))]
-        let _ = self.ctx.device.poll(wgpu::PollType::Poll);
-        self.timestamps
-            .as_ref()
-            .map_or_else(GpuTime::default, Timestamps::time)
-    }
-
-    /// Starts (`true`, a fresh table) or stops timing each kernel on its own.
-    pub(super) fn set_profile(&mut self, on: bool) {
-        self.flush();
-        self.wait_idle();
-        self.profile = on.then(OpProfile::default);
-    }
-
-    pub(super) fn profile(&self) -> Option<&OpProfile> {
-        self.profile.as_ref()
-    }
-
-    /// Natively, waits until everything submitted has run.
-    pub(super) fn wait_idle(&mut self) {
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let _ = self.ctx.device.poll(wgpu::PollType::wait_indefinitely());
-            self.in_flight.clear();
-        }
-    }
-
-    /// In profile mode, flushes the op just recorded as `name`, waits for
-    /// it and adds its wall time to the table.
-    fn profile_op(&mut self, name: impl FnOnce() -> String) {
-        if self.profile.is_none() {
-            return;
-        }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let before = self.timestamps.as_ref().map(|t| t.time().flushes);
-            let start = std::time::Instant::now();
-            self.flush();
-            self.wait_idle();
-            let secs = start.elapsed().as_secs_f64();
-            // The wait ran the map callback: the op's own timestamps.
-            let gpu = self.timestamps.as_ref().map(Timestamps::time);
-            let gpu_ms = match (before, gpu) {
-                (Some(n), Some(t)) if t.flushes > n => t.last_flush_ms,
-                _ => None,
-            };
-            if let Some(p) = self.profile.as_mut() {
-                let e = p.ops.entry(name()).or_default();
-                e.calls += 1;
-                e.wall_s += secs;
-                if let Some(ms) = gpu_ms {
-                    e.gpu_ms += ms;
-                    e.gpu_timed += 1;
-                }
-            }
-        }
-        #[cfg(target_arch = "wasm32")]
-        let _ = name;
-    }
-
-    pub(super) fn shape(&self) -> KernelShape {
-        self.shape
-    }
-
-    pub(super) fn set_shape(&mut self, shape: KernelShape) {
-        self.shape = shape;
-    }
-
     pub(super) fn ctx(&self) -> &Context {
         &self.ctx
     }
@@ -315,28 +188,6 @@ impl Recorder {
     /// The largest storage binding this device allows, in bytes.
     pub(super) fn max_binding(&self) -> u64 {
         self.max_binding
-    }
-
-    /// The longest buffer (in words) that can be allocated and bound whole.
-    pub(super) fn max_buffer_words(&self) -> usize {
-        usize::try_from(self.max_buffer.min(self.max_binding) / 4).unwrap_or(usize::MAX)
-    }
-
-    /// Lowers the buffer and binding limits to `bytes` (never raises them).
-    pub(super) fn cap_buffers(&mut self, bytes: u64) {
-        self.max_buffer = self.max_buffer.min(bytes);
-        self.max_binding = self.max_binding.min(bytes);
-    }
-
-    /// Live buffers (the alias scratch included), their bytes, the table's length.
-    pub(super) fn memory(&self) -> crate::backend::MemoryReport {
-        let live = self.bufs.iter().flatten();
-        let scratch = self.scratch.as_ref().map_or(0, |s| s.size);
-        crate::backend::MemoryReport {
-            buffers: live.clone().count() + usize::from(self.scratch.is_some()),
-            bytes: live.map(|s| s.size).sum::<u64>() + scratch,
-            slots: self.bufs.len(),
-        }
     }
 
     /// Entries in the shader-module, layout, pipeline and bind-group caches.
@@ -353,171 +204,6 @@ impl Recorder {
     /// Workgroups for one thread per element of `n`.
     pub(super) fn elementwise_groups(&self, n: usize) -> [u32; 2] {
         fold_groups(u32_of(n, "element count").div_ceil(self.wg))
-    }
-
-    fn slot(&self, buf: u32) -> &Slot {
-        self.bufs
-            .get(buf as usize)
-            .and_then(|s| s.as_ref())
-            .unwrap_or_else(|| panic!("view of a freed or unknown buffer {buf}"))
-    }
-
-    /// Panics unless `v` lies inside a live buffer.
-    pub(super) fn check(&self, v: View, what: &str) {
-        let size = self.slot(v.buf).size;
-        assert!(
-            (v.offset as u64 + v.len as u64) * 4 <= size,
-            "{what}: view {v:?} past the end of a buffer of {} words",
-            size / 4
-        );
-    }
-
-    pub(super) fn alloc(&mut self, len: usize, label: &str) -> View {
-        let size = len.max(1) as u64 * 4;
-        assert!(
-            size <= self.max_buffer,
-            "alloc {label}: {size} bytes exceeds this device's largest buffer ({} bytes)",
-            self.max_buffer
-        );
-        let buffer = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let slot = Some(Slot { buffer, size });
-        let id = match self.free_ids.pop() {
-            Some(id) => {
-                self.bufs[id as usize] = slot;
-                id
-            }
-            None => {
-                let id = u32_of(self.bufs.len(), "buffer count");
-                assert!(id < SCRATCH_ID_BASE, "too many buffers");
-                self.bufs.push(slot);
-                id
-            }
-        };
-        View {
-            buf: id,
-            offset: 0,
-            len: u32_of(len, "buffer length"),
-        }
-    }
-
-    pub(super) fn free(&mut self, view: View) {
-        // Pending commands hold their own handles, so the memory goes once they ran.
-        if let Some(slot) = self.bufs.get_mut(view.buf as usize) {
-            if slot.take().is_some() {
-                self.free_ids.push(view.buf);
-            }
-        }
-        self.bind_groups
-            .retain(|(_, r), _| r.iter().all(|x| x.0 != view.buf));
-    }
-
-    pub(super) fn write_u32(&mut self, dst: View, data: &[u32]) {
-        assert!(
-            data.len() <= dst.len(),
-            "write of {} words into a view of {}",
-            data.len(),
-            dst.len
-        );
-        self.check(dst, "write");
-        if data.is_empty() {
-            return;
-        }
-        // Earlier recorded work must run before this write lands.
-        self.flush();
-        let buffer = &self.slot(dst.buf).buffer;
-        self.ctx
-            .queue
-            .write_buffer(buffer, dst.offset as u64 * 4, bytemuck::cast_slice(data));
-    }
-
-    /// Flushes, then copies `src` into a staging buffer and maps it.
-    pub(super) fn read(&mut self, src: View) -> ReadFuture {
-        self.check(src, "read");
-        self.flush();
-        if let Some(err) = self.ctx.fault() {
-            return ReadFuture::ready(Err(err));
-        }
-        if src.is_empty() {
-            return ReadFuture::ready(Ok(Vec::new()));
-        }
-        let size = src.len as u64 * 4;
-        let staging = self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("readback staging"),
-            size,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut enc = self
-            .ctx
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("readback"),
-            });
-        enc.copy_buffer_to_buffer(
-            &self.slot(src.buf).buffer,
-            src.offset as u64 * 4,
-            &staging,
-            0,
-            size,
-        );
-        self.ctx.queue.submit([enc.finish()]);
-        ReadFuture::start(self.ctx.device.clone(), staging, self.ctx.fault.clone())
-    }
-
-    /// Records zeroing `dst` (a buffer clear, no kernel).
-    pub(super) fn clear(&mut self, dst: View) {
-        self.check(dst, "clear");
-        if dst.is_empty() {
-            return;
-        }
-        if self.profile.is_some() {
-            self.flush();
-        }
-        let buffer = self.slot(dst.buf).buffer.clone();
-        self.pending.push(Cmd::Clear {
-            buffer,
-            offset: dst.offset as u64 * 4,
-            size: dst.len as u64 * 4,
-        });
-        self.counters.clears += 1;
-        self.counters.bytes += dst.len as u64 * 4;
-        self.profile_op(|| "clear (buffer)".to_string());
-    }
-
-    /// Records a buffer-to-buffer copy; `src` and `dst` are in different
-    /// buffers (a buffer cannot be copied into itself).
-    pub(super) fn copy_between_buffers(&mut self, src: View, dst: View) {
-        assert_ne!(src.buf, dst.buf, "copy_between_buffers within one buffer");
-        assert_eq!(src.len, dst.len, "copy between views of different lengths");
-        self.check(src, "copy");
-        self.check(dst, "copy");
-        if src.is_empty() {
-            return;
-        }
-        let (s, d) = (
-            self.slot(src.buf).buffer.clone(),
-            self.slot(dst.buf).buffer.clone(),
-        );
-        if self.profile.is_some() {
-            self.flush();
-        }
-        self.pending.push(Cmd::Copy {
-            src: s,
-            src_offset: src.offset as u64 * 4,
-            dst: d,
-            dst_offset: dst.offset as u64 * 4,
-            size: src.len as u64 * 4,
-        });
-        self.counters.copies += 1;
-        self.counters.bytes += src.len as u64 * 8;
-        self.profile_op(|| "copy (buffer)".to_string());
     }
 
     /// A region of the scratch buffer (for views that cannot be bound in place).

@@ -1,5 +1,6 @@
-//! GPU time per flush from timestamp queries, where the adapter offers
-//! `TIMESTAMP_QUERY` (see [`GpuTime`]).
+//! What `vae bench --profile` reads: the recorder's [`Counters`], the
+//! per-kernel [`OpProfile`], and GPU time per flush from timestamp queries,
+//! where the adapter offers `TIMESTAMP_QUERY` (see [`GpuTime`]).
 //!
 //! Each flush that records compute passes writes a timestamp at the start of
 //! its first pass and at the end of its last one, resolves the pair into a
@@ -10,9 +11,47 @@
 //! never waits for a timestamp.
 
 use super::context::Context;
-use super::recorder::{Counters, OpProfile};
 use super::GpuBackend;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+/// What the recorder has recorded since the last `reset_counters`: the
+/// figures of `vae bench --profile`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Compute dispatches.
+    pub dispatches: u64,
+    /// Buffer clears (`fill` with zero).
+    pub clears: u64,
+    /// Buffer-to-buffer copies, the alias scratch's included.
+    pub copies: u64,
+    /// Bytes of the views each dispatch binds (each view counted once, as
+    /// if read or written once; a kernel that reads and writes a view moves
+    /// twice that), plus bytes cleared, plus twice the bytes copied.
+    pub bytes: u64,
+    /// Bytes of uniform params uploaded (one slot per dispatch).
+    pub uniform_bytes: u64,
+    /// Command buffers submitted.
+    pub flushes: u64,
+}
+
+/// The time of each kernel (entry point and override constants), each
+/// dispatch, clear and copy flushed and waited for on its own.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpProfile {
+    pub ops: BTreeMap<String, OpTime>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OpTime {
+    pub calls: u64,
+    /// Wall seconds from recording to completion (submit and wait included).
+    pub wall_s: f64,
+    /// GPU milliseconds from timestamp queries, where offered, and how many
+    /// of the calls they cover.
+    pub gpu_ms: f64,
+    pub gpu_timed: u64,
+}
 
 /// GPU time of the recorded work, measured with timestamp queries.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

@@ -7,7 +7,7 @@ mod conv;
 mod dense;
 pub mod plan;
 
-pub use conv::{Conv, Conv2d, ConvGeometry, ConvTranspose2d};
+pub use conv::{Conv, Conv2d, ConvTranspose2d};
 pub use dense::Dense;
 
 use crate::backend::{Activation, Backend, View};

@@ -3,12 +3,13 @@
 //! (to the input, the weights and the bias) against central finite
 //! differences, and a small conv VAE's whole gradient likewise.
 
-
 use crate::common::{check_fd, conv, deconv, dot, read, upload};
-use vae_playground::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise};
+use vae_playground::backend::{
+    ActAfter, ActBefore, Activation, Backend, Conv2dShape, ConvShape, ConvTranspose2dShape, Noise,
+};
 use vae_playground::config::{ImageShape, LayerSpec, Pair, VaeConfig};
 use vae_playground::cpu::CpuBackend;
-use vae_playground::nn::{Conv, ConvGeometry};
+use vae_playground::nn::Conv;
 use vae_playground::rng;
 use vae_playground::vae::param_table;
 
@@ -117,7 +118,7 @@ fn deconv_shapes() -> Vec<ConvTranspose2dShape> {
 
 /// Runs one convolution layer of geometry `shape` over `rows` samples
 /// forward and backward (`upstream` is dy); returns (y, dx, dW, db).
-fn run<G: ConvGeometry>(
+fn run<G: Copy + Into<ConvShape>>(
     shape: G,
     rows: usize,
     x: &[f32],
@@ -218,7 +219,7 @@ fn conv_transpose2d_output_sizes_follow_pytorch() {
 
 /// dx, dW and db of one convolution layer against finite differences of
 /// `sum(up * y)`; `lens` are those of x, w, b and y.
-fn check_layer<G: ConvGeometry + std::fmt::Debug>(
+fn check_layer<G: Copy + Into<ConvShape> + std::fmt::Debug>(
     name: &str,
     g: G,
     rows: usize,
@@ -276,13 +277,13 @@ fn conv2d_backward_weights_accumulates_and_channel_bias_ops() {
     let bias = values(c, 2, 1.0);
     let y = upload(&mut be, &y0);
     let bv = upload(&mut be, &bias);
-    be.channel_bias_add(y, bv, batch, c, s);
+    be.bias_add(y, bv, [batch, c, s]);
     let got = read(&mut be, y);
     for (i, v) in got.iter().enumerate() {
         assert_eq!(*v, y0[i] + bias[(i / s) % c]);
     }
     let db = upload(&mut be, &[1.0, 2.0, 3.0, 4.0]);
-    be.channel_bias_grad(y, db, batch, c, s);
+    be.bias_grad(y, db, [batch, c, s]);
     let db = read(&mut be, db);
     for (ch, v) in db.iter().enumerate() {
         let want: f64 = (0..batch)
@@ -355,7 +356,12 @@ fn whole_conv_model_gradient_matches_finite_differences() {
             && names.iter().any(|n| n == "decoder.deconv1.bias")
     );
     let images: Vec<f32> = values(2 * 64, 12, 0.5).iter().map(|v| v + 0.5).collect();
-    crate::common::assert_model_gradient_matches_fd(config, &images, Noise { seed: 5, stream: 6 }, 5);
+    crate::common::assert_model_gradient_matches_fd(
+        config,
+        &images,
+        Noise { seed: 5, stream: 6 },
+        5,
+    );
 }
 
 #[test]
@@ -515,7 +521,7 @@ fn activated(act: Activation, pre: &[f32]) -> Vec<f32> {
 /// the forward with bias and activation, the input gradient through the
 /// activation below, and the weight and bias gradients, each fused op against
 /// its parts. `lens`: the input, output and weight lengths; `s`: the seeds.
-fn conv_fused_matches_parts<G: ConvGeometry + std::fmt::Debug>(
+fn conv_fused_matches_parts<G: Into<ConvShape> + std::fmt::Debug>(
     be: &mut CpuBackend,
     g: G,
     lens: [usize; 3],
@@ -523,35 +529,37 @@ fn conv_fused_matches_parts<G: ConvGeometry + std::fmt::Debug>(
     s: u32,
 ) {
     let [xl, yl, wl] = lens;
-    let (rows, c, pos) = (g.rows(), g.out_channels(), g.out_positions());
     let name = format!("{g:?} {act:?}");
+    let g: ConvShape = g.into();
+    let (rows, c, pos) = (g.batch(), g.out_channels(), g.out_positions());
     let x = upload(be, &values(xl, s + 1, 1.0));
     let w = upload(be, &values(wl, s + 2, 0.5));
     let b = upload(be, &values(c, s + 3, 0.5));
     let dy = upload(be, &values(yl, s + 4, 1.0));
     // Forward: conv, bias, activation.
     let (pre, y) = (be.alloc(yl, "pre"), be.alloc(yl, "y"));
-    g.forward(be, x, w, pre);
-    be.channel_bias_add(pre, b, rows, c, pos);
+    be.conv_forward(x, w, None, pre, g, None);
+    be.bias_add(pre, b, [rows, c, pos]);
     be.activation(act, pre, y);
     let fused = be.alloc(yl, "fused");
-    g.forward_bias_act(be, x, w, b, pre, fused, act);
+    be.conv_forward(x, w, Some(b), fused, g, Some(ActAfter { act, pre }));
     assert_eq!(read(be, fused), read(be, y), "forward {name}");
     // Input gradient through the activation that made x.
     let xa = upload(be, &activated(act, &values(xl, s + 5, 2.0)));
     let (dpost, dpre) = (be.alloc(xl, "dpost"), be.alloc(xl, "dpre"));
-    g.backward_data(be, dy, w, dpost);
+    be.conv_backward_data(dy, w, dpost, g, None);
     be.activation_backward(act, xa, xa, dpost, dpre);
     let fused = be.alloc(xl, "fused");
-    g.backward_data_act(be, dy, w, xa, dpost, fused, act);
+    let before = ActBefore { act, y: xa, dpost };
+    be.conv_backward_data(dy, w, fused, g, Some(before));
     assert_eq!(read(be, fused), read(be, dpre), "dx {name}");
     // Weight and bias gradients, added to what is there.
     let (dw0, db0) = (values(wl, s + 6, 1.0), values(c, s + 7, 1.0));
     let (dw, db) = (upload(be, &dw0), upload(be, &db0));
-    g.backward_weights(be, x, dy, dw);
-    be.channel_bias_grad(dy, db, rows, c, pos);
+    be.conv_backward_weights(x, dy, dw, None, g);
+    be.bias_grad(dy, db, [rows, c, pos]);
     let (fdw, fdb) = (upload(be, &dw0), upload(be, &db0));
-    g.backward_weights_bias(be, x, dy, fdw, fdb);
+    be.conv_backward_weights(x, dy, fdw, Some(fdb), g);
     assert_eq!(read(be, fdw), read(be, dw), "dW {name}");
     let (got, want) = (read(be, fdb), read(be, db));
     assert_eq!(got.len(), want.len(), "db {name}: lengths");
@@ -614,7 +622,7 @@ fn cpu_fused_ops_match_their_parts() {
                 accumulate,
             };
             be.matmul(x, w, pre, spec(rows, out, inp, true, false));
-            be.bias_add(pre, b, rows, out);
+            be.bias_add(pre, b, [rows, out, 1]);
             be.activation(act, pre, y);
             let fused = be.alloc(rows * out, "fused");
             be.dense_forward(x, w, b, pre, fused, rows, [inp, out], act);

@@ -5,8 +5,7 @@
 //! views at odd offsets, a batch split into chunks. Needs a GPU adapter (on
 //! machines without a GPU, Mesa's lavapipe); no adapter fails.
 
-
-use crate::common::gpu::{each_shape, gpu, Pair};
+use crate::common::gpu::{gpu, Pair};
 use crate::common::{conv, deconv};
 use vae_playground::backend::{Backend, Conv2dShape, ConvTranspose2dShape};
 use vae_playground::rng;
@@ -50,60 +49,60 @@ fn tol(k: usize) -> f32 {
 
 #[test]
 fn conv2d_forward_backward_data_and_weights() {
-    each_shape(|mut p, _| {
-        for (i, s) in conv_shapes().into_iter().enumerate() {
-            let seed = i as u32 * 10;
-            let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 3);
-            let w = p.upload_padded(&data(s.weight_len(), seed + 2), 1);
-            let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 3), 5);
-            p.g.conv2d_forward(x.g, w.g, y.g, s);
-            p.c.conv2d_forward(x.c, w.c, y.c, s);
-            p.assert_close(y, tol(s.patch_len()), 1e-5, &format!("forward {s:?}"));
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    for (i, s) in conv_shapes().into_iter().enumerate() {
+        let seed = i as u32 * 10;
+        let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 3);
+        let w = p.upload_padded(&data(s.weight_len(), seed + 2), 1);
+        let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 3), 5);
+        p.g.conv_forward(x.g, w.g, None, y.g, s.into(), None);
+        p.c.conv_forward(x.c, w.c, None, y.c, s.into(), None);
+        p.assert_close(y, tol(s.patch_len()), 1e-5, &format!("forward {s:?}"));
 
-            let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 2);
-            let dx = p.upload_padded(&data(s.batch * s.in_len(), seed + 5), 0);
-            p.g.conv2d_backward_data(dy.g, w.g, dx.g, s);
-            p.c.conv2d_backward_data(dy.c, w.c, dx.c, s);
-            let taps = s.out_channels * s.kernel[0] * s.kernel[1];
-            p.assert_close(dx, tol(taps), 1e-5, &format!("backward_data {s:?}"));
+        let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 2);
+        let dx = p.upload_padded(&data(s.batch * s.in_len(), seed + 5), 0);
+        p.g.conv_backward_data(dy.g, w.g, dx.g, s.into(), None);
+        p.c.conv_backward_data(dy.c, w.c, dx.c, s.into(), None);
+        let taps = s.out_channels * s.kernel[0] * s.kernel[1];
+        p.assert_close(dx, tol(taps), 1e-5, &format!("backward_data {s:?}"));
 
-            // Accumulates into a non-zero gradient.
-            let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 7);
-            p.g.conv2d_backward_weights(x.g, dy.g, dw.g, s);
-            p.c.conv2d_backward_weights(x.c, dy.c, dw.c, s);
-            let terms = s.batch * s.out_positions();
-            p.assert_close(dw, tol(terms), 1e-5, &format!("backward_weights {s:?}"));
-        }
-    });
+        // Accumulates into a non-zero gradient.
+        let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 7);
+        p.g.conv_backward_weights(x.g, dy.g, dw.g, None, s.into());
+        p.c.conv_backward_weights(x.c, dy.c, dw.c, None, s.into());
+        let terms = s.batch * s.out_positions();
+        p.assert_close(dw, tol(terms), 1e-5, &format!("backward_weights {s:?}"));
+    }
 }
 
 #[test]
 fn conv_transpose2d_forward_backward_data_and_weights() {
-    each_shape(|mut p, _| {
-        for (i, s) in deconv_shapes().into_iter().enumerate() {
-            let seed = 100 + i as u32 * 10;
-            let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 1);
-            let w = p.upload_padded(&data(s.weight_len(), seed + 2), 4);
-            let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 3), 0);
-            p.g.conv_transpose2d_forward(x.g, w.g, y.g, s);
-            p.c.conv_transpose2d_forward(x.c, w.c, y.c, s);
-            let taps = s.in_channels * s.kernel[0] * s.kernel[1];
-            p.assert_close(y, tol(taps), 1e-5, &format!("forward {s:?}"));
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    for (i, s) in deconv_shapes().into_iter().enumerate() {
+        let seed = 100 + i as u32 * 10;
+        let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 1);
+        let w = p.upload_padded(&data(s.weight_len(), seed + 2), 4);
+        let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 3), 0);
+        p.g.conv_forward(x.g, w.g, None, y.g, s.into(), None);
+        p.c.conv_forward(x.c, w.c, None, y.c, s.into(), None);
+        let taps = s.in_channels * s.kernel[0] * s.kernel[1];
+        p.assert_close(y, tol(taps), 1e-5, &format!("forward {s:?}"));
 
-            let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 6);
-            let dx = p.upload_padded(&data(s.batch * s.in_len(), seed + 5), 2);
-            p.g.conv_transpose2d_backward_data(dy.g, w.g, dx.g, s);
-            p.c.conv_transpose2d_backward_data(dy.c, w.c, dx.c, s);
-            let k = s.out_channels * s.kernel[0] * s.kernel[1];
-            p.assert_close(dx, tol(k), 1e-5, &format!("backward_data {s:?}"));
+        let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 6);
+        let dx = p.upload_padded(&data(s.batch * s.in_len(), seed + 5), 2);
+        p.g.conv_backward_data(dy.g, w.g, dx.g, s.into(), None);
+        p.c.conv_backward_data(dy.c, w.c, dx.c, s.into(), None);
+        let k = s.out_channels * s.kernel[0] * s.kernel[1];
+        p.assert_close(dx, tol(k), 1e-5, &format!("backward_data {s:?}"));
 
-            let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 3);
-            p.g.conv_transpose2d_backward_weights(x.g, dy.g, dw.g, s);
-            p.c.conv_transpose2d_backward_weights(x.c, dy.c, dw.c, s);
-            let terms = s.batch * s.in_size[0] * s.in_size[1];
-            p.assert_close(dw, tol(terms), 1e-5, &format!("backward_weights {s:?}"));
-        }
-    });
+        let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 3);
+        p.g.conv_backward_weights(x.g, dy.g, dw.g, None, s.into());
+        p.c.conv_backward_weights(x.c, dy.c, dw.c, None, s.into());
+        let terms = s.batch * s.in_size[0] * s.in_size[1];
+        p.assert_close(dw, tol(terms), 1e-5, &format!("backward_weights {s:?}"));
+    }
 }
 
 #[test]
@@ -120,22 +119,22 @@ fn conv2d_with_the_batch_split_into_chunks() {
         stride: [1, 1],
         padding: [2, 2],
     };
-    each_shape(|mut p, _| {
-        let x = p.upload_padded(&data(s.batch * s.in_len(), 1), 1);
-        let w = p.upload_padded(&data(s.weight_len(), 2), 0);
-        let y = p.upload_padded(&vec![0.0; s.batch * s.out_len()], 0);
-        p.g.conv2d_forward(x.g, w.g, y.g, s);
-        p.c.conv2d_forward(x.c, w.c, y.c, s);
-        p.assert_close(y, tol(s.patch_len()), 1e-5, "chunked forward");
-        let dx = p.upload_padded(&vec![0.0; s.batch * s.in_len()], 0);
-        p.g.conv2d_backward_data(y.g, w.g, dx.g, s);
-        p.c.conv2d_backward_data(y.c, w.c, dx.c, s);
-        p.assert_close(dx, 1e-3, 1e-5, "chunked backward_data");
-        let dw = p.upload_padded(&vec![0.0; s.weight_len()], 0);
-        p.g.conv2d_backward_weights(x.g, y.g, dw.g, s);
-        p.c.conv2d_backward_weights(x.c, y.c, dw.c, s);
-        p.assert_close(dw, 2e-2, 1e-4, "chunked backward_weights");
-    });
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    let x = p.upload_padded(&data(s.batch * s.in_len(), 1), 1);
+    let w = p.upload_padded(&data(s.weight_len(), 2), 0);
+    let y = p.upload_padded(&vec![0.0; s.batch * s.out_len()], 0);
+    p.g.conv_forward(x.g, w.g, None, y.g, s.into(), None);
+    p.c.conv_forward(x.c, w.c, None, y.c, s.into(), None);
+    p.assert_close(y, tol(s.patch_len()), 1e-5, "chunked forward");
+    let dx = p.upload_padded(&vec![0.0; s.batch * s.in_len()], 0);
+    p.g.conv_backward_data(y.g, w.g, dx.g, s.into(), None);
+    p.c.conv_backward_data(y.c, w.c, dx.c, s.into(), None);
+    p.assert_close(dx, 1e-3, 1e-5, "chunked backward_data");
+    let dw = p.upload_padded(&vec![0.0; s.weight_len()], 0);
+    p.g.conv_backward_weights(x.g, y.g, dw.g, None, s.into());
+    p.c.conv_backward_weights(x.c, y.c, dw.c, None, s.into());
+    p.assert_close(dw, 2e-2, 1e-4, "chunked backward_weights");
 }
 
 #[test]
@@ -145,12 +144,12 @@ fn channel_bias_add_and_grad() {
     for &(batch, c, s) in &[(1, 1, 1), (1, 3, 25), (5, 7, 63), (3, 64, 49), (2, 300, 1)] {
         let y = p.upload_padded(&data(batch * c * s, 1), 3);
         let bias = p.upload_padded(&data(c, 2), 1);
-        p.g.channel_bias_add(y.g, bias.g, batch, c, s);
-        p.c.channel_bias_add(y.c, bias.c, batch, c, s);
+        p.g.bias_add(y.g, bias.g, [batch, c, s]);
+        p.c.bias_add(y.c, bias.c, [batch, c, s]);
         p.assert_close(y, 0.0, 0.0, &format!("channel_bias_add {batch}x{c}x{s}"));
         let db = p.upload_padded(&data(c, 3), 2);
-        p.g.channel_bias_grad(y.g, db.g, batch, c, s);
-        p.c.channel_bias_grad(y.c, db.c, batch, c, s);
+        p.g.bias_grad(y.g, db.g, [batch, c, s]);
+        p.c.bias_grad(y.c, db.c, [batch, c, s]);
         p.assert_close(
             db,
             2e-6 * (batch * s) as f32,
@@ -175,27 +174,27 @@ fn conv2d_with_the_bias_fused_and_the_weight_gradient_split() {
         conv(1, 1, [5, 5], 1, [3, 3], [2, 2], [1, 1]),
         conv(2, 3, [7, 9], 4, [4, 2], [2, 1], [1, 0]),
     ];
-    each_shape(|mut p, _| {
-        for (i, s) in shapes.into_iter().enumerate() {
-            let seed = 300 + i as u32 * 10;
-            let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 3);
-            let w = p.upload_padded(&data(s.weight_len(), seed + 2), 1);
-            let bias = p.upload_padded(&data(s.out_channels, seed + 3), 2);
-            let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 5);
-            p.g.conv2d_forward_bias(x.g, w.g, bias.g, y.g, s);
-            p.c.conv2d_forward_bias(x.c, w.c, bias.c, y.c, s);
-            let what = format!("forward with bias {s:?}");
-            p.assert_close(y, tol(s.patch_len() + 1), 1e-5, &what);
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    for (i, s) in shapes.into_iter().enumerate() {
+        let seed = 300 + i as u32 * 10;
+        let x = p.upload_padded(&data(s.batch * s.in_len(), seed + 1), 3);
+        let w = p.upload_padded(&data(s.weight_len(), seed + 2), 1);
+        let bias = p.upload_padded(&data(s.out_channels, seed + 3), 2);
+        let y = p.upload_padded(&data(s.batch * s.out_len(), seed + 4), 5);
+        p.g.conv_forward(x.g, w.g, Some(bias.g), y.g, s.into(), None);
+        p.c.conv_forward(x.c, w.c, Some(bias.c), y.c, s.into(), None);
+        let what = format!("forward with bias {s:?}");
+        p.assert_close(y, tol(s.patch_len() + 1), 1e-5, &what);
 
-            let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 5), 2);
-            let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 7);
-            let db = p.upload_padded(&data(s.out_channels, seed + 7), 1);
-            p.g.conv2d_backward_weights_bias(x.g, dy.g, dw.g, db.g, s);
-            p.c.conv2d_backward_weights_bias(x.c, dy.c, dw.c, db.c, s);
-            let terms = s.batch * s.out_positions();
-            let what = format!("backward_weights with bias {s:?}");
-            p.assert_close(dw, tol(terms), 1e-5, &what);
-            p.assert_close(db, tol(terms), 1e-5, &format!("bias gradient {s:?}"));
-        }
-    });
+        let dy = p.upload_padded(&data(s.batch * s.out_len(), seed + 5), 2);
+        let dw = p.upload_padded(&data(s.weight_len(), seed + 6), 7);
+        let db = p.upload_padded(&data(s.out_channels, seed + 7), 1);
+        p.g.conv_backward_weights(x.g, dy.g, dw.g, Some(db.g), s.into());
+        p.c.conv_backward_weights(x.c, dy.c, dw.c, Some(db.c), s.into());
+        let terms = s.batch * s.out_positions();
+        let what = format!("backward_weights with bias {s:?}");
+        p.assert_close(dw, tol(terms), 1e-5, &what);
+        p.assert_close(db, tol(terms), 1e-5, &format!("bias gradient {s:?}"));
+    }
 }

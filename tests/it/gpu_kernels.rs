@@ -3,10 +3,9 @@
 //! share a buffer). Needs a GPU adapter: on machines without a GPU that is
 //! Mesa's lavapipe (`apt-get install mesa-vulkan-drivers`). No adapter fails.
 
-
-use crate::common::gpu::{each_shape, gpu, Pair, T};
+use crate::common::gpu::{gpu, Pair, T};
 use vae_playground::backend::{
-    Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,
+    upload_bytes, Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,
 };
 use vae_playground::cpu::CpuBackend;
 use vae_playground::rng;
@@ -20,73 +19,73 @@ fn data(n: usize, seed: u32, lo: f32, hi: f32) -> Vec<f32> {
 
 #[test]
 fn matmul_all_transposes_and_awkward_shapes() {
-    each_shape(|mut p, _| {
-        // Tolerance: f32 sums of k products of magnitude <= 1 carry a rounding error
-        // of at most ~k * 2^-24 each way; the GEMM crate and the tiled kernel add in
-        // different orders, so allow 2e-6 * k absolute plus 1e-5 relative.
-        let shapes = [
-            (1, 1, 1),
-            (1, 7, 129),
-            (7, 1, 300),
-            (129, 7, 65),
-            (300, 129, 785),
-            (65, 300, 17),
-        ];
-        for (si, &(m, n, k)) in shapes.iter().enumerate() {
-            for bits in 0..8u32 {
-                let spec = Matmul {
-                    m,
-                    n,
-                    k,
-                    trans_a: bits & 1 != 0,
-                    trans_b: bits & 2 != 0,
-                    accumulate: bits & 4 != 0,
-                };
-                // Views at odd offsets inside larger buffers.
-                let a = p
-                    .upload(&data(m * k + 3, si as u32 * 8 + bits, -1.0, 1.0))
-                    .slice(3, m * k);
-                let b = p
-                    .upload(&data(k * n + 5, 100 + si as u32 * 8 + bits, -1.0, 1.0))
-                    .slice(1, k * n);
-                let c = p
-                    .upload(&data(m * n + 2, 200 + bits, -1.0, 1.0))
-                    .slice(2, m * n);
-                p.g.matmul(a.g, b.g, c.g, spec);
-                p.c.matmul(a.c, b.c, c.c, spec);
-                p.assert_close(c, 2e-6 * k as f32, 1e-5, &format!("matmul {spec:?}"));
-            }
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    // Tolerance: f32 sums of k products of magnitude <= 1 carry a rounding error
+    // of at most ~k * 2^-24 each way; the GEMM crate and the tiled kernel add in
+    // different orders, so allow 2e-6 * k absolute plus 1e-5 relative.
+    let shapes = [
+        (1, 1, 1),
+        (1, 7, 129),
+        (7, 1, 300),
+        (129, 7, 65),
+        (300, 129, 785),
+        (65, 300, 17),
+    ];
+    for (si, &(m, n, k)) in shapes.iter().enumerate() {
+        for bits in 0..8u32 {
+            let spec = Matmul {
+                m,
+                n,
+                k,
+                trans_a: bits & 1 != 0,
+                trans_b: bits & 2 != 0,
+                accumulate: bits & 4 != 0,
+            };
+            // Views at odd offsets inside larger buffers.
+            let a = p
+                .upload(&data(m * k + 3, si as u32 * 8 + bits, -1.0, 1.0))
+                .slice(3, m * k);
+            let b = p
+                .upload(&data(k * n + 5, 100 + si as u32 * 8 + bits, -1.0, 1.0))
+                .slice(1, k * n);
+            let c = p
+                .upload(&data(m * n + 2, 200 + bits, -1.0, 1.0))
+                .slice(2, m * n);
+            p.g.matmul(a.g, b.g, c.g, spec);
+            p.c.matmul(a.c, b.c, c.c, spec);
+            p.assert_close(c, 2e-6 * k as f32, 1e-5, &format!("matmul {spec:?}"));
         }
-    });
+    }
 }
 
 #[test]
 fn matmul_with_views_sharing_one_buffer() {
-    each_shape(|mut p, _| {
-        let (m, n, k) = (7, 9, 13);
-        // Far apart (tight bindings suffice) and packed back to back (the GPU backend
-        // must go through its scratch copy, since 256-byte-aligned ranges overlap).
-        for gap in [1000usize, 0] {
-            let total = m * k + gap + k * n + gap + m * n;
-            let buf = p.upload(&data(total, 9 + gap as u32, -1.0, 1.0));
-            let a = buf.slice(0, m * k);
-            let b = buf.slice(m * k + gap, k * n);
-            let c = buf.slice(m * k + gap + k * n + gap, m * n);
-            for accumulate in [false, true] {
-                let spec = Matmul {
-                    m,
-                    n,
-                    k,
-                    trans_a: false,
-                    trans_b: true,
-                    accumulate,
-                };
-                p.g.matmul(a.g, b.g, c.g, spec);
-                p.c.matmul(a.c, b.c, c.c, spec);
-            }
-            p.assert_close(buf, 1e-5, 1e-5, &format!("shared-buffer matmul, gap {gap}"));
+    let mut g = gpu();
+    let mut p = Pair::new(&mut g);
+    let (m, n, k) = (7, 9, 13);
+    // Far apart (tight bindings suffice) and packed back to back (the GPU backend
+    // must go through its scratch copy, since 256-byte-aligned ranges overlap).
+    for gap in [1000usize, 0] {
+        let total = m * k + gap + k * n + gap + m * n;
+        let buf = p.upload(&data(total, 9 + gap as u32, -1.0, 1.0));
+        let a = buf.slice(0, m * k);
+        let b = buf.slice(m * k + gap, k * n);
+        let c = buf.slice(m * k + gap + k * n + gap, m * n);
+        for accumulate in [false, true] {
+            let spec = Matmul {
+                m,
+                n,
+                k,
+                trans_a: false,
+                trans_b: true,
+                accumulate,
+            };
+            p.g.matmul(a.g, b.g, c.g, spec);
+            p.c.matmul(a.c, b.c, c.c, spec);
         }
-    });
+        p.assert_close(buf, 1e-5, 1e-5, &format!("shared-buffer matmul, gap {gap}"));
+    }
 }
 
 #[test]
@@ -96,14 +95,14 @@ fn bias_add_and_bias_grad() {
     for &(rows, cols) in &[(1, 1), (1, 785), (7, 7), (300, 129), (129, 785)] {
         let y = p.upload(&data(rows * cols, 1, -2.0, 2.0));
         let bias = p.upload(&data(cols + 1, 2, -1.0, 1.0)).slice(1, cols);
-        p.g.bias_add(y.g, bias.g, rows, cols);
-        p.c.bias_add(y.c, bias.c, rows, cols);
+        p.g.bias_add(y.g, bias.g, [rows, cols, 1]);
+        p.c.bias_add(y.c, bias.c, [rows, cols, 1]);
         p.assert_close(y, 0.0, 0.0, &format!("bias_add {rows}x{cols}"));
 
         // db accumulates: start from non-zero values.
         let db = p.upload(&data(cols, 3, -1.0, 1.0));
-        p.g.bias_grad(y.g, db.g, rows, cols);
-        p.c.bias_grad(y.c, db.c, rows, cols);
+        p.g.bias_grad(y.g, db.g, [rows, cols, 1]);
+        p.c.bias_grad(y.c, db.c, [rows, cols, 1]);
         // Sums of `rows` terms of magnitude <= 3, in different orders.
         p.assert_close(
             db,
@@ -340,8 +339,8 @@ fn gather_images_with_and_without_binarization() {
         .map(|i| ((i * 7 + i / 13) % 256) as u8)
         .collect();
     let ds = T {
-        g: p.g.upload_bytes(&bytes, "dataset"),
-        c: p.c.upload_bytes(&bytes, "dataset"),
+        g: upload_bytes(&mut *p.g, &bytes, "dataset"),
+        c: upload_bytes(&mut p.c, &bytes, "dataset"),
     };
     let perm = rng::permutation(count, 3, rng::stream(rng::StreamKind::Shuffle, 0));
     let idx = p.alloc(count);

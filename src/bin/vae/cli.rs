@@ -794,19 +794,25 @@ fn kernel_bench<B: Backend>(mut be: B, kind: BackendKind) -> Result<(), Failure>
             "conv2d_forward",
             name,
             flops,
-            time_op(&mut be, y, 10, |be| be.conv2d_forward(x, w, y, s))?,
+            time_op(&mut be, y, 10, |be| {
+                be.conv_forward(x, w, None, y, s.into(), None)
+            })?,
         );
         report(
             "conv2d_backward_data",
             name,
             flops,
-            time_op(&mut be, x, 10, |be| be.conv2d_backward_data(y, w, x, s))?,
+            time_op(&mut be, x, 10, |be| {
+                be.conv_backward_data(y, w, x, s.into(), None)
+            })?,
         );
         report(
             "conv2d_backward_weights",
             name,
             flops,
-            time_op(&mut be, w, 10, |be| be.conv2d_backward_weights(x, y, w, s))?,
+            time_op(&mut be, w, 10, |be| {
+                be.conv_backward_weights(x, y, w, None, s.into())
+            })?,
         );
         // The forward's GEMM alone: [Co, K] x [K, N].
         let (m, k, n) = (s.out_channels, s.patch_len(), s.batch * s.out_positions());

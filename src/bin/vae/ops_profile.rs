@@ -10,7 +10,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use vae_playground::backend::{
-    Activation, AdamStep, Backend, BackendError, Conv2dShape, ConvTranspose2dShape, Matmul,
+    ActAfter, ActBefore, Activation, AdamStep, Backend, BackendError, ConvShape, Matmul,
     MemoryReport, Noise, Recon, View,
 };
 
@@ -53,21 +53,14 @@ impl<B: Backend> Timed<B> {
     }
 }
 
-fn conv_name(g: &Conv2dShape) -> String {
-    let [h, w] = g.in_size;
-    let [kh, kw] = g.kernel;
+fn conv_name(g: &ConvShape) -> String {
+    let [h, w] = g.in_size();
+    let [kh, kw] = g.kernel();
     format!(
         "{}->{} {h}x{w} k{kh}x{kw} s{}",
-        g.in_channels, g.out_channels, g.stride[0]
-    )
-}
-
-fn deconv_name(g: &ConvTranspose2dShape) -> String {
-    let [h, w] = g.in_size;
-    let [kh, kw] = g.kernel;
-    format!(
-        "{}->{} {h}x{w} k{kh}x{kw} s{}",
-        g.in_channels, g.out_channels, g.stride[0]
+        g.in_channels(),
+        g.out_channels(),
+        g.stride()[0]
     )
 }
 
@@ -122,11 +115,11 @@ impl<B: Backend> Backend for Timed<B> {
         };
         self.time("matmul", shape, |be| be.matmul(a, b, c, s))
     }
-    fn bias_add(&mut self, y: View, bias: View, rows: usize, cols: usize) {
-        self.time("bias", String::new, |b| b.bias_add(y, bias, rows, cols))
+    fn bias_add(&mut self, y: View, bias: View, dims: [usize; 3]) {
+        self.time("bias", String::new, |b| b.bias_add(y, bias, dims))
     }
-    fn bias_grad(&mut self, dy: View, db: View, rows: usize, cols: usize) {
-        self.time("bias", String::new, |b| b.bias_grad(dy, db, rows, cols))
+    fn bias_grad(&mut self, dy: View, db: View, dims: [usize; 3]) {
+        self.time("bias", String::new, |b| b.bias_grad(dy, db, dims))
     }
     fn activation(&mut self, act: Activation, x: View, y: View) {
         self.time("activation", String::new, |b| b.activation(act, x, y))
@@ -190,70 +183,6 @@ impl<B: Backend> Backend for Timed<B> {
             b.adam(params, grads, m, v, step)
         })
     }
-    fn conv2d_forward(&mut self, x: View, w: View, y: View, g: Conv2dShape) {
-        self.time(
-            "conv2d_forward",
-            || conv_name(&g),
-            |b| b.conv2d_forward(x, w, y, g),
-        )
-    }
-    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, g: Conv2dShape) {
-        self.time(
-            "conv2d_backward_data",
-            || conv_name(&g),
-            |b| b.conv2d_backward_data(dy, w, dx, g),
-        )
-    }
-    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, g: Conv2dShape) {
-        self.time(
-            "conv2d_backward_weights",
-            || conv_name(&g),
-            |b| b.conv2d_backward_weights(x, dy, dw, g),
-        )
-    }
-    fn channel_bias_add(&mut self, y: View, bias: View, batch: usize, c: usize, s: usize) {
-        self.time("bias", String::new, |b| {
-            b.channel_bias_add(y, bias, batch, c, s)
-        })
-    }
-    fn channel_bias_grad(&mut self, dy: View, db: View, batch: usize, c: usize, s: usize) {
-        self.time("bias", String::new, |b| {
-            b.channel_bias_grad(dy, db, batch, c, s)
-        })
-    }
-    fn conv_transpose2d_forward(&mut self, x: View, w: View, y: View, g: ConvTranspose2dShape) {
-        self.time(
-            "conv_transpose2d_forward",
-            || deconv_name(&g),
-            |b| b.conv_transpose2d_forward(x, w, y, g),
-        )
-    }
-    fn conv_transpose2d_backward_data(
-        &mut self,
-        dy: View,
-        w: View,
-        dx: View,
-        g: ConvTranspose2dShape,
-    ) {
-        self.time(
-            "conv_transpose2d_backward_data",
-            || deconv_name(&g),
-            |b| b.conv_transpose2d_backward_data(dy, w, dx, g),
-        )
-    }
-    fn conv_transpose2d_backward_weights(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        g: ConvTranspose2dShape,
-    ) {
-        self.time(
-            "conv_transpose2d_backward_weights",
-            || deconv_name(&g),
-            |b| b.conv_transpose2d_backward_weights(x, dy, dw, g),
-        )
-    }
     // The fused ops, timed as the inner backend runs them (the CPU fuses
     // them; the trait's defaults would time their parts instead).
     fn dense_forward(
@@ -306,121 +235,60 @@ impl<B: Backend> Backend for Timed<B> {
             |b| b.dense_backward_data_act(dy, w, y, dpost, dpre, rows, f, act, accumulate),
         )
     }
-    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, g: Conv2dShape) {
-        self.time(
-            "conv2d_forward (+ bias)",
-            || conv_name(&g),
-            |b| b.conv2d_forward_bias(x, w, bias, y, g),
-        )
+    fn conv_forward(
+        &mut self,
+        x: View,
+        w: View,
+        bias: Option<View>,
+        y: View,
+        g: ConvShape,
+        act: Option<ActAfter>,
+    ) {
+        let op = match (bias, act) {
+            (_, Some(_)) => "forward (+ bias, act)",
+            (Some(_), None) => "forward (+ bias)",
+            (None, None) => "forward",
+        };
+        let shape = || match act {
+            Some(a) => format!("{} {:?}", conv_name(&g), a.act),
+            None => conv_name(&g),
+        };
+        let op = format!("{}_{op}", g.kind());
+        self.time(&op, shape, |b| b.conv_forward(x, w, bias, y, g, act))
     }
-    fn conv2d_backward_weights_bias(
+    fn conv_backward_data(
+        &mut self,
+        dy: View,
+        w: View,
+        dx: View,
+        g: ConvShape,
+        act: Option<ActBefore>,
+    ) {
+        let (op, shape) = match act {
+            Some(a) => (
+                "backward_data_act",
+                format!("{} {:?}", conv_name(&g), a.act),
+            ),
+            None => ("backward_data", conv_name(&g)),
+        };
+        let op = format!("{}_{op}", g.kind());
+        self.time(&op, || shape, |b| b.conv_backward_data(dy, w, dx, g, act))
+    }
+    fn conv_backward_weights(
         &mut self,
         x: View,
         dy: View,
         dw: View,
-        db: View,
-        g: Conv2dShape,
+        db: Option<View>,
+        g: ConvShape,
     ) {
-        self.time(
-            "conv2d_backward_weights (+ bias)",
-            || conv_name(&g),
-            |b| b.conv2d_backward_weights_bias(x, dy, dw, db, g),
-        )
-    }
-    fn conv_transpose2d_forward_bias(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        y: View,
-        g: ConvTranspose2dShape,
-    ) {
-        self.time(
-            "conv_transpose2d_forward (+ bias)",
-            || deconv_name(&g),
-            |b| b.conv_transpose2d_forward_bias(x, w, bias, y, g),
-        )
-    }
-    fn conv_transpose2d_backward_weights_bias(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        db: View,
-        g: ConvTranspose2dShape,
-    ) {
-        self.time(
-            "conv_transpose2d_backward_weights (+ bias)",
-            || deconv_name(&g),
-            |b| b.conv_transpose2d_backward_weights_bias(x, dy, dw, db, g),
-        )
-    }
-    fn conv2d_forward_bias_act(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        pre: View,
-        y: View,
-        g: Conv2dShape,
-        act: Activation,
-    ) {
-        self.time(
-            "conv2d_forward (+ bias, act)",
-            || format!("{} {act:?}", conv_name(&g)),
-            |b| b.conv2d_forward_bias_act(x, w, bias, pre, y, g, act),
-        )
-    }
-    fn conv_transpose2d_forward_bias_act(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        pre: View,
-        y: View,
-        g: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        self.time(
-            "conv_transpose2d_forward (+ bias, act)",
-            || format!("{} {act:?}", deconv_name(&g)),
-            |b| b.conv_transpose2d_forward_bias_act(x, w, bias, pre, y, g, act),
-        )
-    }
-    fn conv2d_backward_data_act(
-        &mut self,
-        dy: View,
-        w: View,
-        y: View,
-        dpost: View,
-        dpre: View,
-        g: Conv2dShape,
-        act: Activation,
-    ) {
-        self.time(
-            "conv2d_backward_data_act",
-            || format!("{} {act:?}", conv_name(&g)),
-            |b| b.conv2d_backward_data_act(dy, w, y, dpost, dpre, g, act),
-        )
-    }
-    fn conv_transpose2d_backward_data_act(
-        &mut self,
-        dy: View,
-        w: View,
-        y: View,
-        dpost: View,
-        dpre: View,
-        g: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        self.time(
-            "conv_transpose2d_backward_data_act",
-            || format!("{} {act:?}", deconv_name(&g)),
-            |b| b.conv_transpose2d_backward_data_act(dy, w, y, dpost, dpre, g, act),
-        )
-    }
-    fn upload_bytes(&mut self, bytes: &[u8], label: &str) -> View {
-        self.inner.upload_bytes(bytes, label)
+        let op = match db {
+            Some(_) => "backward_weights (+ bias)",
+            None => "backward_weights",
+        };
+        let op = format!("{}_{op}", g.kind());
+        let shape = || conv_name(&g);
+        self.time(&op, shape, |b| b.conv_backward_weights(x, dy, dw, db, g))
     }
     fn gather_images(
         &mut self,

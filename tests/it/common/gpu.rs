@@ -7,7 +7,7 @@ use pollster::block_on;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use vae_playground::backend::{Backend, View};
 use vae_playground::cpu::CpuBackend;
-use vae_playground::gpu::{GpuBackend, KernelShape};
+use vae_playground::gpu::GpuBackend;
 use vae_playground::train::Trainer;
 
 /// A new device, or a failure that says how to get an adapter.
@@ -30,21 +30,6 @@ pub fn gpu() -> MutexGuard<'static, GpuBackend> {
     })
     .lock()
     .unwrap_or_else(|p| p.into_inner())
-}
-
-/// Runs `f` on the shared device once per shape of the product kernels
-/// (the tiled ones for GPUs, the lane ones for CPU adapters), whatever the
-/// adapter would pick, then restores its own choice: every variant is
-/// checked against the CPU oracle on the adapter the tests run on.
-pub fn each_shape(mut f: impl FnMut(Pair<'_>, KernelShape)) {
-    let mut g = gpu();
-    let own = g.kernel_shape();
-    for s in KernelShape::ALL {
-        eprintln!("kernel shape {s:?}");
-        g.set_kernel_shape(s);
-        f(Pair::new(&mut g), s);
-    }
-    g.set_kernel_shape(own);
 }
 
 /// A tensor on both backends.

@@ -7,7 +7,11 @@
 //! words (the dataset packs four `u8` pixels per word, little-endian).
 //! Shapes are row-major: a `[rows, cols]` matrix is `rows * cols` contiguous
 //! words. Ops never alias: an output view never overlaps one of its inputs.
+//! The convolutions' geometry ([`ConvShape`]) is in `conv_shape.rs`.
 
+mod conv_shape;
+
+pub use conv_shape::{Conv2dShape, ConvShape, ConvTranspose2dShape};
 use std::fmt;
 use std::future::Future;
 
@@ -102,143 +106,27 @@ pub struct Matmul {
     pub accumulate: bool,
 }
 
-/// The geometry of one 2-D convolution (PyTorch's `Conv2d`, no dilation or
-/// groups): input `x [B, Ci, H, W]`, weight `w [Co, Ci, KH, KW]`, output
-/// `y [B, Co, OH, OW]` with `OH = (H + 2 PH - KH) / SH + 1` (floor), likewise
-/// `OW`. All NCHW, row-major. Sizes are `[height, width]` pairs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Conv2dShape {
-    pub batch: usize,
-    pub in_channels: usize,
-    /// `[H, W]` of the input.
-    pub in_size: [usize; 2],
-    pub out_channels: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
+/// The activation after a layer, applied by its forward: `y = act(pre)`.
+/// A backend that fuses it writes `y` only and leaves `pre` alone; one that
+/// does not writes the layer's output into `pre` first. With `Identity`,
+/// pass `pre == y`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActAfter {
+    pub act: Activation,
+    pub pre: View,
 }
 
-impl Conv2dShape {
-    /// `[OH, OW]`, or `None` where the padded input is smaller than the
-    /// kernel, a size is zero or the arithmetic overflows.
-    pub fn checked_out_size(&self) -> Option<[usize; 2]> {
-        let dim = |i: usize| {
-            if self.in_size[i] == 0 || self.kernel[i] == 0 || self.stride[i] == 0 {
-                return None;
-            }
-            let padded = self.in_size[i].checked_add(self.padding[i].checked_mul(2)?)?;
-            Some(padded.checked_sub(self.kernel[i])? / self.stride[i] + 1)
-        };
-        Some([dim(0)?, dim(1)?])
-    }
-
-    /// `[OH, OW]`; panics on a geometry with no output.
-    pub fn out_size(&self) -> [usize; 2] {
-        self.checked_out_size()
-            .unwrap_or_else(|| panic!("conv2d {self:?} has no output"))
-    }
-
-    /// Words of one input sample, `Ci * H * W`.
-    pub fn in_len(&self) -> usize {
-        self.in_channels * self.in_size[0] * self.in_size[1]
-    }
-
-    /// Words of one output sample, `Co * OH * OW`.
-    pub fn out_len(&self) -> usize {
-        let [oh, ow] = self.out_size();
-        self.out_channels * oh * ow
-    }
-
-    /// Output positions per sample, `OH * OW`.
-    pub fn out_positions(&self) -> usize {
-        let [oh, ow] = self.out_size();
-        oh * ow
-    }
-
-    /// Length of one patch, `Ci * KH * KW` (the GEMM's inner dimension).
-    pub fn patch_len(&self) -> usize {
-        self.in_channels * self.kernel[0] * self.kernel[1]
-    }
-
-    pub fn weight_len(&self) -> usize {
-        self.out_channels * self.patch_len()
-    }
-
-    /// Multiply-adds times two of one forward pass over the batch.
-    pub fn flops(&self) -> f64 {
-        2.0 * (self.batch * self.out_len()) as f64 * self.patch_len() as f64
-    }
-}
-
-/// The geometry of PyTorch's `ConvTranspose2d`: input `x [B, Ci, H, W]`,
-/// weight `w [Ci, Co, KH, KW]`, output `y [B, Co, OH, OW]` with
-/// `OH = (H - 1) SH - 2 PH + KH + OPH`. It is the adjoint of the `Conv2d`
-/// [`ConvTranspose2dShape::adjoint`] that maps `y`'s shape back to `x`'s.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ConvTranspose2dShape {
-    pub batch: usize,
-    pub in_channels: usize,
-    pub in_size: [usize; 2],
-    pub out_channels: usize,
-    pub kernel: [usize; 2],
-    pub stride: [usize; 2],
-    pub padding: [usize; 2],
-    /// Extra rows / columns at the bottom / right; below the stride.
-    pub output_padding: [usize; 2],
-}
-
-impl ConvTranspose2dShape {
-    /// `[OH, OW]`, or `None` where a size would be zero or negative, or the
-    /// output padding is not below the stride.
-    pub fn checked_out_size(&self) -> Option<[usize; 2]> {
-        let dim = |i: usize| {
-            let (s, k, op) = (self.stride[i], self.kernel[i], self.output_padding[i]);
-            if self.in_size[i] == 0 || k == 0 || s == 0 || op >= s {
-                return None;
-            }
-            let full = (self.in_size[i] - 1)
-                .checked_mul(s)?
-                .checked_add(k)?
-                .checked_add(op)?;
-            full.checked_sub(self.padding[i].checked_mul(2)?)
-                .filter(|&o| o > 0)
-        };
-        Some([dim(0)?, dim(1)?])
-    }
-
-    pub fn out_size(&self) -> [usize; 2] {
-        self.checked_out_size()
-            .unwrap_or_else(|| panic!("conv_transpose2d {self:?} has no output"))
-    }
-
-    pub fn in_len(&self) -> usize {
-        self.in_channels * self.in_size[0] * self.in_size[1]
-    }
-
-    pub fn out_len(&self) -> usize {
-        let [oh, ow] = self.out_size();
-        self.out_channels * oh * ow
-    }
-
-    pub fn weight_len(&self) -> usize {
-        self.in_channels * self.out_channels * self.kernel[0] * self.kernel[1]
-    }
-
-    /// The `Conv2d` from this layer's output shape to its input shape, whose
-    /// weight layout `[Co', Ci', KH, KW] = [Ci, Co, KH, KW]` is this layer's.
-    pub fn adjoint(&self) -> Conv2dShape {
-        let conv = Conv2dShape {
-            batch: self.batch,
-            in_channels: self.out_channels,
-            in_size: self.out_size(),
-            out_channels: self.in_channels,
-            kernel: self.kernel,
-            stride: self.stride,
-            padding: self.padding,
-        };
-        debug_assert_eq!(conv.out_size(), self.in_size);
-        conv
-    }
+/// The activation before a layer, for the layer's input gradient: `y =
+/// act(pre)` is the layer's input, `dpost` the gradient reaching `y` and
+/// the op's output `dpre = dpost * act'`, with `act'` computed from `y`
+/// alone (exact for every [`Activation`]: relu and leaky relu have `y > 0`
+/// exactly where `pre > 0`). A fused backend writes `dpre` only; one that
+/// does not writes `dpost` first. `y`, `dpost`, `dpre` have the input's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActBefore {
+    pub act: Activation,
+    pub y: View,
+    pub dpost: View,
 }
 
 /// The range log-variance is clamped to before `exp`, in both backends
@@ -345,10 +233,11 @@ pub trait Backend {
     fn copy(&mut self, src: View, dst: View);
 
     fn matmul(&mut self, a: View, b: View, c: View, spec: Matmul);
-    /// `y[r, c] += bias[c]` for a `[rows, cols]` matrix `y`.
-    fn bias_add(&mut self, y: View, bias: View, rows: usize, cols: usize);
-    /// `db[c] += sum_r dy[r, c]`.
-    fn bias_grad(&mut self, dy: View, db: View, rows: usize, cols: usize);
+    /// `y[b, c, s] += bias[c]` for `y [batch, channels, spatial]`: a dense
+    /// layer's bias with `spatial = 1`, a convolution's (NCHW) otherwise.
+    fn bias_add(&mut self, y: View, bias: View, dims: [usize; 3]);
+    /// `db[c] += sum_{b, s} dy[b, c, s]`, `dims` as in [`Backend::bias_add`].
+    fn bias_grad(&mut self, dy: View, db: View, dims: [usize; 3]);
     fn activation(&mut self, act: Activation, x: View, y: View);
     /// `dx = dy * f'(x)`, given `y = f(x)` too (sigmoid and tanh use it).
     fn activation_backward(&mut self, act: Activation, x: View, y: View, dy: View, dx: View);
@@ -381,10 +270,10 @@ pub trait Backend {
         };
         if act == Activation::Identity {
             self.matmul(x, w, y, spec);
-            self.bias_add(y, b, rows, o);
+            self.bias_add(y, b, [rows, o, 1]);
         } else {
             self.matmul(x, w, pre, spec);
-            self.bias_add(pre, b, rows, o);
+            self.bias_add(pre, b, [rows, o, 1]);
             self.activation(act, pre.slice(0, rows * o), y.slice(0, rows * o));
         }
     }
@@ -411,7 +300,7 @@ pub trait Backend {
             accumulate: true,
         };
         self.matmul(dy, x, dw, spec);
-        self.bias_grad(dy, db, rows, o);
+        self.bias_grad(dy, db, [rows, o, 1]);
     }
     /// The gradient reaching a dense layer's input through the activation
     /// before it: `dpost (+)= dy W` (adding to `dpost` with `accumulate`),
@@ -510,207 +399,46 @@ pub trait Backend {
     /// Adam over flat parameter, gradient and moment buffers of equal length.
     fn adam(&mut self, params: View, grads: View, m: View, v: View, step: AdamStep);
 
-    /// `y = conv2d(x, w)` (overwritten): `x [B, Ci, H, W]`, `w [Co, Ci, KH, KW]`,
-    /// `y [B, Co, OH, OW]`; no bias (see `channel_bias_add`).
-    fn conv2d_forward(&mut self, x: View, w: View, y: View, shape: Conv2dShape);
-    /// The gradient reaching the input, `dx = conv2d^T(dy, w)` (overwritten);
-    /// `dy [B, Co, OH, OW]`, `dx [B, Ci, H, W]`. Also `ConvTranspose2d`'s forward.
-    fn conv2d_backward_data(&mut self, dy: View, w: View, dx: View, shape: Conv2dShape);
-    /// `dw[co, ci, kh, kw] += sum_{b, oh, ow} dy[b, co, oh, ow] *
-    /// x[b, ci, oh SH + kh - PH, ow SW + kw - PW]` (zero outside the image).
-    fn conv2d_backward_weights(&mut self, x: View, dy: View, dw: View, shape: Conv2dShape);
-    /// `y[b, c, s] += bias[c]` for `y [batch, channels, spatial]` (NCHW bias).
-    fn channel_bias_add(
+    /// A convolution's forward, either kind (see [`ConvShape`]), overwriting
+    /// `y [B, Co, OH, OW]` from `x [B, Ci, H, W]` and `w` (`[Co, Ci, KH, KW]`
+    /// for `Conv2d`, `[Ci, Co, KH, KW]` for `ConvTranspose2d`): `y = conv(x,
+    /// w)`, plus `bias[co]` on each output channel where given, then the
+    /// activation after the layer where given (see [`ActAfter`]).
+    fn conv_forward(
         &mut self,
+        x: View,
+        w: View,
+        bias: Option<View>,
         y: View,
-        bias: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
+        shape: ConvShape,
+        act: Option<ActAfter>,
     );
-    /// `db[c] += sum_{b, s} dy[b, c, s]` for `dy [batch, channels, spatial]`.
-    fn channel_bias_grad(
-        &mut self,
-        dy: View,
-        db: View,
-        batch: usize,
-        channels: usize,
-        spatial: usize,
-    );
-
-    /// `conv2d_forward` then `channel_bias_add` over its output; a backend
-    /// may fuse the two (the GPU adds the bias in the product's epilogue).
-    fn conv2d_forward_bias(&mut self, x: View, w: View, bias: View, y: View, shape: Conv2dShape) {
-        self.conv2d_forward(x, w, y, shape);
-        let (batch, co, pos) = (shape.batch, shape.out_channels, shape.out_positions());
-        self.channel_bias_add(y, bias, batch, co, pos);
-    }
-    /// `conv2d_backward_weights` then `channel_bias_grad` over `dy`; a backend
-    /// may fuse the two (the GPU sums `dy` as one more column of the product).
-    fn conv2d_backward_weights_bias(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        db: View,
-        shape: Conv2dShape,
-    ) {
-        self.conv2d_backward_weights(x, dy, dw, shape);
-        let (batch, co, pos) = (shape.batch, shape.out_channels, shape.out_positions());
-        self.channel_bias_grad(dy, db, batch, co, pos);
-    }
-
-    /// `conv_transpose2d_forward` then `channel_bias_add` over its output; a
-    /// backend may fuse the two (the CPU adds the bias while the output is in
-    /// cache).
-    fn conv_transpose2d_forward_bias(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        y: View,
-        shape: ConvTranspose2dShape,
-    ) {
-        self.conv_transpose2d_forward(x, w, y, shape);
-        let [oh, ow] = shape.out_size();
-        self.channel_bias_add(y, bias, shape.batch, shape.out_channels, oh * ow);
-    }
-    /// `conv_transpose2d_backward_weights` then `channel_bias_grad` over
-    /// `dy`; a backend may fuse the two (the CPU sums `dy` while it is in
-    /// cache for the product).
-    fn conv_transpose2d_backward_weights_bias(
-        &mut self,
-        x: View,
-        dy: View,
-        dw: View,
-        db: View,
-        shape: ConvTranspose2dShape,
-    ) {
-        self.conv_transpose2d_backward_weights(x, dy, dw, shape);
-        let [oh, ow] = shape.out_size();
-        self.channel_bias_grad(dy, db, shape.batch, shape.out_channels, oh * ow);
-    }
-
-    /// A convolution's forward with its bias and the activation after it,
-    /// `y = act(conv2d(x, w) + b)`; `pre` as in [`Backend::dense_forward`]:
-    /// the default writes `conv2d(x, w) + b` there and then `act(pre)` into
-    /// `y`, a fused backend writes `y` only. With `Identity`, pass `pre == y`.
-    #[allow(clippy::too_many_arguments)]
-    fn conv2d_forward_bias_act(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        pre: View,
-        y: View,
-        shape: Conv2dShape,
-        act: Activation,
-    ) {
-        self.conv2d_forward_bias(x, w, bias, pre, shape);
-        if act != Activation::Identity {
-            let n = shape.batch * shape.out_len();
-            self.activation(act, pre.slice(0, n), y.slice(0, n));
-        }
-    }
-    /// [`Backend::conv2d_forward_bias_act`] for a transposed convolution.
-    #[allow(clippy::too_many_arguments)]
-    fn conv_transpose2d_forward_bias_act(
-        &mut self,
-        x: View,
-        w: View,
-        bias: View,
-        pre: View,
-        y: View,
-        shape: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        self.conv_transpose2d_forward_bias(x, w, bias, pre, shape);
-        if act != Activation::Identity {
-            let n = shape.batch * shape.out_len();
-            self.activation(act, pre.slice(0, n), y.slice(0, n));
-        }
-    }
-    /// The gradient reaching a convolution's input through the activation
-    /// before it, as [`Backend::dense_backward_data_act`]: `dpost =
-    /// conv2d^T(dy, w)`, then `dpre = dpost * act'` from that activation's
-    /// output `y` alone (`y`, `dpost`, `dpre` are `[B, Ci, H, W]`). The
-    /// default is `conv2d_backward_data` and `activation_backward`; a fused
-    /// backend writes `dpre` only.
-    #[allow(clippy::too_many_arguments)]
-    fn conv2d_backward_data_act(
-        &mut self,
-        dy: View,
-        w: View,
-        y: View,
-        dpost: View,
-        dpre: View,
-        shape: Conv2dShape,
-        act: Activation,
-    ) {
-        self.conv2d_backward_data(dy, w, dpost, shape);
-        let n = shape.batch * shape.in_len();
-        let (y, dpost, dpre) = (y.slice(0, n), dpost.slice(0, n), dpre.slice(0, n));
-        self.activation_backward(act, y, y, dpost, dpre);
-    }
-    /// [`Backend::conv2d_backward_data_act`] for a transposed convolution.
-    #[allow(clippy::too_many_arguments)]
-    fn conv_transpose2d_backward_data_act(
-        &mut self,
-        dy: View,
-        w: View,
-        y: View,
-        dpost: View,
-        dpre: View,
-        shape: ConvTranspose2dShape,
-        act: Activation,
-    ) {
-        self.conv_transpose2d_backward_data(dy, w, dpost, shape);
-        let n = shape.batch * shape.in_len();
-        let (y, dpost, dpre) = (y.slice(0, n), dpost.slice(0, n), dpre.slice(0, n));
-        self.activation_backward(act, y, y, dpost, dpre);
-    }
-
-    /// `y = conv_transpose2d(x, w)` (overwritten): `x [B, Ci, H, W]`,
-    /// `w [Ci, Co, KH, KW]`, `y [B, Co, OH, OW]`: the adjoint conv's backward-data.
-    fn conv_transpose2d_forward(&mut self, x: View, w: View, y: View, shape: ConvTranspose2dShape) {
-        self.conv2d_backward_data(x, w, y, shape.adjoint());
-    }
-    /// `dx` (overwritten) from `dy [B, Co, OH, OW]`: the adjoint conv's forward.
-    fn conv_transpose2d_backward_data(
+    /// The gradient reaching a convolution's input, overwriting `dx [B, Ci,
+    /// H, W]` from `dy [B, Co, OH, OW]`: `dx = conv^T(dy, w)`, or with `act`
+    /// the gradient through the activation before the layer (see
+    /// [`ActBefore`]). A transposed convolution's is its adjoint's forward.
+    fn conv_backward_data(
         &mut self,
         dy: View,
         w: View,
         dx: View,
-        shape: ConvTranspose2dShape,
-    ) {
-        self.conv2d_forward(dy, w, dx, shape.adjoint());
-    }
-    /// `dw += ...` for `w [Ci, Co, KH, KW]`: the adjoint conv's weight gradient
-    /// with the roles of input and output gradient swapped.
-    fn conv_transpose2d_backward_weights(
+        shape: ConvShape,
+        act: Option<ActBefore>,
+    );
+    /// A convolution's parameter gradients, added to what is there: for
+    /// `Conv2d`, `dw[co, ci, kh, kw] += sum_{b, oh, ow} dy[b, co, oh, ow] *
+    /// x[b, ci, oh SH + kh - PH, ow SW + kw - PW]` (zero outside the image);
+    /// for `ConvTranspose2d` its adjoint's with `x` and `dy` swapped. Where
+    /// `db` is given, `db[c] += sum_{b, s} dy[b, c, s]` too.
+    fn conv_backward_weights(
         &mut self,
         x: View,
         dy: View,
         dw: View,
-        shape: ConvTranspose2dShape,
-    ) {
-        self.conv2d_backward_weights(dy, x, dw, shape.adjoint());
-    }
+        db: Option<View>,
+        shape: ConvShape,
+    );
 
-    /// Uploads raw bytes (a dataset), packed four per word, little-endian.
-    fn upload_bytes(&mut self, bytes: &[u8], label: &str) -> View {
-        let words: Vec<u32> = bytes
-            .chunks(4)
-            .map(|c| {
-                let mut w = [0u8; 4];
-                w[..c.len()].copy_from_slice(c);
-                u32::from_le_bytes(w)
-            })
-            .collect();
-        let view = self.alloc(words.len().max(1), label);
-        self.write_u32(view, &words);
-        view
-    }
     /// Batch gather: `out[r, d] = bytes[indices[first + r] * dim + d] / 255`,
     /// and with `binarize` each pixel becomes 1 with that probability, else 0.
     #[allow(clippy::too_many_arguments)]
@@ -724,4 +452,19 @@ pub trait Backend {
         out: View,
         binarize: Option<Noise>,
     );
+}
+
+/// Uploads raw bytes (a dataset), packed four per word, little-endian.
+pub fn upload_bytes<B: Backend>(be: &mut B, bytes: &[u8], label: &str) -> View {
+    let words: Vec<u32> = bytes
+        .chunks(4)
+        .map(|c| {
+            let mut w = [0u8; 4];
+            w[..c.len()].copy_from_slice(c);
+            u32::from_le_bytes(w)
+        })
+        .collect();
+    let view = be.alloc(words.len().max(1), label);
+    be.write_u32(view, &words);
+    view
 }
