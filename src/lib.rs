@@ -32,6 +32,7 @@ pub mod probe;
 pub mod resume;
 pub mod rng;
 pub mod settings;
+pub mod spec;
 pub mod train;
 pub mod vae;
 #[cfg(target_arch = "wasm32")]

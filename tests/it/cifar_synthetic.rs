@@ -2,7 +2,6 @@
 //! colour data set made here: it learns on the CPU, and a few training steps
 //! agree between the GPU and the CPU.
 
-
 use crate::common::gpu::{assert_steps_agree, new_gpu};
 use pollster::block_on;
 use vae_playground::backend::Backend;

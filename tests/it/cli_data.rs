@@ -6,7 +6,6 @@
 //! `Session.checkpoint()` calls) loads in the CLI with the same test loss;
 //! data that does not fit is refused with a sentence naming the file.
 
-
 use crate::common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::{Path, PathBuf};
 

@@ -3,7 +3,6 @@
 //! (to the input, the weights and the bias) against central finite
 //! differences, and a small conv VAE's whole gradient likewise.
 
-
 use crate::common::{check_fd, conv, deconv, dot, read, upload};
 use vae_playground::backend::{Activation, Backend, Conv2dShape, ConvTranspose2dShape, Noise};
 use vae_playground::config::{ImageShape, LayerSpec, Pair, VaeConfig};
@@ -355,7 +354,12 @@ fn whole_conv_model_gradient_matches_finite_differences() {
             && names.iter().any(|n| n == "decoder.deconv1.bias")
     );
     let images: Vec<f32> = values(2 * 64, 12, 0.5).iter().map(|v| v + 0.5).collect();
-    crate::common::assert_model_gradient_matches_fd(config, &images, Noise { seed: 5, stream: 6 }, 5);
+    crate::common::assert_model_gradient_matches_fd(
+        config,
+        &images,
+        Noise { seed: 5, stream: 6 },
+        5,
+    );
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! views at odd offsets, a batch split into chunks. Needs a GPU adapter (on
 //! machines without a GPU, Mesa's lavapipe); no adapter fails.
 
-
 use crate::common::gpu::{each_shape, gpu, Pair};
 use crate::common::{conv, deconv};
 use vae_playground::backend::{Backend, Conv2dShape, ConvTranspose2dShape};

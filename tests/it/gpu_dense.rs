@@ -7,7 +7,6 @@
 //! parameter and gradient buffers) or in buffers of their own.
 //! Needs a GPU adapter (lavapipe on machines without one); no adapter fails.
 
-
 use crate::common::gpu::{each_shape, gpu, Pair, T};
 use vae_playground::backend::{Activation, Backend};
 use vae_playground::rng;

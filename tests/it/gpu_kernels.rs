@@ -3,7 +3,6 @@
 //! share a buffer). Needs a GPU adapter: on machines without a GPU that is
 //! Mesa's lavapipe (`apt-get install mesa-vulkan-drivers`). No adapter fails.
 
-
 use crate::common::gpu::{each_shape, gpu, Pair, T};
 use vae_playground::backend::{
     Activation, AdamStep, Backend, Matmul, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN,

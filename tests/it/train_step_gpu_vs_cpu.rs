@@ -2,7 +2,6 @@
 //! seed, same data, so the same initial parameters, shuffles, noise and
 //! binarization; after 5 steps of Adam the parameters must still agree.
 
-
 use crate::common::gpu::{assert_steps_agree, new_gpu};
 use vae_playground::backend::Backend;
 use vae_playground::config::VaeConfig;
