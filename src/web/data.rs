@@ -6,12 +6,12 @@
 
 use super::{install_panic_hook, to_js, Engine, Session};
 use crate::backend::Backend;
+use crate::checkpoint::resume::{self, Resumable};
 use crate::config::{ImageShape, VaeConfig};
 use crate::cpu::CpuBackend;
 use crate::data::{detect, user};
 use crate::error::{Error, ErrorKind};
 use crate::gpu::GpuBackend;
-use crate::resume::{self, Resumable};
 use crate::settings::Settings;
 use crate::train::Trainer;
 use serde::{Deserialize, Serialize};
