@@ -7,12 +7,13 @@
 
 use crate::backend::Backend;
 use crate::config::VaeConfig;
+use crate::config::LIMITS;
 use crate::cpu::CpuBackend;
 use crate::data::ImageStream;
 use crate::error::{Error, ErrorKind};
 use crate::gpu::GpuBackend;
 use crate::rng::{self, StreamKind};
-use crate::settings::{self, ConfigOverrides, HyperOverrides, Settings, LIMITS};
+use crate::settings::{self, ConfigOverrides, HyperOverrides, Settings};
 use crate::train::{self, Metrics, Trainer};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
