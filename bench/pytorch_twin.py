@@ -4,7 +4,7 @@ timed the same way, printed as the same JSON line.
 
     python bench/pytorch_twin.py --preset conv --steps 50 --threads 2
 
-Each preset mirrors `VaeConfig::preset` in src/config.rs layer for layer
+Each preset mirrors `VaeConfig::preset` in src/config/presets.rs layer for layer
 (PyTorch's default init, Adam with PyTorch's defaults at lr 1e-3, the loss
 `mean_B(sum_D recon + beta * KL)`). Images are random pixels of the preset's
 shape: the step's cost does not depend on their content. Bench-only code:

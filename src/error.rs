@@ -3,7 +3,6 @@
 //! kind becomes the JS `Error`'s `name`, so the page never parses messages.
 
 use crate::backend::BackendError;
-use crate::checkpoint::CheckpointError;
 use crate::config::ConfigError;
 use crate::data::DataError;
 use std::fmt;
@@ -81,12 +80,6 @@ impl From<DataError> for Error {
     }
 }
 
-impl From<CheckpointError> for Error {
-    fn from(e: CheckpointError) -> Error {
-        Error::new(ErrorKind::BadFile, e.to_string())
-    }
-}
-
 impl From<BackendError> for Error {
     fn from(e: BackendError) -> Error {
         let kind = match e {
@@ -102,6 +95,7 @@ impl From<BackendError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checkpoint::CheckpointError;
 
     #[test]
     fn each_source_error_maps_to_its_kind_and_keeps_its_sentence() {

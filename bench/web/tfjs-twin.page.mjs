@@ -2,7 +2,7 @@
 // (bench/web/training.mjs serves it with tfjs from node_modules; it is
 // never part of dist/). Runs in the bench page: tfjs-twin.html?preset=conv&backend=wasm&steps=20
 //
-// Each preset mirrors `VaeConfig::preset` (src/config.rs) and bench/pytorch_twin.py
+// Each preset mirrors `VaeConfig::preset` (src/config/presets.rs) and bench/pytorch_twin.py
 // layer for layer, NHWC: conv is Conv(1->32, k4 s2 p1), Conv(32->64, k4 s2 p1),
 // Dense(3136->256), Z 16, mirrored with transposed convolutions (the last without
 // activation); conv2 the same with k3 and output padding 1, dense 128, Z 2; mlp

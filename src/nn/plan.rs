@@ -9,7 +9,7 @@
 
 use super::{Conv2d, ConvTranspose2d, Dense, Layer};
 use crate::backend::{Activation, Conv2dShape, ConvTranspose2dShape, View};
-use crate::config::{ConfigError, ImageShape, LayerSpec, Pair, Shape};
+use crate::spec::{ImageShape, LayerSpec, Pair, Shape};
 
 /// What one layer computes, resolved against its per-sample input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -155,17 +155,13 @@ impl Geometry {
 }
 
 /// Resolves every layer of `specs`, starting from `input`; the error names
-/// the stack (`what`) and the layer (1-based) that does not fit.
-pub fn plan_stack(
-    input: Shape,
-    specs: &[LayerSpec],
-    what: &str,
-) -> Result<Vec<LayerPlan>, ConfigError> {
+/// the stack (`what`) and the layer (1-based) that does not fit (the config
+/// wraps it as its own error).
+pub fn plan_stack(input: Shape, specs: &[LayerSpec], what: &str) -> Result<Vec<LayerPlan>, String> {
     let mut shape = input;
     let mut plans = Vec::with_capacity(specs.len());
     for (i, spec) in specs.iter().enumerate() {
-        let bad =
-            |msg: String| ConfigError(format!("{what} layer {} ({}): {msg}", i + 1, spec.kind()));
+        let bad = |msg: String| format!("{what} layer {} ({}): {msg}", i + 1, spec.kind());
         let (geometry, out) = resolve(spec, shape).map_err(bad)?;
         // Checked: an output's C*H*W may overflow (on 32-bit wasm easily).
         if out.checked_len().is_none_or(|n| n > 1 << 20) {

@@ -1,17 +1,16 @@
 //! The wasm surface of a user's data and of checkpoints: the
 //! `DataSet` class (files detected by content, decoded pictures) and the
 //! `Session` methods `setData`, `checkpoint`, `inspectCheckpoint` and
-//! `fromCheckpoint`. Parsing lives in `data::user`, checkpoints in `resume`;
+//! `fromCheckpoint`. Parsing lives in `data::user`, checkpoints in `checkpoint::resume`;
 //! this file only translates.
 
 use super::{install_panic_hook, to_js, Engine, Session};
-use crate::backend::Backend;
+use crate::checkpoint::resume::{self, Resumable};
 use crate::config::{ImageShape, VaeConfig};
 use crate::cpu::CpuBackend;
 use crate::data::{detect, user};
 use crate::error::{Error, ErrorKind};
 use crate::gpu::GpuBackend;
-use crate::resume::{self, Resumable};
 use crate::settings::Settings;
 use crate::train::Trainer;
 use serde::{Deserialize, Serialize};
@@ -129,16 +128,15 @@ impl Session {
     /// have none) and `image`, the built shape.
     #[wasm_bindgen(js_name = setData)]
     pub fn set_data(&mut self, data: &DataSet) -> Result<JsValue, Error> {
-        let shape = with_trainer!(&self.engine, |t| t.config().image);
+        let shape = self.engine.config().image;
         let built = data.0.build(shape)?;
-        with_trainer!(&mut self.engine, |t| {
-            t.set_train_images(&built.train.pixels, built.train.count);
-            t.set_test_images(&built.test.pixels, built.test.count);
-            // The labels too (as `setTrainLabels` / `setTestLabels`): none
-            // clears the last data set's.
-            t.train_labels = built.train_labels.clone().unwrap_or_default();
-            t.test_labels = built.test_labels.clone().unwrap_or_default();
-        });
+        let e = &mut self.engine;
+        e.set_train_images(&built.train.pixels, built.train.count);
+        e.set_test_images(&built.test.pixels, built.test.count);
+        // The labels too (as `setTrainLabels` / `setTestLabels`): none
+        // clears the last data set's.
+        e.set_train_labels(built.train_labels.clone().unwrap_or_default());
+        e.set_test_labels(built.test_labels.clone().unwrap_or_default());
         let out = to_js(&built.summary)?;
         let labels = |l: &Option<Vec<u8>>| match l {
             Some(l) => js_sys::Uint8Array::from(&l[..]).into(),
@@ -159,23 +157,20 @@ impl Session {
     /// index past the test set.
     #[wasm_bindgen(js_name = testImages)]
     pub async fn test_images(&mut self, indices: Vec<u32>) -> Result<js_sys::Uint8Array, Error> {
-        let out = with_trainer!(&mut self.engine, |t| {
-            let n = t.test_count();
-            if let Some(&bad) = indices.iter().find(|&&i| i as usize >= n) {
-                return Err(Error::invalid(format!(
-                    "test image {bad} is out of range: the test set holds {n} images"
-                )));
-            }
-            t.test_pixels(&indices).await
-        })?;
+        let n = self.engine.test_count();
+        if let Some(&bad) = indices.iter().find(|&&i| i as usize >= n) {
+            return Err(Error::invalid(format!(
+                "test image {bad} is out of range: the test set holds {n} images"
+            )));
+        }
+        let out = self.engine.test_pixels(&indices).await?;
         Ok(js_sys::Uint8Array::from(&out[..]))
     }
 
     /// The model as safetensors bytes: what `vae train --out` writes, with
     /// the steps run and epochs done in the metadata.
     pub async fn checkpoint(&mut self) -> Result<js_sys::Uint8Array, Error> {
-        let bytes = with_trainer!(&mut self.engine, |t| resume::checkpoint_bytes(t.as_mut())
-            .await)?;
+        let bytes = self.engine.checkpoint_bytes().await?;
         Ok(js_sys::Uint8Array::from(&bytes[..]))
     }
 
@@ -210,8 +205,8 @@ impl Session {
             }
             other => (engine(config, other)?, "cpu"),
         };
-        with_trainer!(&mut engine, |t| resume::load_into(t.as_mut(), &r));
-        let adapter = with_trainer!(&engine, |t| t.be.describe());
+        engine.resume(&r);
+        let adapter = engine.describe();
         Ok(Session {
             engine,
             backend: name,

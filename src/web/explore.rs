@@ -8,7 +8,7 @@
 use super::{settings_from, to_js, Engine, Session};
 use crate::error::{Error, ErrorKind};
 use crate::explore::{
-    preprocess_drawing, Damage, ExploreError, Explorer, Inpainting, Plane, PlaneSpec, Spacing,
+    preprocess_drawing, Damage, ExploreError, Inpainting, Plane, PlaneSpec, Spacing,
 };
 use wasm_bindgen::prelude::*;
 
@@ -20,22 +20,6 @@ impl From<ExploreError> for Error {
             ExploreError::Backend(b) => b.into(),
         }
     }
-}
-
-/// Runs `$body` with `$x` bound to an `Explorer` over the session's trainer.
-macro_rules! with_explorer {
-    ($engine:expr, |$x:ident| $body:expr) => {
-        match $engine {
-            Engine::Gpu(t) => {
-                let mut $x = Explorer::new(t);
-                $body
-            }
-            Engine::Cpu(t) => {
-                let mut $x = Explorer::new(t);
-                $body
-            }
-        }
-    };
 }
 
 /// A plain object from `(key, value)` pairs.
@@ -100,10 +84,7 @@ fn inpainting_object(r: Inpainting) -> Result<JsValue, Error> {
 
 /// The latent size and image shape of the session's model.
 fn image_of(engine: &Engine) -> (usize, crate::config::ImageShape) {
-    let c = match engine {
-        Engine::Gpu(t) => t.config(),
-        Engine::Cpu(t) => t.config(),
-    };
+    let c = engine.config();
     (c.latent, c.image)
 }
 
@@ -127,10 +108,7 @@ impl Session {
     #[wasm_bindgen(js_name = setTestLabels)]
     pub fn set_test_labels(&mut self, labels: &[u8]) -> Result<(), Error> {
         check_labels(labels)?;
-        match &mut self.engine {
-            Engine::Gpu(t) => t.test_labels = labels.to_vec(),
-            Engine::Cpu(t) => t.test_labels = labels.to_vec(),
-        }
+        self.engine.set_test_labels(labels.to_vec());
         Ok(())
     }
 
@@ -138,10 +116,7 @@ impl Session {
     #[wasm_bindgen(js_name = setTrainLabels)]
     pub fn set_train_labels(&mut self, labels: &[u8]) -> Result<(), Error> {
         check_labels(labels)?;
-        match &mut self.engine {
-            Engine::Gpu(t) => t.train_labels = labels.to_vec(),
-            Engine::Cpu(t) => t.train_labels = labels.to_vec(),
-        }
+        self.engine.set_train_labels(labels.to_vec());
         Ok(())
     }
 
@@ -149,7 +124,7 @@ impl Session {
     /// images (mu) on the plane `spec` asks for.
     pub async fn scatter(&mut self, n: usize, spec: JsValue) -> Result<JsValue, Error> {
         let spec: PlaneSpec = parse("plane spec", spec)?;
-        let s = with_explorer!(&mut self.engine, |x| x.scatter(n, spec).await)?;
+        let s = self.engine.scatter(n, spec).await?;
         object(vec![
             ("points", f32s(&s.points)),
             ("labels", u8s(&s.labels)),
@@ -179,9 +154,10 @@ impl Session {
                 )))
             }
         };
-        let (images, coords) = with_explorer!(&mut self.engine, |x| x
+        let (images, coords) = self
+            .engine
             .plane_grid(&plane, size, spacing, lo, hi)
-            .await)?;
+            .await?;
         object(vec![("images", f32s(&images)), ("coords", f32s(&coords))])
     }
 
@@ -193,7 +169,7 @@ impl Session {
         points: Vec<f32>,
     ) -> Result<js_sys::Float32Array, Error> {
         let plane = plane_from(plane)?;
-        let out = with_explorer!(&mut self.engine, |x| x.decode_plane(&plane, &points).await)?;
+        let out = self.engine.decode_plane(&plane, &points).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -252,7 +228,7 @@ impl Session {
     ) -> Result<js_sys::Float32Array, Error> {
         self.check_pixels(&pixels, n)?;
         let x = bytes_to_unit(&pixels);
-        let out = with_explorer!(&mut self.engine, |e| e.reconstruct_values(&x).await)?;
+        let out = self.engine.reconstruct_values(&x).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -264,9 +240,7 @@ impl Session {
         steps: usize,
         slerp: bool,
     ) -> Result<JsValue, Error> {
-        let (codes, images, t) = with_explorer!(&mut self.engine, |x| x
-            .interpolate(&from, &to, steps, slerp)
-            .await)?;
+        let (codes, images, t) = self.engine.interpolate(&from, &to, steps, slerp).await?;
         object(vec![
             ("codes", f32s(&codes)),
             ("images", f32s(&images)),
@@ -283,10 +257,11 @@ impl Session {
         brush: Option<Vec<u8>>,
     ) -> Result<JsValue, Error> {
         let damage: Damage = parse("damage", damage)?;
-        let r = with_explorer!(&mut self.engine, |x| {
-            let original = x.test_image(index).await?;
-            x.inpaint(original, damage, iters, brush.as_deref()).await
-        })?;
+        let original = self.engine.test_image(index).await?;
+        let r = self
+            .engine
+            .inpaint(original, damage, iters, brush.as_deref())
+            .await?;
         inpainting_object(r)
     }
 
@@ -302,9 +277,10 @@ impl Session {
         self.check_pixels(&pixels, 1)?;
         let damage: Damage = parse("damage", damage)?;
         let original = bytes_to_unit(&pixels);
-        let r = with_explorer!(&mut self.engine, |x| x
+        let r = self
+            .engine
             .inpaint(original, damage, iters, brush.as_deref())
-            .await)?;
+            .await?;
         inpainting_object(r)
     }
 
@@ -312,7 +288,7 @@ impl Session {
     /// test images.
     #[wasm_bindgen(js_name = klPerDim)]
     pub async fn kl_per_dim(&mut self, n: usize) -> Result<JsValue, Error> {
-        let k = with_explorer!(&mut self.engine, |x| x.kl_per_dim(n).await)?;
+        let k = self.engine.kl_per_dim(n).await?;
         object(vec![
             ("kl", f32s(&k.kl)),
             ("total", JsValue::from_f64(k.total)),
@@ -332,9 +308,7 @@ impl Session {
         steps: usize,
         range: f32,
     ) -> Result<JsValue, Error> {
-        let (images, values) = with_explorer!(&mut self.engine, |x| x
-            .traverse(&code, &dims, steps, range)
-            .await)?;
+        let (images, values) = self.engine.traverse(&code, &dims, steps, range).await?;
         object(vec![("images", f32s(&images)), ("values", f32s(&values))])
     }
 
@@ -342,17 +316,14 @@ impl Session {
     /// KL warm-up).
     #[wasm_bindgen(js_name = klWeight)]
     pub fn kl_weight(&self) -> f64 {
-        match &self.engine {
-            Engine::Gpu(t) => t.kl_weight() as f64,
-            Engine::Cpu(t) => t.kl_weight() as f64,
-        }
+        self.engine.kl_weight() as f64
     }
 
     /// Negative-ELBO sums over test images `first..first + count`:
     /// `{ recon_sum, kl_sum, loss_sum, images, next, total, done }`.
     #[wasm_bindgen(js_name = evaluateRange)]
     pub async fn evaluate_range(&mut self, first: usize, count: usize) -> Result<JsValue, Error> {
-        let s = with_explorer!(&mut self.engine, |x| x.evaluate_range(first, count).await)?;
+        let s = self.engine.evaluate_range(first, count).await?;
         to_js(&s)
     }
 
@@ -366,9 +337,7 @@ impl Session {
         first: usize,
         count: usize,
     ) -> Result<JsValue, Error> {
-        let s = with_explorer!(&mut self.engine, |x| x
-            .importance_bound(k, first, count)
-            .await)?;
+        let s = self.engine.importance_bound(k, first, count).await?;
         to_js(&s)
     }
 }

@@ -5,19 +5,26 @@
 //! message is an actionable sentence. Numerics stay in `train`, settings in
 //! `settings`, parsing in `data`; this file only translates.
 
-use crate::backend::Backend;
 use crate::config::VaeConfig;
+use crate::config::LIMITS;
 use crate::cpu::CpuBackend;
 use crate::data::ImageStream;
 use crate::error::{Error, ErrorKind};
 use crate::gpu::GpuBackend;
 use crate::rng::{self, StreamKind};
-use crate::settings::{self, ConfigOverrides, HyperOverrides, Settings, LIMITS};
+use crate::settings::{self, ConfigOverrides, HyperOverrides, Settings};
 use crate::train::{self, Metrics, Trainer};
 use serde::{de::DeserializeOwned, Serialize};
 use wasm_bindgen::prelude::*;
 
+mod data;
+mod engine;
+mod explore;
+mod perf;
+mod startup;
 mod state;
+
+pub(crate) use engine::Engine;
 
 impl From<Error> for JsValue {
     fn from(e: Error) -> JsValue {
@@ -62,21 +69,6 @@ struct JsTrainReport {
     images: usize,
     images_per_sec: f64,
     steps_per_sec: f64,
-}
-
-pub(crate) enum Engine {
-    Gpu(Box<Trainer<GpuBackend>>),
-    Cpu(Box<Trainer<CpuBackend>>),
-}
-
-/// Runs `$body` with `$t` bound to the engine's trainer, whichever backend.
-macro_rules! with_trainer {
-    ($engine:expr, |$t:ident| $body:expr) => {
-        match $engine {
-            Engine::Gpu($t) => $body,
-            Engine::Cpu($t) => $body,
-        }
-    };
 }
 
 pub(crate) fn to_js<T: Serialize>(value: &T) -> Result<JsValue, Error> {
@@ -133,7 +125,7 @@ impl Session {
                 )))
             }
         };
-        let adapter = with_trainer!(&engine, |t| t.be.describe());
+        let adapter = engine.describe();
         Ok(Session {
             engine,
             backend: name,
@@ -152,14 +144,12 @@ impl Session {
 
     /// The full resolved config.
     pub fn config(&self) -> Result<JsValue, Error> {
-        with_trainer!(&self.engine, |t| {
-            let c = t.config();
-            to_js(&JsResolved {
-                preset: &c.preset,
-                settings: Settings::from(c),
-                parameters: t.vae.table.total,
-                model: c,
-            })
+        let c = self.engine.config();
+        to_js(&JsResolved {
+            preset: &c.preset,
+            settings: Settings::from(c),
+            parameters: self.engine.parameters(),
+            model: c,
         })
     }
 
@@ -167,7 +157,7 @@ impl Session {
     #[wasm_bindgen(js_name = setTrainImages)]
     pub fn set_train_images(&mut self, pixels: &[u8], count: usize) -> Result<(), Error> {
         self.check_pixels(pixels, count)?;
-        with_trainer!(&mut self.engine, |t| t.set_train_images(pixels, count));
+        self.engine.set_train_images(pixels, count);
         Ok(())
     }
 
@@ -175,12 +165,12 @@ impl Session {
     #[wasm_bindgen(js_name = setTestImages)]
     pub fn set_test_images(&mut self, pixels: &[u8], count: usize) -> Result<(), Error> {
         self.check_pixels(pixels, count)?;
-        with_trainer!(&mut self.engine, |t| t.set_test_images(pixels, count));
+        self.engine.set_test_images(pixels, count);
         Ok(())
     }
 
     fn check_pixels(&self, pixels: &[u8], count: usize) -> Result<(), Error> {
-        let dim = with_trainer!(&self.engine, |t| t.vae.dim());
+        let dim = self.engine.dim();
         // Checked: on 32-bit wasm a huge count could wrap to the length.
         let need = count.checked_mul(dim);
         if count == 0 || need != Some(pixels.len()) {
@@ -196,7 +186,7 @@ impl Session {
             ));
         }
         // Checked against the device's buffer limit before uploading.
-        let max_bytes = with_trainer!(&self.engine, |t| t.be.max_buffer_words()).saturating_mul(4);
+        let max_bytes = self.engine.max_buffer_words().saturating_mul(4);
         if pixels.len() > max_bytes {
             return Err(Error::new(
                 ErrorKind::OutOfMemory,
@@ -214,14 +204,12 @@ impl Session {
     #[wasm_bindgen(js_name = setHyper)]
     pub fn set_hyper(&mut self, hyper: JsValue) -> Result<(), Error> {
         let h: HyperOverrides = settings_from(hyper)?;
-        with_trainer!(&mut self.engine, |t| {
-            if let Some(beta) = h.beta {
-                t.set_beta(beta as f32)?;
-            }
-            if let Some(lr) = h.lr {
-                t.set_lr(lr as f32)?;
-            }
-        });
+        if let Some(beta) = h.beta {
+            self.engine.set_beta(beta as f32)?;
+        }
+        if let Some(lr) = h.lr {
+            self.engine.set_lr(lr as f32)?;
+        }
         Ok(())
     }
 
@@ -231,45 +219,44 @@ impl Session {
     /// parameters and optimizer state of the last good snapshot were
     /// restored; the step count keeps counting.
     pub async fn train(&mut self, steps: u32) -> Result<JsValue, Error> {
-        let report = with_trainer!(&mut self.engine, |t| {
-            if t.train_count() == 0 {
+        let e = &mut self.engine;
+        if e.train_count() == 0 {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "no training images yet: call setTrainImages first",
+            ));
+        }
+        let start = now_ms();
+        for _ in 0..steps {
+            e.step();
+        }
+        let m = match e.checked_metrics().await? {
+            Ok(m) => m,
+            Err(d) => {
+                let c = e.config();
                 return Err(Error::new(
-                    ErrorKind::Internal,
-                    "no training images yet: call setTrainImages first",
+                    ErrorKind::Diverged,
+                    d.sentence(c.adam.lr, c.beta),
                 ));
             }
-            let start = now_ms();
-            for _ in 0..steps {
-                t.step();
-            }
-            let m = match t.checked_metrics().await? {
-                Ok(m) => m,
-                Err(d) => {
-                    let c = t.config();
-                    return Err(Error::new(
-                        ErrorKind::Diverged,
-                        d.sentence(c.adam.lr, c.beta),
-                    ));
-                }
-            };
-            let secs = ((now_ms() - start) / 1e3).max(1e-3);
-            JsTrainReport {
-                step: t.step,
-                epoch: t.epochs_done(),
-                loss: m.loss,
-                recon: m.recon,
-                kl: m.kl,
-                images: m.images,
-                images_per_sec: m.images as f64 / secs,
-                steps_per_sec: steps as f64 / secs,
-            }
-        });
+        };
+        let secs = ((now_ms() - start) / 1e3).max(1e-3);
+        let report = JsTrainReport {
+            step: e.steps_run(),
+            epoch: e.epochs_done(),
+            loss: m.loss,
+            recon: m.recon,
+            kl: m.kl,
+            images: m.images,
+            images_per_sec: m.images as f64 / secs,
+            steps_per_sec: steps as f64 / secs,
+        };
         to_js(&report)
     }
 
     /// `{ loss, recon, kl, images }` over up to `max_images` test images.
     pub async fn evaluate(&mut self, max_images: usize) -> Result<JsValue, Error> {
-        let m: Metrics = with_trainer!(&mut self.engine, |t| t.evaluate(max_images).await)?;
+        let m: Metrics = self.engine.evaluate(max_images).await?;
         to_js(&m)
     }
 
@@ -283,7 +270,7 @@ impl Session {
                 "{n} prior codes is out of range: use 0 to 4096"
             )));
         }
-        let (latent, seed) = with_trainer!(&self.engine, |t| (t.config().latent, t.config().seed));
+        let (latent, seed) = (self.engine.config().latent, self.engine.config().seed);
         let z = train::prior_codes(n, latent, seed, train::fixed_prior_stream());
         Ok(js_sys::Float32Array::from(&z[..]))
     }
@@ -292,43 +279,39 @@ impl Session {
     pub async fn sample(&mut self, n: usize) -> Result<js_sys::Float32Array, Error> {
         self.samples_drawn += 1;
         let stream = rng::stream(StreamKind::Sample, self.samples_drawn);
-        let out = with_trainer!(&mut self.engine, |t| {
-            let seed = t.config().seed;
-            t.sample(n, seed, stream).await
-        });
+        let seed = self.engine.config().seed;
+        let out = self.engine.sample(n, seed, stream).await;
         Ok(js_sys::Float32Array::from(&out?[..]))
     }
 
     /// Decodes `n` latent codes (`z` holds `n * Z` values).
     pub async fn decode(&mut self, z: Vec<f32>, n: usize) -> Result<js_sys::Float32Array, Error> {
-        let zdim = with_trainer!(&self.engine, |t| t.config().latent);
+        let zdim = self.engine.config().latent;
         if z.len() != n * zdim {
             return Err(Error::new(
                 ErrorKind::Internal,
                 format!("decode needs {n} x {zdim} latent values, got {}", z.len()),
             ));
         }
-        let out = with_trainer!(&mut self.engine, |t| t.decode(&z).await)?;
+        let out = self.engine.decode(&z).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
     /// Reconstructions of the given test images (decoded posterior means).
     pub async fn reconstruct(&mut self, indices: Vec<u32>) -> Result<js_sys::Float32Array, Error> {
-        let out = with_trainer!(&mut self.engine, |t| {
-            if t.test_count() == 0 {
-                return Err(Error::new(
-                    ErrorKind::Internal,
-                    "no test images yet: call setTestImages first",
-                ));
-            }
-            t.reconstruct(&indices).await
-        });
+        if self.engine.test_count() == 0 {
+            return Err(Error::new(
+                ErrorKind::Internal,
+                "no test images yet: call setTestImages first",
+            ));
+        }
+        let out = self.engine.reconstruct(&indices).await;
         Ok(js_sys::Float32Array::from(&out?[..]))
     }
 
     /// Means of q(z|x) for the given test images, `n * Z` values.
     pub async fn encode(&mut self, indices: Vec<u32>) -> Result<js_sys::Float32Array, Error> {
-        let out = with_trainer!(&mut self.engine, |t| t.encode_test(&indices).await)?;
+        let out = self.engine.encode_test(&indices).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -341,7 +324,7 @@ impl Session {
         n: usize,
     ) -> Result<js_sys::Float32Array, Error> {
         self.check_pixels(&pixels, n)?;
-        let out = with_trainer!(&mut self.engine, |t| t.encode_pixels(&pixels).await)?;
+        let out = self.engine.encode_pixels(&pixels).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 
@@ -353,13 +336,13 @@ impl Session {
         dx: usize,
         dy: usize,
     ) -> Result<js_sys::Float32Array, Error> {
-        let zdim = with_trainer!(&self.engine, |t| t.config().latent);
+        let zdim = self.engine.config().latent;
         if !(1..=32).contains(&size) || dx >= zdim || dy >= zdim {
             return Err(Error::invalid(format!(
                 "latent grid {size}x{size} over dims {dx},{dy} is out of range: size 1 to 32, dims below {zdim}"
             )));
         }
-        let out = with_trainer!(&mut self.engine, |t| t.latent_grid(size, dx, dy).await)?;
+        let out = self.engine.latent_grid(size, dx, dy).await?;
         Ok(js_sys::Float32Array::from(&out[..]))
     }
 }
@@ -445,13 +428,3 @@ pub(crate) fn install_panic_hook() {
         }));
     });
 }
-
-// The explore views: a `#[wasm_bindgen] impl Session` block of its own.
-mod explore;
-// User data and checkpoints, after `with_trainer!`: the macro is
-// in scope in modules declared below it.
-mod data;
-// The performance overlay's GPU time.
-mod perf;
-// Start-up: pipelines created while the data downloads.
-mod startup;

@@ -11,7 +11,6 @@
 //!   attribute (off by default); the browser tests use them.
 
 use super::{to_js, Engine, Session};
-use crate::backend::Backend;
 use crate::error::{Error, ErrorKind};
 use crate::train::TrainState;
 use serde::Serialize;
@@ -57,10 +56,7 @@ impl Session {
     /// and `{ adamT, step, epoch, cursor, parameters }`.
     #[wasm_bindgen(js_name = exportState)]
     pub async fn export_state(&mut self) -> Result<JsValue, Error> {
-        let s = match &mut self.engine {
-            Engine::Gpu(t) => t.export_state().await?,
-            Engine::Cpu(t) => t.export_state().await?,
-        };
+        let s = self.engine.export_state().await?;
         let out = to_js(&JsCounters {
             adam_t: s.adam_t,
             step: s.step,
@@ -93,19 +89,13 @@ impl Session {
             epoch: whole(&state, "epoch")?,
             cursor: whole(&state, "cursor")? as usize,
         };
-        match &mut self.engine {
-            Engine::Gpu(t) => t.import_state(&s)?,
-            Engine::Cpu(t) => t.import_state(&s)?,
-        }
+        self.engine.import_state(&s)?;
         Ok(())
     }
 
     /// `{ buffers, bytes, slots }`: the backend's live buffers and bytes.
     pub fn memory(&self) -> Result<JsValue, Error> {
-        let m = match &self.engine {
-            Engine::Gpu(t) => t.be.memory(),
-            Engine::Cpu(t) => t.be.memory(),
-        };
+        let m = self.engine.memory();
         to_js(&m)
     }
 

@@ -1,6 +1,5 @@
 //! The `vae` command line, end to end: flags, outputs, checkpoints.
 
-
 use crate::common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::Path;
 

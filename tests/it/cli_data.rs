@@ -6,16 +6,15 @@
 //! `Session.checkpoint()` calls) loads in the CLI with the same test loss;
 //! data that does not fit is refused with a sentence naming the file.
 
-
 use crate::common::cli::{json_line, mnist_slice, stderr, vae};
 use std::path::{Path, PathBuf};
 
+use vae_playground::checkpoint::resume;
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::cpu::CpuBackend;
 use vae_playground::data::cifar::encode_batch;
 use vae_playground::data::synthetic::colour_blobs;
 use vae_playground::data::user;
-use vae_playground::resume;
 use vae_playground::train::Trainer;
 
 fn metrics(dir: &Path) -> Vec<serde_json::Value> {

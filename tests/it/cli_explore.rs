@@ -4,7 +4,6 @@
 //! `eval --importance` on its checkpoint: each PNG decodes at the expected
 //! size, each JSON line holds its fields; bad flags exit 2 naming them.
 
-
 use crate::common::cli::{mnist_slice, stderr, vae};
 use std::path::Path;
 use std::process::Output;

@@ -2,7 +2,6 @@
 //! whole model's gradient likewise. The CPU backend is the oracle for the GPU
 //! kernels, so its gradients are checked from first principles here.
 
-
 use crate::common::{check_fd, dot, read, upload};
 use vae_playground::backend::{Activation, Backend, Noise, Recon, LOGVAR_MAX, LOGVAR_MIN};
 use vae_playground::config::VaeConfig;
@@ -266,7 +265,12 @@ fn whole_model_gradient_matches_finite_differences() {
         .into_iter()
         .map(|v| v + 0.5)
         .collect();
-    crate::common::assert_model_gradient_matches_fd(config, &images, Noise { seed: 3, stream: 4 }, 4);
+    crate::common::assert_model_gradient_matches_fd(
+        config,
+        &images,
+        Noise { seed: 3, stream: 4 },
+        4,
+    );
 }
 
 #[test]

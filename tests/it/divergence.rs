@@ -2,7 +2,6 @@
 //! both Adam moments and Adam's step bit for bit on both backends, and a
 //! learning rate of 1 is caught at a readback, rolled back and can go on.
 
-
 use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::Backend;

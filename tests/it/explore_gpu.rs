@@ -5,7 +5,6 @@
 //! pixels, and the conv preset at batch 16. Needs a GPU adapter (lavapipe
 //! where there is no GPU); none fails, never skips.
 
-
 use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::Backend;

@@ -13,7 +13,6 @@
 //! A crashing input found here is kept under tests/regressions/ and loaded
 //! by tests/it/regressions.rs.
 
-
 use crate::common::fuzz::{count, fuzz};
 use pollster::block_on;
 use proptest::prelude::*;

@@ -6,7 +6,6 @@
 //! small inputs. A panic fails the test; every rejection must be a sentence
 //! that starts with the file's name.
 
-
 use crate::common::fuzz::{count, fuzz};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

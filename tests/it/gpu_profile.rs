@@ -3,7 +3,6 @@
 //! the same figures. Needs a GPU adapter (lavapipe on machines without one);
 //! no adapter fails.
 
-
 use crate::common::cli::{stderr, vae};
 use crate::common::gpu::new_gpu;
 use pollster::block_on;

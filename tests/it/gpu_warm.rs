@@ -3,7 +3,6 @@
 //! metrics readback and every view of the page create no pipeline, and the
 //! model trains to the same bits with the same live buffers as without it.
 
-
 use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::Backend;

@@ -15,7 +15,6 @@
 //! backend; a model too large for the device's buffer limits is refused before
 //! anything is allocated, with an error naming the setting to reduce.
 
-
 use crate::common::gpu::new_gpu;
 use pollster::block_on;
 use vae_playground::backend::{Backend, MemoryReport};

@@ -3,7 +3,6 @@
 //! binary batches, gzip, PNG and JPEG pictures. Every refusal is a sentence
 //! that starts with the file's name, and leaves the data set as it was.
 
-
 use vae_playground::backend::Backend;
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::cpu::CpuBackend;
@@ -275,5 +274,8 @@ fn test_pixels_read_back_what_set_data_built_on_both_backends() {
         read(CpuBackend::new(), config.clone(), &built, &indices),
         want
     );
-    assert_eq!(read(crate::common::gpu::new_gpu(), config, &built, &indices), want);
+    assert_eq!(
+        read(crate::common::gpu::new_gpu(), config, &built, &indices),
+        want
+    );
 }

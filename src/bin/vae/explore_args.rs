@@ -7,7 +7,12 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::BackendKind;
+use crate::cli::{BackendKind, Failure, OnBackend};
+use crate::files::{data_dir, load_data, read_checkpoint, trainer_with_data};
+use vae_playground::backend::Backend;
+use vae_playground::checkpoint::Checkpoint;
+use vae_playground::data::Mnist;
+use vae_playground::train::Trainer;
 
 #[derive(Args)]
 pub struct ModelArgs {
@@ -22,33 +27,41 @@ pub struct ModelArgs {
     pub data: Option<PathBuf>,
 }
 
-/// Runs `$body` with `$t` bound to a trainer of `$args`' backend holding the
-/// checkpoint's parameters, the test images and their labels; `$ck` is the
-/// checkpoint.
-macro_rules! with_model {
-    ($args:expr, |$t:ident, $ck:ident| $body:expr) => {{
-        let m: &$crate::cli::explore_args::ModelArgs = &$args;
-        let $ck = $crate::cli::read_checkpoint(&m.checkpoint)?;
-        let data = $crate::cli::load_data(&$crate::cli::data_dir(m.data.clone()))?;
-        match m.backend {
-            $crate::cli::BackendKind::Cpu => {
-                let be = vae_playground::cpu::CpuBackend::new();
-                let mut $t = $crate::cli::trainer_with_data(be, $ck.config.clone(), &data)?;
-                $t.load_params(&$ck.params);
-                $t.test_labels = data.test_labels.clone();
-                $body
-            }
-            $crate::cli::BackendKind::Gpu => {
-                let be = vae_playground::gpu::GpuBackend::new_blocking()?;
-                let mut $t = $crate::cli::trainer_with_data(be, $ck.config.clone(), &data)?;
-                $t.load_params(&$ck.params);
-                $t.test_labels = data.test_labels.clone();
-                $body
-            }
-        }
-    }};
+/// A command's work on the checkpoint's model, whichever backend it runs on.
+pub trait OnModel {
+    fn run<B: Backend>(self, t: &mut Trainer<B>, ck: &Checkpoint) -> Result<(), Failure>;
 }
-pub(crate) use with_model;
+
+impl ModelArgs {
+    /// Runs `work` on a trainer of the chosen backend holding the
+    /// checkpoint's parameters, the test images and their labels.
+    pub fn run(&self, work: impl OnModel) -> Result<(), Failure> {
+        let ck = read_checkpoint(&self.checkpoint)?;
+        let data = load_data(&data_dir(self.data.clone()))?;
+        self.backend.run(Loaded {
+            ck: &ck,
+            data: &data,
+            work,
+        })
+    }
+}
+
+/// A command's work with its checkpoint and data read.
+struct Loaded<'a, W> {
+    ck: &'a Checkpoint,
+    data: &'a Mnist,
+    work: W,
+}
+
+impl<W: OnModel> OnBackend for Loaded<'_, W> {
+    type Output = ();
+    fn run<B: Backend>(self, be: B) -> Result<(), Failure> {
+        let mut t = trainer_with_data(be, self.ck.config.clone(), self.data)?;
+        t.load_params(&self.ck.params);
+        t.test_labels = self.data.test_labels.clone();
+        self.work.run(&mut t, self.ck)
+    }
+}
 
 /// Tableau's colour-blind-safe ten colours (Color Blind 10), one per class.
 pub const PALETTE: [[u8; 3]; 10] = [
@@ -139,8 +152,8 @@ impl Canvas {
         }
     }
 
-    pub fn picture(self) -> vae_playground::image_grid::Picture {
-        vae_playground::image_grid::Picture {
+    pub fn picture(self) -> crate::image_grid::Picture {
+        crate::image_grid::Picture {
             width: self.width,
             height: self.height,
             channels: 3,

@@ -7,7 +7,8 @@ use vae_playground::backend::Backend;
 use vae_playground::explore::Explorer;
 use vae_playground::train::Trainer;
 
-use super::{Failure, Progress};
+use crate::cli::Failure;
+use crate::train::Progress;
 
 /// Images per chunk: a progress update each.
 const CHUNK: usize = 50;

@@ -6,15 +6,17 @@
 
 use std::path::PathBuf;
 
+use crate::image_grid;
 use clap::{ArgGroup, Args};
 use serde_json::json;
 use vae_playground::backend::Backend;
+use vae_playground::checkpoint::Checkpoint;
 use vae_playground::explore::{Damage, Explorer, Inpainting};
-use vae_playground::image_grid;
 use vae_playground::train::Trainer;
 
-use super::explore_args::{with_model, ModelArgs};
-use super::{usage, write_png, Failure};
+use crate::cli::{usage, Failure};
+use crate::explore_args::{ModelArgs, OnModel};
+use crate::files::write_png;
 
 #[derive(Args)]
 #[command(group(ArgGroup::new("damage").required(true).args(["box", "noise"])))]
@@ -75,8 +77,31 @@ fn parse_damage(args: &InpaintArgs) -> Result<Damage, Failure> {
 pub fn cmd_inpaint(args: InpaintArgs) -> Result<(), Failure> {
     let damage = parse_damage(&args)?;
     let (index, iters, out) = (args.index, args.iters as usize, args.out.clone());
-    with_model!(args.model, |t, ck| {
-        let r = repair(&mut t, index, damage, iters)?;
+    args.model.run(Repair {
+        index,
+        damage,
+        iters,
+        out,
+    })
+}
+
+/// `vae inpaint` on the loaded model.
+struct Repair {
+    index: u32,
+    damage: Damage,
+    iters: usize,
+    out: PathBuf,
+}
+
+impl OnModel for Repair {
+    fn run<B: Backend>(self, t: &mut Trainer<B>, ck: &Checkpoint) -> Result<(), Failure> {
+        let Repair {
+            index,
+            damage,
+            iters,
+            out,
+        } = self;
+        let r = repair(t, index, damage, iters)?;
         let mut images = r.original.clone();
         images.extend_from_slice(&r.damaged);
         images.extend_from_slice(&r.steps);
@@ -98,7 +123,7 @@ pub fn cmd_inpaint(args: InpaintArgs) -> Result<(), Failure> {
             })
         );
         Ok(())
-    })
+    }
 }
 
 fn repair<B: Backend>(

@@ -3,15 +3,17 @@
 
 use std::path::PathBuf;
 
+use crate::image_grid;
 use clap::Args;
 use serde_json::json;
 use vae_playground::backend::Backend;
+use vae_playground::checkpoint::Checkpoint;
 use vae_playground::explore::Explorer;
-use vae_playground::image_grid;
 use vae_playground::train::Trainer;
 
-use super::explore_args::{with_model, ModelArgs};
-use super::{write_png, Failure};
+use crate::cli::Failure;
+use crate::explore_args::{ModelArgs, OnModel};
+use crate::files::write_png;
 
 #[derive(Args)]
 pub struct InterpolateArgs {
@@ -42,8 +44,34 @@ pub fn cmd_interpolate(args: InterpolateArgs) -> Result<(), Failure> {
         args.slerp,
         args.out,
     );
-    with_model!(args.model, |t, ck| {
-        let images = strip(&mut t, from, to, steps, slerp)?;
+    args.model.run(Strip {
+        from,
+        to,
+        steps,
+        slerp,
+        out,
+    })
+}
+
+/// `vae interpolate` on the loaded model.
+struct Strip {
+    from: u32,
+    to: u32,
+    steps: usize,
+    slerp: bool,
+    out: PathBuf,
+}
+
+impl OnModel for Strip {
+    fn run<B: Backend>(self, t: &mut Trainer<B>, ck: &Checkpoint) -> Result<(), Failure> {
+        let Strip {
+            from,
+            to,
+            steps,
+            slerp,
+            out,
+        } = self;
+        let images = strip(t, from, to, steps, slerp)?;
         write_png(&out, &image_grid::tile(&images, ck.config.image, steps, 2))?;
         println!(
             "{}",
@@ -57,7 +85,7 @@ pub fn cmd_interpolate(args: InterpolateArgs) -> Result<(), Failure> {
             })
         );
         Ok(())
-    })
+    }
 }
 
 fn strip<B: Backend>(

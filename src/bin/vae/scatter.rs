@@ -7,11 +7,13 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use vae_playground::backend::Backend;
+use vae_playground::checkpoint::Checkpoint;
 use vae_playground::explore::{Explorer, PlaneSpec, Scatter, MAX_SCATTER};
 use vae_playground::train::Trainer;
 
-use super::explore_args::{with_model, Canvas, ModelArgs, PALETTE};
-use super::{usage, write_png, Failure};
+use crate::cli::{usage, Failure};
+use crate::explore_args::{Canvas, ModelArgs, OnModel, PALETTE};
+use crate::files::write_png;
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
 pub enum PlaneKind {
@@ -64,8 +66,20 @@ pub fn cmd_scatter(args: ScatterArgs) -> Result<(), Failure> {
         }
     };
     let (n, out) = (args.n as usize, args.out);
-    with_model!(args.model, |t, ck| {
-        let s = scatter(&mut t, n, spec)?;
+    args.model.run(Plot { n, spec, out })
+}
+
+/// `vae scatter` on the loaded model.
+struct Plot {
+    n: usize,
+    spec: PlaneSpec,
+    out: PathBuf,
+}
+
+impl OnModel for Plot {
+    fn run<B: Backend>(self, t: &mut Trainer<B>, ck: &Checkpoint) -> Result<(), Failure> {
+        let Plot { n, spec, out } = self;
+        let s = scatter(t, n, spec)?;
         write_png(&out, &draw(&s).picture())?;
         let counts: Vec<usize> = (0..10)
             .map(|c| s.labels.iter().filter(|&&l| l == c).count())
@@ -82,7 +96,7 @@ pub fn cmd_scatter(args: ScatterArgs) -> Result<(), Failure> {
             })
         );
         Ok(())
-    })
+    }
 }
 
 fn scatter<B: Backend>(t: &mut Trainer<B>, n: usize, spec: PlaneSpec) -> Result<Scatter, Failure> {

@@ -4,15 +4,17 @@
 
 use std::path::PathBuf;
 
+use crate::image_grid;
 use clap::Args;
 use serde_json::json;
 use vae_playground::backend::Backend;
+use vae_playground::checkpoint::Checkpoint;
 use vae_playground::explore::{DimKl, Explorer};
-use vae_playground::image_grid;
 use vae_playground::train::Trainer;
 
-use super::explore_args::{with_model, ModelArgs};
-use super::{usage, write_png, Failure};
+use crate::cli::{usage, Failure};
+use crate::explore_args::{ModelArgs, OnModel};
+use crate::files::write_png;
 
 #[derive(Args)]
 pub struct TraverseArgs {
@@ -41,8 +43,34 @@ const KL_IMAGES: usize = 1000;
 pub fn cmd_traverse(args: TraverseArgs) -> Result<(), Failure> {
     let (index, steps, range, out) = (args.index, args.steps as usize, args.range, args.out);
     let rows = args.rows as usize;
-    with_model!(args.model, |t, ck| {
-        let (images, values, kl, dims) = sweep(&mut t, index, rows, steps, range)?;
+    args.model.run(Traverse {
+        index,
+        steps,
+        range,
+        out,
+        rows,
+    })
+}
+
+/// `vae traverse` on the loaded model.
+struct Traverse {
+    index: u32,
+    steps: usize,
+    range: f32,
+    out: PathBuf,
+    rows: usize,
+}
+
+impl OnModel for Traverse {
+    fn run<B: Backend>(self, t: &mut Trainer<B>, ck: &Checkpoint) -> Result<(), Failure> {
+        let Traverse {
+            index,
+            steps,
+            range,
+            out,
+            rows,
+        } = self;
+        let (images, values, kl, dims) = sweep(t, index, rows, steps, range)?;
         write_png(&out, &image_grid::tile(&images, ck.config.image, steps, 2))?;
         println!(
             "{}",
@@ -57,7 +85,7 @@ pub fn cmd_traverse(args: TraverseArgs) -> Result<(), Failure> {
             })
         );
         Ok(())
-    })
+    }
 }
 
 type Sweep = (Vec<f32>, Vec<f32>, DimKl, Vec<u32>);

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use vae_playground::checkpoint::resume::{self, Resumable};
 use vae_playground::config::{ImageShape, VaeConfig};
 use vae_playground::data::{self, user, Mnist};
-use vae_playground::resume::{self, Resumable};
 use vae_playground::settings::ConfigOverrides;
 
 /// The data set for a model taking `shape`: MNIST from the default

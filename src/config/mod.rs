@@ -1,182 +1,19 @@
-//! `VaeConfig`: everything that defines a model and its training, the presets,
-//! and validation with messages that name the setting and the allowed range.
+//! `VaeConfig`: everything that defines a model and its training, and
+//! validation with messages that name the setting and the allowed range.
+//! `presets` holds the named models, `limits` every setting's range.
+
+mod limits;
+mod presets;
+
+pub use limits::{AdamLimits, Choices, Limits, Range, ADAM_LIMITS, LIMITS};
+pub use presets::{Preset, PRESETS, PRESET_TABLE};
+// The vocabulary a config is written in, at the path its users know.
+pub use crate::spec::{ImageShape, LayerSpec, Pair, Shape};
 
 use crate::backend::{Activation, Recon};
 use crate::nn::plan::{plan_stack, LayerPlan, ModelPlan};
-use crate::settings::PRESET_LABELS;
 use serde::{Deserialize, Serialize};
 use std::fmt;
-
-/// Image shape, NCHW without the N.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ImageShape {
-    pub channels: usize,
-    pub height: usize,
-    pub width: usize,
-}
-
-impl ImageShape {
-    pub const MNIST: ImageShape = ImageShape {
-        channels: 1,
-        height: 28,
-        width: 28,
-    };
-
-    /// 32x32 colour images (CIFAR-10's shape).
-    pub const CIFAR: ImageShape = ImageShape {
-        channels: 3,
-        height: 32,
-        width: 32,
-    };
-
-    /// Values per image, `C * H * W`, for a shape already checked (a
-    /// validated config's, or one [`ImageShape::checked_dim`] accepted).
-    pub fn dim(&self) -> usize {
-        self.channels * self.height * self.width
-    }
-
-    /// `C * H * W`, or `None` if it overflows `usize` (32 bits in wasm):
-    /// shapes from a file or a JSON config go through this first.
-    pub fn checked_dim(&self) -> Option<usize> {
-        self.channels
-            .checked_mul(self.height)?
-            .checked_mul(self.width)
-    }
-}
-
-/// A `[height, width]` pair (kernel, stride, padding). In JSON a single
-/// number means a square pair: `4` is `[4, 4]`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "PairRepr", into = "PairRepr")]
-pub struct Pair(pub [usize; 2]);
-
-#[derive(Clone, Copy, Serialize, Deserialize)]
-#[serde(untagged)]
-enum PairRepr {
-    Square(usize),
-    Rect([usize; 2]),
-}
-
-impl From<PairRepr> for Pair {
-    fn from(r: PairRepr) -> Pair {
-        match r {
-            PairRepr::Square(n) => Pair([n, n]),
-            PairRepr::Rect(p) => Pair(p),
-        }
-    }
-}
-
-impl From<Pair> for PairRepr {
-    fn from(p: Pair) -> PairRepr {
-        if p.0[0] == p.0[1] {
-            PairRepr::Square(p.0[0])
-        } else {
-            PairRepr::Rect(p.0)
-        }
-    }
-}
-
-impl From<usize> for Pair {
-    fn from(n: usize) -> Pair {
-        Pair([n, n])
-    }
-}
-
-/// One layer of an encoder or decoder. A non-identity activation follows it.
-/// Convolutions read and write NCHW images; a dense layer flattens its input;
-/// `unflatten` (no parameters) views a flat vector as `[C, H, W]` again.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum LayerSpec {
-    Dense {
-        out: usize,
-        act: Activation,
-    },
-    /// PyTorch's `Conv2d(in, out_channels, kernel, stride, padding)`.
-    Conv2d {
-        out_channels: usize,
-        kernel: Pair,
-        stride: Pair,
-        padding: Pair,
-        act: Activation,
-    },
-    /// PyTorch's `ConvTranspose2d(in, out_channels, kernel, stride, padding,
-    /// output_padding)`.
-    ConvTranspose2d {
-        out_channels: usize,
-        kernel: Pair,
-        stride: Pair,
-        padding: Pair,
-        #[serde(default)]
-        output_padding: Pair,
-        act: Activation,
-    },
-    /// PyTorch's `Unflatten(1, (channels, height, width))`.
-    Unflatten {
-        channels: usize,
-        height: usize,
-        width: usize,
-    },
-}
-
-impl LayerSpec {
-    /// The activation after the layer (identity for `unflatten`).
-    pub fn act(&self) -> Activation {
-        match self {
-            LayerSpec::Dense { act, .. }
-            | LayerSpec::Conv2d { act, .. }
-            | LayerSpec::ConvTranspose2d { act, .. } => *act,
-            LayerSpec::Unflatten { .. } => Activation::Identity,
-        }
-    }
-
-    /// The `type` tag of the layer in JSON.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            LayerSpec::Dense { .. } => "dense",
-            LayerSpec::Conv2d { .. } => "conv2d",
-            LayerSpec::ConvTranspose2d { .. } => "conv_transpose2d",
-            LayerSpec::Unflatten { .. } => "unflatten",
-        }
-    }
-}
-
-/// The per-sample shape of the activations between two layers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Shape {
-    Flat(usize),
-    Image(ImageShape),
-}
-
-impl Shape {
-    pub fn len(&self) -> usize {
-        match self {
-            Shape::Flat(n) => *n,
-            Shape::Image(i) => i.dim(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// [`Shape::len`], or `None` if it overflows `usize`.
-    pub fn checked_len(&self) -> Option<usize> {
-        match self {
-            Shape::Flat(n) => Some(*n),
-            Shape::Image(i) => i.checked_dim(),
-        }
-    }
-}
-
-impl fmt::Display for Shape {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Shape::Flat(n) => write!(f, "{n} features"),
-            Shape::Image(i) => write!(f, "{}x{}x{} (CxHxW)", i.channels, i.height, i.width),
-        }
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AdamConfig {
@@ -222,145 +59,12 @@ pub struct VaeConfig {
     pub kl_warmup: u32,
 }
 
-/// The presets' names, in menu order: taken from the one table that also
-/// gives each its label (`settings::PRESET_LABELS`).
-pub const PRESETS: [&str; PRESET_LABELS.len()] = {
-    let mut names = [""; PRESET_LABELS.len()];
-    let mut i = 0;
-    while i < names.len() {
-        names[i] = PRESET_LABELS[i].0;
-        i += 1;
-    }
-    names
-};
-
-fn dense(out: usize, act: Activation) -> LayerSpec {
-    LayerSpec::Dense { out, act }
-}
-
-fn conv(out_channels: usize, kernel: usize, stride: usize, padding: usize) -> LayerSpec {
-    LayerSpec::Conv2d {
-        out_channels,
-        kernel: kernel.into(),
-        stride: stride.into(),
-        padding: padding.into(),
-        act: Activation::Relu,
-    }
-}
-
-fn deconv(
-    out_channels: usize,
-    kernel: usize,
-    stride: usize,
-    padding: usize,
-    output_padding: usize,
-    act: Activation,
-) -> LayerSpec {
-    LayerSpec::ConvTranspose2d {
-        out_channels,
-        kernel: kernel.into(),
-        stride: stride.into(),
-        padding: padding.into(),
-        output_padding: output_padding.into(),
-        act,
-    }
-}
-
-fn unflatten(channels: usize, height: usize, width: usize) -> LayerSpec {
-    LayerSpec::Unflatten {
-        channels,
-        height,
-        width,
-    }
-}
-
-/// A conv VAE over `image`: two stride-2 convolutions (32, 64 channels), a
-/// dense layer, heads; the decoder mirrors it with transposed convolutions.
-/// `k`, `p`, `op` are kernel, padding and output padding of every conv.
-fn conv_vae(
-    preset: &str,
-    image: ImageShape,
-    (k, p, op): (usize, usize, usize),
-    hidden: usize,
-    latent: usize,
-    recon: Recon,
-) -> VaeConfig {
-    let relu = Activation::Relu;
-    let (h, w) = (image.height.div_ceil(4), image.width.div_ceil(4));
-    VaeConfig {
-        preset: preset.to_string(),
-        image,
-        encoder: vec![conv(32, k, 2, p), conv(64, k, 2, p), dense(hidden, relu)],
-        latent,
-        decoder: vec![
-            dense(hidden, relu),
-            dense(64 * h * w, relu),
-            unflatten(64, h, w),
-            deconv(32, k, 2, p, op, relu),
-            deconv(image.channels, k, 2, p, op, Activation::Identity),
-        ],
-        recon,
-        beta: 1.0,
-        adam: AdamConfig::default(),
-        batch: 128,
-        seed: 1,
-        binarize: false,
-        kl_warmup: 0,
-    }
-}
-
 impl VaeConfig {
-    /// A named preset. `mlp` is the classic recipe of PyTorch's VAE example.
+    /// A named preset (see [`PRESET_TABLE`]).
     pub fn preset(name: &str) -> Result<VaeConfig, ConfigError> {
-        let mlp = |preset: &str, hidden: usize, latent: usize, recon: Recon| VaeConfig {
-            preset: preset.to_string(),
-            image: ImageShape::MNIST,
-            encoder: vec![dense(hidden, Activation::Relu)],
-            latent,
-            decoder: vec![
-                dense(hidden, Activation::Relu),
-                dense(ImageShape::MNIST.dim(), Activation::Identity),
-            ],
-            recon,
-            beta: 1.0,
-            adam: AdamConfig::default(),
-            batch: 128,
-            seed: 1,
-            binarize: false,
-            kl_warmup: 0,
-        };
-        match name {
-            "mlp" => Ok(mlp("mlp", 400, 20, Recon::Bce)),
-            "mlp-small" => Ok(mlp("mlp-small", 64, 20, Recon::Bce)),
-            "latent100" => Ok(mlp("latent100", 512, 100, Recon::Gaussian)),
-            // 28 -> 14 -> 7 with 4x4 kernels; the decoder's 7 -> 14 -> 28 exactly.
-            "conv" => Ok(conv_vae(
-                "conv",
-                ImageShape::MNIST,
-                (4, 1, 0),
-                256,
-                16,
-                Recon::Bce,
-            )),
-            // 3x3 kernels: 28 -> 14 -> 7, back with output padding 1; Z = 2 for the grid.
-            "conv2" => Ok(conv_vae(
-                "conv2",
-                ImageShape::MNIST,
-                (3, 1, 1),
-                128,
-                2,
-                Recon::Bce,
-            )),
-            // 32x32 colour: 32 -> 16 -> 8 -> 16 -> 32.
-            "cifar" => Ok(conv_vae(
-                "cifar",
-                ImageShape::CIFAR,
-                (4, 1, 0),
-                256,
-                32,
-                Recon::Gaussian,
-            )),
-            _ => Err(ConfigError(format!(
+        match PRESET_TABLE.iter().find(|p| p.name == name) {
+            Some(p) => Ok(p.config()),
+            None => Err(ConfigError(format!(
                 "unknown preset '{name}'; choose one of: {}",
                 PRESETS.join(", ")
             ))),
@@ -378,13 +82,13 @@ impl VaeConfig {
         let bad = |what: String| Err(ConfigError(what));
         // The ranges a person may set live in one table (a u32 seed is
         // always in range).
-        let l = &crate::settings::LIMITS;
+        let l = &LIMITS;
         l.latent.check(self.latent as f64)?;
         l.beta.check_f32(self.beta)?;
         l.lr.check_f32(self.adam.lr)?;
         l.batch.check(self.batch as f64)?;
         l.kl_warmup.check(self.kl_warmup as f64)?;
-        let adam = &crate::settings::ADAM_LIMITS;
+        let adam = &ADAM_LIMITS;
         adam.beta1.check_f32(self.adam.beta1)?;
         adam.beta2.check_f32(self.adam.beta2)?;
         adam.eps.check_f32(self.adam.eps)?;
@@ -407,8 +111,10 @@ impl VaeConfig {
                 ));
             }
         }
-        let encoder = plan_stack(Shape::Image(img), &self.encoder, "encoder")?;
-        let decoder = plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder")?;
+        let encoder =
+            plan_stack(Shape::Image(img), &self.encoder, "encoder").map_err(ConfigError)?;
+        let decoder =
+            plan_stack(Shape::Flat(self.latent), &self.decoder, "decoder").map_err(ConfigError)?;
         self.check_size(&encoder, &decoder)?;
         let last = decoder.last().unwrap().out;
         let last_act = self
@@ -534,6 +240,7 @@ impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
+    use super::presets::{conv, deconv, unflatten};
     use super::*;
 
     #[test]

@@ -9,8 +9,8 @@
 //! module holds parameters only): a resumed run restarts them, and its first
 //! steps are those of a fresh Adam from the saved weights.
 
+use super::{self as checkpoint, Checkpoint, CheckpointError};
 use crate::backend::Backend;
-use crate::checkpoint::{self, Checkpoint, CheckpointError};
 use crate::error::Error;
 use crate::train::Trainer;
 use safetensors::SafeTensors;

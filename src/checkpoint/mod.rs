@@ -2,8 +2,12 @@
 //! out as PyTorch would for the same module (`encoder.fc1.weight [out, in]`),
 //! with the model's `VaeConfig` as JSON in the metadata. Loading checks
 //! everything before it returns, so a bad file never touches a model.
+//! `resume` adds where training stopped, so training continues from a file.
+
+pub mod resume;
 
 use crate::config::VaeConfig;
+use crate::error::{Error, ErrorKind};
 use crate::vae::{param_table, ParamTable};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::HashMap;
@@ -31,6 +35,13 @@ impl fmt::Display for CheckpointError {
 }
 
 impl std::error::Error for CheckpointError {}
+
+// Here rather than in `error`, so that `error` need not know this module.
+impl From<CheckpointError> for Error {
+    fn from(e: CheckpointError) -> Error {
+        Error::new(ErrorKind::BadFile, e.to_string())
+    }
+}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, CheckpointError> {
     Err(CheckpointError(msg.into()))

@@ -1,7 +1,7 @@
 //! Tiling decoded images into one picture (the sample grid, the latent grid),
 //! as 8-bit grey or RGB rows ready for a PNG encoder or a canvas.
 
-use crate::config::ImageShape;
+use vae_playground::config::ImageShape;
 
 /// A tiled picture: `channels` is 1 (grey) or 3 (RGB), pixels interleaved.
 #[derive(Clone, Debug, PartialEq)]
