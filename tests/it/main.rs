@@ -9,6 +9,7 @@ mod cifar_synthetic;
 mod cli;
 mod cli_data;
 mod cli_explore;
+mod conv_fused;
 mod conv_gradients;
 mod convergence;
 mod cpu_gradients;
