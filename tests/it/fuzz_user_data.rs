@@ -6,7 +6,7 @@
 //! small inputs. A panic fails the test; every rejection must be a sentence
 //! that starts with the file's name.
 
-use crate::common::fuzz::{count, fuzz};
+use crate::common::fuzz::{apply_bytes, count, fuzz, ByteEdit};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use vae_playground::config::ImageShape;
@@ -100,80 +100,25 @@ fn base_file() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
-#[derive(Clone, Debug)]
-enum Edit {
-    Flip {
-        at: usize,
-        bit: u8,
-    },
-    Set {
-        at: usize,
-        byte: u8,
-    },
-    Truncate {
-        at: usize,
-    },
-    Append(Vec<u8>),
-    Remove {
-        at: usize,
-        len: usize,
-    },
-    /// A big-endian u32 over four bytes (an IDX dimension).
-    SpliceU32 {
-        at: usize,
-        value: u32,
-    },
-}
-
-fn edit() -> impl Strategy<Value = Edit> {
+fn edit() -> impl Strategy<Value = ByteEdit> {
     prop_oneof![
-        (any::<usize>(), 0u8..8).prop_map(|(at, bit)| Edit::Flip { at, bit }),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Edit::Set { at, byte }),
-        any::<usize>().prop_map(|at| Edit::Truncate { at }),
-        proptest::collection::vec(any::<u8>(), 1..40).prop_map(Edit::Append),
-        (any::<usize>(), 1usize..RECORD + 2).prop_map(|(at, len)| Edit::Remove { at, len }),
+        (any::<usize>(), 0u8..8).prop_map(|(at, bit)| ByteEdit::Flip { at, bit }),
+        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| ByteEdit::Set { at, byte }),
+        any::<usize>().prop_map(|at| ByteEdit::Truncate { at }),
+        proptest::collection::vec(any::<u8>(), 1..40).prop_map(ByteEdit::Append),
+        (any::<usize>(), 1usize..RECORD + 2).prop_map(|(at, len)| ByteEdit::Remove { at, len }),
         (
             0usize..16,
             prop_oneof![0u32..40, Just(u32::MAX), Just(1 << 20), Just(1025)]
         )
-            .prop_map(|(at, value)| Edit::SpliceU32 { at, value }),
+            .prop_map(|(at, value)| ByteEdit::SpliceU32 { at, value }),
     ]
-}
-
-fn apply(bytes: &mut Vec<u8>, e: &Edit) {
-    let n = bytes.len().max(1);
-    match e {
-        Edit::Flip { at, bit } => {
-            if !bytes.is_empty() {
-                bytes[at % n] ^= 1 << bit;
-            }
-        }
-        Edit::Set { at, byte } => {
-            if !bytes.is_empty() {
-                bytes[at % n] = *byte;
-            }
-        }
-        Edit::Truncate { at } => bytes.truncate(at % n),
-        Edit::Append(more) => bytes.extend_from_slice(more),
-        Edit::Remove { at, len } => {
-            let at = at % n;
-            let end = (at + len).min(bytes.len());
-            if at < end {
-                bytes.drain(at..end);
-            }
-        }
-        Edit::SpliceU32 { at, value } => {
-            if at + 4 <= bytes.len() {
-                bytes[*at..at + 4].copy_from_slice(&value.to_be_bytes());
-            }
-        }
-    }
 }
 
 fn mutated() -> impl Strategy<Value = Vec<u8>> {
     (base_file(), proptest::collection::vec(edit(), 0..3)).prop_map(|(mut b, edits)| {
         for e in &edits {
-            apply(&mut b, e);
+            apply_bytes(&mut b, e);
         }
         b
     })

@@ -14,7 +14,7 @@
 //! by tests/it/regressions.rs. A module per parser family: idx, config_json,
 //! checkpoints.
 
-use crate::common::fuzz::{count, fuzz};
+use crate::common::fuzz::{count, edited, fuzz, ByteEdit};
 use pollster::block_on;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
@@ -44,41 +44,6 @@ fn kind_of(msg: &str) -> String {
 }
 
 // ---------------------------------------------------------------- bytes
-
-/// One change to a file's bytes. Positions are taken modulo the length.
-#[derive(Clone, Debug)]
-enum ByteEdit {
-    Flip {
-        at: usize,
-        bit: u8,
-    },
-    Set {
-        at: usize,
-        byte: u8,
-    },
-    Truncate {
-        at: usize,
-    },
-    Append(Vec<u8>),
-    /// Overwrites four bytes with a big-endian u32 (an IDX dimension).
-    SpliceU32 {
-        at: usize,
-        value: u32,
-    },
-    /// Overwrites eight bytes with a little-endian u64 (a safetensors length).
-    SpliceU64 {
-        at: usize,
-        value: u64,
-    },
-    Remove {
-        at: usize,
-        len: usize,
-    },
-    Duplicate {
-        at: usize,
-        len: usize,
-    },
-}
 
 fn big_u32() -> impl Strategy<Value = u32> {
     prop_oneof![
@@ -119,56 +84,11 @@ fn byte_edit() -> impl Strategy<Value = ByteEdit> {
         1 => (at, 1usize..64).prop_map(|(at, len)| ByteEdit::Duplicate { at, len }),
     ]
 }
-
-fn apply_bytes(bytes: &mut Vec<u8>, edit: &ByteEdit) {
-    let n = bytes.len();
-    let pos = |at: usize| if n == 0 { 0 } else { at % n };
-    match *edit {
-        ByteEdit::Flip { at, bit } if n > 0 => bytes[pos(at)] ^= 1 << bit,
-        ByteEdit::Set { at, byte } if n > 0 => bytes[pos(at)] = byte,
-        ByteEdit::Truncate { at } => bytes.truncate(pos(at)),
-        ByteEdit::Append(ref more) => bytes.extend_from_slice(more),
-        ByteEdit::SpliceU32 { at, value } => splice(bytes, at, &value.to_be_bytes()),
-        ByteEdit::SpliceU64 { at, value } => splice(bytes, at, &value.to_le_bytes()),
-        ByteEdit::Remove { at, len } if n > 0 => {
-            let from = pos(at);
-            bytes.drain(from..(from + len).min(n));
-        }
-        ByteEdit::Duplicate { at, len } if n > 0 => {
-            let from = pos(at);
-            let piece = bytes[from..(from + len).min(n)].to_vec();
-            splice_in(bytes, from, &piece);
-        }
-        _ => {}
-    }
-}
-
-fn splice(bytes: &mut Vec<u8>, at: usize, with: &[u8]) {
-    if bytes.len() < at + with.len() {
-        bytes.resize(at + with.len(), 0);
-    }
-    bytes[at..at + with.len()].copy_from_slice(with);
-}
-
-fn splice_in(bytes: &mut Vec<u8>, at: usize, piece: &[u8]) {
-    let tail = bytes.split_off(at);
-    bytes.extend_from_slice(piece);
-    bytes.extend_from_slice(&tail);
-}
-
 fn mutated(
     base: impl Strategy<Value = Vec<u8>>,
 ) -> impl Strategy<Value = (Vec<u8>, Vec<ByteEdit>)> {
     (base, proptest::collection::vec(byte_edit(), 0..4))
 }
-
-fn edited(mut bytes: Vec<u8>, edits: &[ByteEdit]) -> Vec<u8> {
-    for e in edits {
-        apply_bytes(&mut bytes, e);
-    }
-    bytes
-}
-
 fn says_something(e: &impl std::fmt::Display) -> Result<(), TestCaseError> {
     let msg = e.to_string();
     prop_assert!(!msg.trim().is_empty(), "an empty error message");
