@@ -2,7 +2,7 @@
 //
 // Shape legend: B batch, C channels, H height, W width, D features, Z latent.
 // All views are flat spans of `len` words (any shape, e.g. [B, D] or [B, C, H, W]).
-// Activation ids (backend.rs, Activation::id): 0 identity, 1 relu,
+// Activation ids (src/backend/mod.rs, Activation::id): 0 identity, 1 relu,
 // 2 leaky relu (slope 0.01), 3 sigmoid, 4 tanh.
 
 struct Params {

@@ -10,7 +10,7 @@
 // backward_data:  dmu = dz + kl_scale * mu
 //                 dlogvar = dz * eps * exp(lv / 2) / 2 + kl_scale * (exp(lv) - 1) / 2
 //                 (0 where logvar is outside [LOGVAR_MIN, LOGVAR_MAX])
-// where lv = clamp(logvar, LOGVAR_MIN, LOGVAR_MAX): twins of src/backend.rs's
+// where lv = clamp(logvar, LOGVAR_MIN, LOGVAR_MAX): twins of src/backend/mod.rs's
 // constants, so that one wild step cannot overflow exp.
 //
 // The RNG functions below are word-for-word twins of src/rng.rs (pcg, hash3,
