@@ -374,9 +374,8 @@ export async function draw(a, ctx) {
  * @param {ExploreContext} ctx
  */
 export async function refreshDrawn(ctx) {
-  for (const item of ['interp', 'traverse', 'inpaint']) {
-    const e = ex.live.get(item);
-    if (e && usesDrawing(e.args)) await refresh(ctx, item).catch(() => {});
+  for (const [item, e] of [...ex.live]) {
+    if (usesDrawing(e.args)) await refresh(ctx, item).catch(() => {});
   }
 }
 
